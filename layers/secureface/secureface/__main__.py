@@ -1,0 +1,5 @@
+"""``python -m secureface`` entry point."""
+
+from secureface.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""AWS adapters: S3 object store and KMS signer (the only boto3 importers).
+
+Clients are created on first use and cached for warm invocations; :func:`reset_clients` clears
+them (tests, or after changing the environment). boto3 reads ``AWS_ENDPOINT_URL`` and
+``AWS_REGION`` itself, so the same code talks to moto locally and to AWS in production.
+Driver errors are translated into :class:`~secureface.errors.StoreUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from secureface.errors import StoreUnavailableError
+
+_CONFIG = Config(
+    retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10
+)
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """A cached boto3 client for ``service``."""
+    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (the next call re-reads the environment)."""
+    client.cache_clear()
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+class S3ObjectStore:
+    """:class:`~secureface.ports.ObjectStore` on an S3 bucket, objects encrypted with SSE-KMS."""
+
+    def __init__(self, bucket: str, kms_key_id: str = "") -> None:
+        self.bucket = bucket
+        self.kms_key_id = kms_key_id
+
+    def get(self, key: str) -> bytes | None:
+        """Object bytes or ``None``; raises StoreUnavailableError on other failures."""
+        try:
+            response = client("s3").get_object(Bucket=self.bucket, Key=key)
+            return bytes(response["Body"].read())
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchKey", "404"):
+                return None
+            raise StoreUnavailableError(reason=f"s3 get failed: {_error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(reason="s3 unreachable") from exc
+
+    def metadata(self, key: str) -> dict[str, str] | None:
+        """User metadata or ``None``; raises StoreUnavailableError on other failures."""
+        try:
+            response = client("s3").head_object(Bucket=self.bucket, Key=key)
+            return dict(response.get("Metadata", {}))
+        except ClientError as exc:
+            if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
+                return None
+            raise StoreUnavailableError(reason=f"s3 head failed: {_error_code(exc)}") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(reason="s3 unreachable") from exc
+
+    def put(self, key: str, data: bytes, metadata: dict[str, str]) -> None:
+        """Store ``data`` with SSE-KMS under :attr:`kms_key_id` (bucket default if empty)."""
+        extra: dict[str, str] = {"ServerSideEncryption": "aws:kms"}
+        if self.kms_key_id:
+            extra["SSEKMSKeyId"] = self.kms_key_id
+        try:
+            client("s3").put_object(
+                Bucket=self.bucket, Key=key, Body=data, Metadata=metadata, **extra
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailableError(reason="s3 put failed") from exc
+
+
+class KmsSigner:
+    """:class:`~secureface.ports.Signer` backed by a KMS ``ECC_NIST_P256`` ``SIGN_VERIFY`` key.
+
+    Signs with ``ECDSA_SHA_256`` and ``MessageType=RAW`` (KMS hashes the message); the public key
+    is fetched once and cached.
+    """
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+        self._public_key: bytes | None = None
+
+    def sign(self, message: bytes) -> bytes:
+        """DER signature over ``message``; raises StoreUnavailableError if KMS fails."""
+        try:
+            response = client("kms").sign(
+                KeyId=self.key_id,
+                Message=message,
+                MessageType="RAW",
+                SigningAlgorithm="ECDSA_SHA_256",
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailableError(reason="kms sign failed") from exc
+        return bytes(response["Signature"])
+
+    def public_key_der(self) -> bytes:
+        """DER SPKI of the KMS key; raises StoreUnavailableError if KMS fails."""
+        if self._public_key is None:
+            try:
+                response = client("kms").get_public_key(KeyId=self.key_id)
+            except (ClientError, BotoCoreError) as exc:
+                raise StoreUnavailableError(reason="kms get_public_key failed") from exc
+            self._public_key = bytes(response["PublicKey"])
+        return self._public_key

@@ -1,0 +1,1 @@
+"""HTTP edge shared by every Lambda function: the route table and the error mapping."""

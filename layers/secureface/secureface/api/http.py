@@ -1,0 +1,122 @@
+"""Powertools resolver factory with SecureFace's error mapping (one error body for all routes).
+
+Every :class:`~secureface.errors.SecureFaceError` becomes ``{"statusCode", "code", "message"}``
+with its status; unknown routes answer 404 and known paths with another method 405 (with
+``Allow``); any other exception is a bug: logged with its traceback, answered as an opaque 500.
+The precise reason of a failure goes to the log as a field, never to the client.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+from secureface.api.routes import allowed_methods
+from secureface.errors import (
+    BadRequestError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    SecureFaceError,
+)
+
+log = logging.getLogger(__name__)
+
+#: Largest JSON request body accepted by :func:`json_body`.
+MAX_JSON_BODY = 64 * 1024
+_SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+def error_response(error: SecureFaceError) -> Response[str]:
+    """The HTTP response for ``error``."""
+    headers = dict(_SECURITY_HEADERS)
+    if isinstance(error, MethodNotAllowedError) and error.allowed:
+        headers["Allow"] = ", ".join(error.allowed)
+    return Response(
+        status_code=error.http_status,
+        content_type="application/json",
+        body=json.dumps(error.to_body()),
+        headers=headers,
+    )
+
+
+def create_app() -> APIGatewayHttpResolver:
+    """A resolver with the error handlers installed; handlers add their routes to it."""
+    app = APIGatewayHttpResolver()
+
+    @app.exception_handler(SecureFaceError)  # type: ignore[misc]
+    def _known(error: SecureFaceError) -> Response[str]:
+        level = logging.ERROR if error.http_status >= 500 else logging.INFO
+        log.log(level, "request refused", extra={"code": error.code, "reason": error.reason})
+        return error_response(error)
+
+    @app.exception_handler(Exception)  # type: ignore[misc]
+    def _bug(error: Exception) -> Response[str]:
+        log.exception("unhandled error", extra={"error_type": type(error).__name__})
+        return error_response(SecureFaceError())
+
+    @app.not_found
+    def _not_found(_: Exception) -> Response[str]:
+        event = app.current_event
+        path, method = event.path, event.http_method
+        allowed = allowed_methods(path)
+        if allowed and method not in allowed:
+            return error_response(
+                MethodNotAllowedError(f"{method} is not allowed on {path}", allowed=allowed)
+            )
+        return error_response(NotFoundError(f"No route {method} {path}"))
+
+    return app
+
+
+def json_body(app: APIGatewayHttpResolver, *, limit: int = MAX_JSON_BODY) -> dict[str, Any]:
+    """The request body as a JSON object.
+
+    Raises:
+        PayloadTooLargeError: the body is over ``limit`` bytes.
+        BadRequestError: not valid JSON, or not an object.
+    """
+    return parse_json_object(raw_body(app, limit=limit))
+
+
+def raw_body(app: APIGatewayHttpResolver, *, limit: int) -> bytes:
+    """The request body as bytes (base64-decoded when the event says so).
+
+    Raises:
+        PayloadTooLargeError: the body is over ``limit`` bytes.
+        BadRequestError: the body claims base64 but is not.
+    """
+    event = app.current_event
+    body = event.body or ""
+    if len(body) > limit * 4 // 3 + 4:
+        raise PayloadTooLargeError(f"Request body is over {limit} bytes")
+    if event.is_base64_encoded:
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BadRequestError("Request body is not valid base64") from exc
+    else:
+        data = body.encode("utf-8")
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"Request body is over {limit} bytes")
+    return data
+
+
+def parse_json_object(data: bytes) -> dict[str, Any]:
+    """Parse ``data`` as a JSON object.
+
+    Raises:
+        BadRequestError: not UTF-8 JSON, or not an object.
+    """
+    try:
+        value = json.loads(data)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequestError("Request body is not valid JSON") from exc
+    if not isinstance(value, dict):
+        raise BadRequestError("Request body must be a JSON object")
+    return value

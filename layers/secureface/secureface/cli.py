@@ -1,0 +1,105 @@
+"""``python -m secureface``: a thin argparse shell over the package's public API.
+
+Commands:
+    models publish   upload s3-uploads/ + model_versions.json and sign a fresh manifest
+    models verify    check every file in s3-uploads/ against model_versions.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from secureface.errors import SecureFaceError
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from secureface.adapters.aws import KmsSigner, S3ObjectStore
+    from secureface.models.catalog import load_catalog
+    from secureface.models.publish import publish_at
+    from secureface.settings import Settings
+
+    settings = Settings.from_env(
+        {
+            "SECUREFACE_MODEL_BUCKET": args.bucket or "",
+            "SECUREFACE_SIGNING_KEY_ID": args.signing_key or "",
+            "SECUREFACE_DATA_KEY_ID": args.data_key or "",
+            "SECUREFACE_MANIFEST_TTL_S": str(args.ttl) if args.ttl else "",
+        }
+        | _env_defaults()
+    )
+    result = publish_at(
+        load_catalog(args.catalog),
+        args.models_dir,
+        S3ObjectStore(settings.model_bucket, settings.data_key_id),
+        KmsSigner(settings.signing_key_id),
+        now=int(time.time()),
+        ttl_s=settings.manifest_ttl_s,
+    )
+    summary = {
+        "manifest_version": result.manifest_version,
+        "signed": result.signed,
+        "uploaded": result.uploaded,
+        "unchanged": result.skipped,
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def _env_defaults() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if k.startswith("SECUREFACE_") and v}
+
+
+def _verify_files(args: argparse.Namespace) -> int:
+    from secureface.models.catalog import load_catalog, read_verified
+
+    catalog = load_catalog(args.catalog)
+    for model in catalog.models:
+        read_verified(model, args.models_dir)
+        print(f"ok  {model.file}  {model.entry.sha256}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m secureface", description=__doc__.splitlines()[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    models = commands.add_parser("models", help="publish and check the model set")
+    models_cmds = models.add_subparsers(dest="models_command", required=True)
+    for name, func, text in (
+        ("publish", _publish, "publish models and sign the manifest"),
+        ("verify", _verify_files, "check model files against the catalog"),
+    ):
+        sub = models_cmds.add_parser(name, help=text)
+        sub.add_argument("--catalog", type=Path, default=Path("model_versions.json"))
+        sub.add_argument("--models-dir", type=Path, default=Path("s3-uploads"))
+        sub.set_defaults(func=func)
+        if name == "publish":
+            sub.add_argument("--bucket", help="model bucket (env SECUREFACE_MODEL_BUCKET)")
+            sub.add_argument("--signing-key", help="KMS key (env SECUREFACE_SIGNING_KEY_ID)")
+            sub.add_argument("--data-key", help="KMS key for SSE-KMS (env SECUREFACE_DATA_KEY_ID)")
+            sub.add_argument("--ttl", type=int, help="manifest validity in seconds")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; SecureFace errors print their message and exit 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SecureFaceError as exc:
+        print(
+            f"error: {exc.message}" + (f" ({exc.reason})" if exc.reason != exc.message else ""),
+            file=sys.stderr,
+        )
+        return 2

@@ -1,0 +1,1 @@
+"""Pure cryptographic building blocks (``cryptography`` only, no I/O)."""

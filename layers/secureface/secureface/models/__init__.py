@@ -1,0 +1,1 @@
+"""The published model set: the catalog, the signed manifest, publishing."""

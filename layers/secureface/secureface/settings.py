@@ -1,0 +1,73 @@
+"""Typed settings read once from the environment: names and knobs, never secrets.
+
+The same code runs against the local stack (moto + a MongoDB wire server) and against AWS and
+MongoDB Atlas; only these variables differ. boto3 itself honours ``AWS_ENDPOINT_URL`` and
+``AWS_REGION``, so no endpoint setting is needed here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from secureface.errors import ConfigurationError
+
+#: Object key of the current signed manifest in the model bucket.
+MANIFEST_KEY = "manifest/current.jws"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment settings.
+
+    Attributes:
+        model_bucket: S3 bucket holding the published models and manifest (SSE-KMS).
+        signing_key_id: KMS asymmetric ``ECC_NIST_P256`` key (id, ARN or alias) that signs the
+            manifest and the per-instance delegations.
+        data_key_id: KMS symmetric key for envelope encryption (templates, session secrets).
+        mongo_uri: MongoDB connection string; set directly only for local/dev/test.
+        mongo_secret_id: Secrets Manager secret holding the Atlas connection string (production).
+        mongo_db: database name.
+        allowed_origin: the frontend origin allowed by CORS.
+        manifest_ttl_s: how long a freshly signed manifest stays valid.
+    """
+
+    model_bucket: str
+    signing_key_id: str
+    data_key_id: str = ""
+    mongo_uri: str = ""
+    mongo_secret_id: str = ""
+    mongo_db: str = "secureface"
+    allowed_origin: str = ""
+    manifest_ttl_s: int = 30 * 24 * 3600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``env`` (default: ``os.environ``).
+
+        Raises:
+            ConfigurationError: a required variable is missing or a number does not parse.
+        """
+        env = os.environ if env is None else env
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise ConfigurationError(reason=f"environment variable {name} is not set")
+            return value
+
+        try:
+            ttl = int(env.get("SECUREFACE_MANIFEST_TTL_S", str(cls.manifest_ttl_s)))
+        except ValueError as exc:
+            raise ConfigurationError(reason="SECUREFACE_MANIFEST_TTL_S is not an integer") from exc
+        return cls(
+            model_bucket=required("SECUREFACE_MODEL_BUCKET"),
+            signing_key_id=required("SECUREFACE_SIGNING_KEY_ID"),
+            data_key_id=env.get("SECUREFACE_DATA_KEY_ID", ""),
+            mongo_uri=env.get("SECUREFACE_MONGO_URI", ""),
+            mongo_secret_id=env.get("SECUREFACE_MONGO_SECRET_ID", ""),
+            mongo_db=env.get("SECUREFACE_MONGO_DB", "secureface"),
+            allowed_origin=env.get("SECUREFACE_ALLOWED_ORIGIN", ""),
+            manifest_ttl_s=ttl,
+        )

@@ -1,0 +1,72 @@
+"""``python -m devstack up``: run the local stack until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from devstack.functions import REPO
+from devstack.stack import Ports, Stack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    parser.add_argument("command", choices=["up"])
+    parser.add_argument("--state-dir", type=Path, default=REPO / ".dev")
+    parser.add_argument("--api-port", type=int, default=3000)
+    parser.add_argument("--web-port", type=int, default=8080)
+    parser.add_argument("--moto-port", type=int, default=5010)
+    parser.add_argument("--mongo-port", type=int, default=27018)
+    parser.add_argument("--mongo-uri", default="", help="use this MongoDB instead of starting one")
+    parser.add_argument("--ready-file", type=Path, help="write the stack's info here when ready")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    stack = Stack(
+        state_dir=args.state_dir.resolve(),
+        ports=Ports(args.api_port, args.web_port, args.moto_port, args.mongo_port),
+        mongo_uri=args.mongo_uri,
+    )
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        info = stack.info()
+        if args.ready_file:
+            args.ready_file.write_text(json.dumps(info, indent=2))
+        print_banner(info)
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        stack.stop()
+        print("stopped every process started (by pid)", flush=True)
+    return 0
+
+
+def print_banner(info: dict[str, object]) -> None:
+    urls = info["urls"]
+    assert isinstance(urls, dict)
+    print(
+        "\nSecureFace local stack is up\n"
+        f"  app       {urls['web']}\n"
+        f"  api       {urls['api']}   (try {urls['api']}/models/manifest)\n"
+        f"  aws(moto) {urls['aws']}\n"
+        f"  mongodb   {urls['mongo']}\n"
+        f"  server public key (pinned by clients):\n{info['public_key_pem']}"
+        "Ctrl-C stops everything.",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""Demo data for the local stack: publish the models, write the frontend's config."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from secureface.adapters.aws import KmsSigner, S3ObjectStore, reset_clients
+from secureface.crypto.ecdsa import key_fingerprint
+from secureface.encoding import b64url_encode
+from secureface.models.catalog import load_catalog
+from secureface.models.publish import publish_at
+
+from devstack.functions import REPO
+from devstack.web import site_root
+
+if TYPE_CHECKING:
+    from devstack.stack import Stack
+
+log = logging.getLogger(__name__)
+#: Local manifests live a day; a restart re-publishes (moto starts empty).
+LOCAL_MANIFEST_TTL_S = 24 * 3600
+
+
+def seed(stack: Stack) -> None:
+    """Publish ``s3-uploads/`` under a signed manifest and write ``config.json`` for the page."""
+    assert stack.resources is not None
+    reset_clients()
+    res = stack.resources
+    result = publish_at(
+        load_catalog(REPO / "model_versions.json"),
+        REPO / "s3-uploads",
+        S3ObjectStore(res.model_bucket, res.data_key_id),
+        KmsSigner(res.signing_key_id),
+        now=int(time.time()),
+        ttl_s=LOCAL_MANIFEST_TTL_S,
+    )
+    log.info("published manifest v%s (%d models)", result.manifest_version, len(result.uploaded))
+    write_frontend_config(stack.urls["api"], res.public_key_der)
+
+
+def write_frontend_config(api_url: str, public_key_der: bytes) -> None:
+    """The page's runtime config: API URL and the pinned server key (SPKI, base64url)."""
+    config = {
+        "apiUrl": api_url,
+        "serverKeySpki": b64url_encode(public_key_der),
+        "serverKeyId": key_fingerprint(public_key_der),
+    }
+    (site_root() / "config.json").write_text(json.dumps(config, indent=2) + "\n")

@@ -1,0 +1,182 @@
+"""Start and stop the whole local stack; every child is tracked by pid in ``<state>/pids.json``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from devstack import procs
+from devstack.aws import LOCAL_CREDENTIALS, Resources, create_resources
+from devstack.functions import REPO, FunctionPool
+from devstack.localapi import LocalApi, frontend_server, make_server
+from devstack.template import read_api
+
+log = logging.getLogger(__name__)
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Ports:
+    """Ports on 127.0.0.1; 0 picks a free one."""
+
+    api: int = 3000
+    web: int = 8080
+    moto: int = 5010
+    mongo: int = 27018
+
+    def resolve(self) -> Ports:
+        return Ports(*(p or procs.free_port() for p in (self.api, self.web, self.moto, self.mongo)))
+
+
+@dataclass
+class Stack:
+    """The running local stack."""
+
+    state_dir: Path
+    ports: Ports
+    mongo_uri: str = ""
+    children: list[Any] = field(default_factory=list)
+    servers: list[ThreadingHTTPServer] = field(default_factory=list)
+    pools: dict[str, FunctionPool] = field(default_factory=dict)
+    resources: Resources | None = None
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {
+            "api": f"http://127.0.0.1:{self.ports.api}",
+            "web": f"http://127.0.0.1:{self.ports.web}",
+            "aws": f"http://127.0.0.1:{self.ports.moto}",
+            "mongo": self.mongo_uri,
+        }
+
+    def start(self) -> None:
+        """Start every service, create resources, publish the models, serve API and frontend."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        stop_leftovers(self.state_dir)
+        self.ports = self.ports.resolve()
+        self._start_moto()
+        self._start_mongo()
+        self._write_pids()
+        os.environ.update(self.service_env())
+        self.resources = create_resources(self.urls["aws"])
+        os.environ.update(self.function_env())
+        from devstack.seed import seed
+
+        seed(self)
+        self._serve()
+
+    def _start_moto(self) -> None:
+        args = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.ports.moto)]
+        proc = procs.start(args, log_path=self.state_dir / "logs" / "moto.log")
+        self.children.append(proc)
+        procs.wait_for_port(self.ports.moto, proc=proc)
+
+    def _start_mongo(self) -> None:
+        if self.mongo_uri:
+            return
+        data = self.state_dir / "mongo"
+        data.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(BIN / "nx-27017"), "--host", "127.0.0.1", "-p", str(self.ports.mongo),
+            "--data-dir", str(data), "--pid-file", str(self.state_dir / "nx-27017.pid"),
+            "--log-file", str(self.state_dir / "logs" / "mongo.log"),
+        ]  # fmt: skip
+        proc = procs.start(args, log_path=self.state_dir / "logs" / "mongo.out")
+        self.children.append(proc)
+        procs.wait_for_port(self.ports.mongo, proc=proc)
+        self.mongo_uri = f"mongodb://127.0.0.1:{self.ports.mongo}/"
+
+    def service_env(self) -> dict[str, str]:
+        """Environment pointing AWS SDKs at moto."""
+        return {**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.urls["aws"]}
+
+    def function_env(self) -> dict[str, str]:
+        """The environment every emulated function gets (template names, local values)."""
+        assert self.resources is not None
+        return {
+            **self.service_env(),
+            "SECUREFACE_MODEL_BUCKET": self.resources.model_bucket,
+            "SECUREFACE_SIGNING_KEY_ID": self.resources.signing_key_id,
+            "SECUREFACE_DATA_KEY_ID": self.resources.data_key_id,
+            "SECUREFACE_MONGO_URI": self.mongo_uri,
+            "SECUREFACE_MONGO_DB": "secureface",
+            "SECUREFACE_ALLOWED_ORIGIN": self.urls["web"],
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+            "POWERTOOLS_METRICS_NAMESPACE": "SecureFace",
+            "LOG_LEVEL": "INFO",
+        }
+
+    def _serve(self) -> None:
+        spec = read_api(REPO / "template.yaml")
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith("SECUREFACE_")}
+        env = {**base_env, **self.function_env()}
+        for name, fn in spec.functions.items():
+            plain = {k: str(v) for k, v in fn.environment.items() if isinstance(v, str | int)}
+            self.pools[name] = FunctionPool(
+                fn, {**env, **plain, **self.function_env()}, self.state_dir / "logs"
+            )
+        api = LocalApi(spec, self.pools, cors_origins=[self.urls["web"]])
+        from devstack.web import security_headers, site_root
+
+        self.servers = [
+            make_server(api, self.ports.api),
+            frontend_server(site_root(), self.ports.web, security_headers(self.urls["api"])),
+        ]
+        for server in self.servers:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def _write_pids(self) -> None:
+        records = [{"pid": p.pid, "cmdline": procs.pid_cmdline(p.pid)} for p in self.children]
+        (self.state_dir / "pids.json").write_text(json.dumps(records))
+
+    def info(self) -> dict[str, Any]:
+        """What a person (or a test) needs: URLs, the pinned public key, pids."""
+        assert self.resources is not None
+        pem = serialization.load_der_public_key(self.resources.public_key_der).public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return {
+            "urls": self.urls,
+            "public_key_pem": pem.decode(),
+            "model_bucket": self.resources.model_bucket,
+            "signing_key_id": self.resources.signing_key_id,
+            "data_key_id": self.resources.data_key_id,
+            "pid": os.getpid(),
+            "children": [p.pid for p in self.children],
+            "env": self.function_env(),
+        }
+
+    def stop(self) -> None:
+        """Stop servers, function instances and child services (by pid)."""
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+        for pool in self.pools.values():
+            pool.close()
+        for proc in reversed(self.children):
+            procs.stop(proc)
+        (self.state_dir / "pids.json").unlink(missing_ok=True)
+
+
+def stop_leftovers(state_dir: Path) -> None:
+    """Stop children a crashed earlier run left behind, if their pid still runs the same command."""
+    record = state_dir / "pids.json"
+    if not record.exists():
+        return
+    for entry in json.loads(record.read_text()):
+        if entry["cmdline"] and procs.pid_cmdline(entry["pid"]) == entry["cmdline"]:
+            log.warning("stopping leftover process %s", entry["pid"])
+            procs.stop_pid(entry["pid"])
+    record.unlink()
+    time.sleep(0.2)
