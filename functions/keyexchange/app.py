@@ -1,18 +1,37 @@
-"""Key-exchange function: ``POST /session`` and the ``$default`` route (404/405 answers)."""
+"""Key-exchange function: ``POST /session``, and the ``$default`` route (404/405 answers)."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from secureface.api.http import create_app
+from secureface import runtime
+from secureface.api.http import create_app, json_body
+from secureface.sessions.service import open_session_at
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = create_app()
+
+
+@app.post("/session")
+@tracer.capture_method(capture_response=False)
+def post_session() -> dict[str, str]:
+    """Authenticated ECDH: answer the signed transcript and delegation (docs/PROTOCOL.md)."""
+    body = json_body(app, limit=4096)
+    response = open_session_at(
+        body,
+        runtime.delegated_signer(),
+        runtime.session_store(),
+        runtime.envelope(),
+        now=int(time.time()),
+    )
+    metrics.add_metric(name="SessionsOpened", unit=MetricUnit.Count, value=1)
+    return response
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -1,15 +1,17 @@
-"""Model delivery function: the signed manifest (and, with the protocol, model segments)."""
+"""Model delivery function: the signed manifest and per-session encrypted segment ranges."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from secureface import runtime
 from secureface.api.http import create_app
-from secureface.models.delivery import current_manifest
+from secureface.models.delivery import SESSION_HEADER, current_manifest
+from secureface.sessions.service import load_session_at
 
 logger = Logger()
 tracer = Tracer()
@@ -22,6 +24,25 @@ app = create_app()
 def get_manifest() -> dict[str, str]:
     """The current signed manifest; clients verify it against their pinned key."""
     return {"format": "jws-compact", "manifest": current_manifest(runtime.model_store())}
+
+
+@app.get("/models/<name>/<version>/segments")
+@tracer.capture_method(capture_response=False)
+def get_segments(name: str, version: str) -> Response[bytes]:
+    """A range of the model's segments sealed for the caller's session (binary)."""
+    now = int(time.time())
+    event = app.current_event
+    session_id = event.headers.get(SESSION_HEADER, "")
+    record, keys = load_session_at(session_id, runtime.session_store(), runtime.envelope(), now=now)
+    body = runtime.model_delivery().segments_at(
+        name, version, record.session_id, keys.model, event.query_string_parameters or {}, now
+    )
+    return Response(
+        status_code=200,
+        content_type="application/octet-stream",
+        body=body,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
 
 
 @logger.inject_lambda_context(log_event=False)

@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.start()
         info = stack.info()
+        (stack.state_dir / "server-key.pem").write_text(str(info["public_key_pem"]))
         if args.ready_file:
             args.ready_file.write_text(json.dumps(info, indent=2))
         print_banner(info)

@@ -248,8 +248,14 @@ def make_server(api: LocalApi, port: int) -> ThreadingHTTPServer:
     return server
 
 
-def frontend_server(root: Path, port: int, headers: dict[str, str]) -> ThreadingHTTPServer:
-    """Serve the built frontend from ``root`` with the production security headers."""
+def frontend_server(
+    root: Path, port: int, headers: dict[str, str], generated: dict[str, bytes]
+) -> ThreadingHTTPServer:
+    """Serve the built frontend from ``root`` with the production security headers.
+
+    ``generated`` maps paths (``/config.json``) to bytes served from memory, so a stack never
+    writes into the build output.
+    """
     from functools import partial
     from http.server import SimpleHTTPRequestHandler
 
@@ -261,6 +267,18 @@ def frontend_server(root: Path, port: int, headers: dict[str, str]) -> Threading
             ".js": "text/javascript",
             ".json": "application/json",
         }
+
+        def do_GET(self) -> None:
+            path = urlsplit(self.path).path
+            if path in generated:
+                body = generated[path]
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            super().do_GET()
 
         def end_headers(self) -> None:
             for key, value in headers.items():

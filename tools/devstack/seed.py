@@ -14,7 +14,6 @@ from secureface.models.catalog import load_catalog
 from secureface.models.publish import publish_at
 
 from devstack.functions import REPO
-from devstack.web import site_root
 
 if TYPE_CHECKING:
     from devstack.stack import Stack
@@ -25,7 +24,7 @@ LOCAL_MANIFEST_TTL_S = 24 * 3600
 
 
 def seed(stack: Stack) -> None:
-    """Publish ``s3-uploads/`` under a signed manifest and write ``config.json`` for the page."""
+    """Publish ``s3-uploads/`` under a signed manifest."""
     assert stack.resources is not None
     reset_clients()
     res = stack.resources
@@ -38,14 +37,16 @@ def seed(stack: Stack) -> None:
         ttl_s=LOCAL_MANIFEST_TTL_S,
     )
     log.info("published manifest v%s (%d models)", result.manifest_version, len(result.uploaded))
-    write_frontend_config(stack.urls["api"], res.public_key_der)
 
 
-def write_frontend_config(api_url: str, public_key_der: bytes) -> None:
-    """The page's runtime config: API URL and the pinned server key (SPKI, base64url)."""
+def frontend_config(api_url: str, public_key_der: bytes) -> bytes:
+    """The page's runtime ``config.json``: API URL and the pinned server key (SPKI, base64url).
+
+    The deploy workflow writes the same file from the stack outputs.
+    """
     config = {
         "apiUrl": api_url,
         "serverKeySpki": b64url_encode(public_key_der),
         "serverKeyId": key_fingerprint(public_key_der),
     }
-    (site_root() / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return (json.dumps(config, indent=2) + "\n").encode()

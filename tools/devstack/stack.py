@@ -127,11 +127,15 @@ class Stack:
                 fn, {**env, **plain, **self.function_env()}, self.state_dir / "logs"
             )
         api = LocalApi(spec, self.pools, cors_origins=[self.urls["web"]])
+        from devstack.seed import frontend_config
         from devstack.web import security_headers, site_root
 
+        assert self.resources is not None
+        config = frontend_config(self.urls["api"], self.resources.public_key_der)
+        headers = security_headers(self.urls["api"])
         self.servers = [
             make_server(api, self.ports.api),
-            frontend_server(site_root(), self.ports.web, security_headers(self.urls["api"])),
+            frontend_server(site_root(), self.ports.web, headers, {"/config.json": config}),
         ]
         for server in self.servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()

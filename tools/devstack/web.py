@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from devstack.functions import REPO
@@ -31,7 +32,8 @@ def security_headers(api_url: str) -> dict[str, str]:
     if isinstance(csp, dict):  # !Sub with the API URL in production
         text = csp.get("Fn::Sub")
         csp = text[0] if isinstance(text, list) else text
-    csp = str(csp).replace("${ApiUrl}", api_url).replace("${HttpApi.ApiEndpoint}", api_url)
+    # In the template the API origin is a ${...} substitution; locally it is the local API.
+    csp = re.sub(r"https://\S*\$\{[^\s;]*", api_url, str(csp))
     headers = {
         "Content-Security-Policy": csp,
         "X-Content-Type-Options": "nosniff",

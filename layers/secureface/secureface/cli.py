@@ -3,6 +3,7 @@
 Commands:
     models publish   upload s3-uploads/ + model_versions.json and sign a fresh manifest
     models verify    check every file in s3-uploads/ against model_versions.json
+    fetch-models     download every published model over an authenticated session
 """
 
 from __future__ import annotations
@@ -67,6 +68,41 @@ def _verify_files(args: argparse.Namespace) -> int:
     return 0
 
 
+def load_pinned_key(text: str) -> bytes:
+    """DER SPKI from a PEM file path or a base64url SPKI string."""
+    from cryptography.hazmat.primitives import serialization
+
+    from secureface.crypto.ecdsa import spki_der
+    from secureface.encoding import b64url_decode
+
+    path = Path(text)
+    if path.exists():
+        key = serialization.load_pem_public_key(path.read_bytes())
+        return spki_der(key)  # type: ignore[arg-type]
+    return b64url_decode(text, field="server key")
+
+
+def _fetch_models(args: argparse.Namespace) -> int:
+    from secureface.client import SecureFaceClient
+
+    client = SecureFaceClient(
+        args.api, load_pinned_key(args.server_key), state_file=args.state_file
+    )
+    manifest = client.fetch_manifest()
+    session = client.open_session()
+    args.out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    for entry in manifest.models:
+        data = client.fetch_model(session, entry, parallel=args.parallel)
+        (args.out / f"{entry.name}-{entry.version}.onnx").write_bytes(data)
+        print(f"ok  {entry.name} {entry.version}  {entry.size} bytes  sha256 {entry.sha256}")
+    print(
+        f"manifest v{manifest.manifest_version}: {len(manifest.models)} models verified "
+        f"in {time.monotonic() - started:.2f}s"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(
@@ -88,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--signing-key", help="KMS key (env SECUREFACE_SIGNING_KEY_ID)")
             sub.add_argument("--data-key", help="KMS key for SSE-KMS (env SECUREFACE_DATA_KEY_ID)")
             sub.add_argument("--ttl", type=int, help="manifest validity in seconds")
+    fetch = commands.add_parser("fetch-models", help="download and verify every published model")
+    fetch.add_argument("--api", required=True, help="API base URL")
+    fetch.add_argument("--server-key", required=True, help="pinned key: PEM file or b64url SPKI")
+    fetch.add_argument("--out", type=Path, required=True, help="directory for the models")
+    fetch.add_argument("--state-file", type=Path, default=Path(".secureface-client.json"))
+    fetch.add_argument("--parallel", type=int, default=4)
+    fetch.set_defaults(func=_fetch_models)
     return parser
 
 

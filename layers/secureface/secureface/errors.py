@@ -100,3 +100,19 @@ class StoreUnavailableError(SecureFaceError):
     code = "service_unavailable"
     http_status = 503
     public_message = "Service temporarily unavailable"
+
+
+class SessionError(SecureFaceError):
+    """The session is unknown, expired or already used: one answer for all three."""
+
+    code = "session_invalid"
+    http_status = 401
+    public_message = "Session is invalid or expired; start a new session"
+
+
+class ModelUnavailableError(SecureFaceError):
+    """A published model failed the server's own integrity check (e.g. replaced in storage)."""
+
+    code = "model_unavailable"
+    http_status = 503
+    public_message = "Model temporarily unavailable"

@@ -1,11 +1,18 @@
 """Composition root: adapters built from :class:`~secureface.settings.Settings`, created on
-first use and reused across warm invocations. :func:`reset` clears them (tests)."""
+first use and reused across warm invocations (never at import, so SnapStart snapshots hold no
+keys). :func:`reset` clears them (tests)."""
 
 from __future__ import annotations
 
 import functools
 
-from secureface.adapters.aws import KmsSigner, S3ObjectStore, reset_clients
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from secureface.adapters.aws import KmsDataKeys, KmsSigner, S3ObjectStore, reset_clients
+from secureface.crypto.delegation import DelegatedSigner
+from secureface.crypto.ecdsa import load_public_key
+from secureface.crypto.envelope import EnvelopeCipher
+from secureface.models.delivery import ModelDelivery
 from secureface.settings import Settings
 
 
@@ -28,8 +35,51 @@ def signer() -> KmsSigner:
     return KmsSigner(settings().signing_key_id)
 
 
+@functools.cache
+def server_public_key() -> ec.EllipticCurvePublicKey:
+    """The KMS signing key's public half (fetched once per instance)."""
+    return load_public_key(signer().public_key_der())
+
+
+@functools.cache
+def delegated_signer() -> DelegatedSigner:
+    """This instance's delegated transcript/assertion key, vouched for by KMS."""
+    kms = signer()
+    return DelegatedSigner(kms.sign, kms.public_key_der)
+
+
+@functools.cache
+def envelope() -> EnvelopeCipher:
+    """Envelope encryption under the KMS data key (cached data keys)."""
+    return EnvelopeCipher(KmsDataKeys(settings().data_key_id))
+
+
+@functools.cache
+def session_store():  # type: ignore[no-untyped-def]
+    """Session records in MongoDB."""
+    from secureface.adapters.mongo import MongoSessionStore, connection_uri, database
+
+    s = settings()
+    return MongoSessionStore(database(connection_uri(s), s.mongo_db))
+
+
+@functools.cache
+def model_delivery() -> ModelDelivery:
+    """Model reading, checking, caching and sealing."""
+    return ModelDelivery(model_store(), server_public_key)
+
+
 def reset() -> None:
     """Forget every cached adapter and client."""
-    for getter in (settings, model_store, signer):
+    for getter in (
+        settings,
+        model_store,
+        signer,
+        server_public_key,
+        delegated_signer,
+        envelope,
+        session_store,
+        model_delivery,
+    ):
         getter.cache_clear()
     reset_clients()

@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from secureface.errors import StoreUnavailableError
+from secureface.errors import IntegrityError, StoreUnavailableError
 
 _CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10
@@ -114,3 +114,48 @@ class KmsSigner:
                 raise StoreUnavailableError(reason="kms get_public_key failed") from exc
             self._public_key = bytes(response["PublicKey"])
         return self._public_key
+
+
+class KmsDataKeys:
+    """:class:`~secureface.crypto.envelope.DataKeyProvider` on a KMS symmetric key.
+
+    The encryption context names the application, so a blob from another KMS use of the same key
+    does not decrypt here.
+    """
+
+    CONTEXT = {"application": "secureface"}
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+
+    def generate(self) -> tuple[bytes, bytes]:
+        """A fresh AES-256 data key; raises StoreUnavailableError if KMS fails."""
+        try:
+            response = client("kms").generate_data_key(
+                KeyId=self.key_id, KeySpec="AES_256", EncryptionContext=self.CONTEXT
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreUnavailableError(reason="kms generate_data_key failed") from exc
+        return bytes(response["Plaintext"]), bytes(response["CiphertextBlob"])
+
+    def decrypt(self, blob: bytes) -> bytes:
+        """The plaintext data key; IntegrityError if KMS refuses the blob."""
+        try:
+            response = client("kms").decrypt(
+                CiphertextBlob=blob, KeyId=self.key_id, EncryptionContext=self.CONTEXT
+            )
+        except ClientError as exc:
+            if _error_code(exc) in ("InvalidCiphertextException", "IncorrectKeyException"):
+                raise IntegrityError(reason="kms refused the data key") from exc
+            raise StoreUnavailableError(reason="kms decrypt failed") from exc
+        except BotoCoreError as exc:
+            raise StoreUnavailableError(reason="kms unreachable") from exc
+        return bytes(response["Plaintext"])
+
+
+def secret_string(secret_id: str) -> str:
+    """A Secrets Manager secret's string value (e.g. the Atlas connection string)."""
+    try:
+        return str(client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
+    except (ClientError, BotoCoreError, KeyError) as exc:
+        raise StoreUnavailableError(reason="secret unavailable") from exc

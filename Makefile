@@ -1,0 +1,45 @@
+# SecureFace — every entry point a developer or CI needs.
+#   make dev    start the whole system locally with demo data (Ctrl-C stops it)
+#   make test   lint, type-check and run every test (starts the servers it needs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+REQS := requirements-dev.txt layers/secureface/requirements.txt layers/ml/requirements.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-16)
+NPM_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+
+.PHONY: dev test lint typecheck pytest bench models frontend clean
+
+$(STAMP): $(REQS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	rm -f frontend/node_modules/.installed-* && touch $@
+
+frontend: $(NPM_STAMP)
+	cd frontend && npm run build
+
+dev: $(STAMP) frontend
+	$(PY) -m devstack up
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: $(STAMP) frontend lint
+	$(VENV)/bin/pytest
+
+bench: $(STAMP) frontend
+	$(PY) -m bench
+
+models: $(STAMP)
+	$(PY) tools/build_models.py --update
+
+clean:
+	rm -rf .aws-sam .dev frontend/dist

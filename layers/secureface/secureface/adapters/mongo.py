@@ -1,0 +1,119 @@
+"""MongoDB adapters (the only pymongo importer): session records, later templates and audit.
+
+The client is created on first use from the settings (a connection string locally, the Atlas
+secret in production) and reused. String ``_id``s and plain operations only, so the same code
+runs on MongoDB Atlas, a ``mongo`` container and the local wire-protocol server. Driver errors
+become :class:`~secureface.errors.StoreUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import threading
+from typing import Any
+
+from bson.binary import Binary
+from pymongo import MongoClient
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from secureface.crypto.envelope import Sealed
+from secureface.errors import StoreUnavailableError
+from secureface.sessions.records import SessionRecord
+from secureface.settings import Settings
+
+
+@functools.cache
+def database(uri: str, name: str) -> Any:
+    """A cached database handle."""
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        uri, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, uuidRepresentation="standard"
+    )
+    return client[name]
+
+
+def connection_uri(settings: Settings) -> str:
+    """The connection string: set directly (local) or read from Secrets Manager (production)."""
+    if settings.mongo_uri:
+        return settings.mongo_uri
+    from secureface.adapters.aws import secret_string
+
+    return secret_string(settings.mongo_secret_id)
+
+
+def _utc(seconds: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+class MongoSessionStore:
+    """:class:`~secureface.sessions.records.SessionStore` on the ``sessions`` collection.
+
+    A TTL index on ``expire_at`` deletes records after expiry; consumption is one atomic
+    ``find_one_and_update`` so two concurrent verify requests cannot both use a session.
+    """
+
+    def __init__(self, db: Any) -> None:
+        self.collection: Collection[dict[str, Any]] = db["sessions"]
+        self._indexed = threading.Event()
+
+    def _ensure_indexes(self) -> None:
+        if not self._indexed.is_set():
+            self.collection.create_index("expire_at", expireAfterSeconds=0)
+            self._indexed.set()
+
+    def insert(self, record: SessionRecord) -> None:
+        try:
+            self._ensure_indexes()
+            self.collection.insert_one(_to_doc(record))
+        except DuplicateKeyError as exc:
+            raise StoreUnavailableError(reason="session id collision") from exc
+        except PyMongoError as exc:
+            raise StoreUnavailableError(reason="mongo insert failed") from exc
+
+    def get(self, session_id: str) -> SessionRecord | None:
+        try:
+            doc = self.collection.find_one({"_id": session_id})
+        except PyMongoError as exc:
+            raise StoreUnavailableError(reason="mongo find failed") from exc
+        return None if doc is None else _from_doc(doc)
+
+    def consume_at(self, session_id: str, now: int) -> SessionRecord | None:
+        try:
+            doc = self.collection.find_one_and_update(
+                {"_id": session_id, "used": False, "expires_at": {"$gt": now}},
+                {"$set": {"used": True, "used_at": now}},
+            )
+        except PyMongoError as exc:
+            raise StoreUnavailableError(reason="mongo update failed") from exc
+        return None if doc is None else _from_doc(doc)
+
+
+def _to_doc(record: SessionRecord) -> dict[str, Any]:
+    return {
+        "_id": record.session_id,
+        "issued_at": record.issued_at,
+        "expires_at": record.expires_at,
+        "expire_at": _utc(record.expires_at),
+        "challenge": list(record.challenge),
+        "transcript_hash": Binary(record.transcript_hash),
+        "keys": {
+            "edk": Binary(record.sealed_keys.encrypted_key),
+            "nonce": Binary(record.sealed_keys.nonce),
+            "ct": Binary(record.sealed_keys.ciphertext),
+        },
+        "used": record.used,
+    }
+
+
+def _from_doc(doc: dict[str, Any]) -> SessionRecord:
+    keys = doc["keys"]
+    return SessionRecord(
+        session_id=str(doc["_id"]),
+        issued_at=int(doc["issued_at"]),
+        expires_at=int(doc["expires_at"]),
+        challenge=tuple(doc["challenge"]),
+        transcript_hash=bytes(doc["transcript_hash"]),
+        sealed_keys=Sealed(bytes(keys["edk"]), bytes(keys["nonce"]), bytes(keys["ct"])),
+        used=bool(doc.get("used", False)),
+    )

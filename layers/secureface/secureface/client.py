@@ -1,0 +1,183 @@
+"""Python client: key exchange, manifest checks, parallel model download and decryption.
+
+Used by the CLI (``python -m secureface fetch-models``), by operators, and by the integration
+and attack tests. It trusts nothing the server says that does not chain to the pinned key::
+
+    client = SecureFaceClient("http://127.0.0.1:3000", pinned_spki, state_file=Path("state.json"))
+    manifest = client.fetch_manifest()          # signature, expiry, rollback
+    session = client.open_session()             # delegation → transcript → keys
+    data = client.fetch_model(session, manifest.models[0])   # segments → sha256 check
+
+Failures raise :class:`~secureface.errors.SecureFaceError` subclasses: ``IntegrityError`` for
+every cryptographic refusal (its ``reason`` says which check), ``ApiError`` for HTTP errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from secureface.crypto.ecdsa import load_public_key
+from secureface.crypto.stream import HEADER_LEN, StreamOpener, segment_count
+from secureface.errors import IntegrityError, SecureFaceError
+from secureface.models.delivery import (
+    MAX_SEGMENTS_PER_RESPONSE,
+    SEGMENT_SIZE,
+    SESSION_HEADER,
+    stream_id,
+)
+from secureface.models.manifest import Manifest, ModelEntry, verify_manifest_at
+from secureface.sessions.exchange import ClientSession, finish_exchange_at, new_client_hello
+
+
+class ApiError(SecureFaceError):
+    """The API answered an error body (or could not be reached: status 0)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+class SecureFaceClient:
+    """A client pinned to the server's long-term public key (DER SPKI)."""
+
+    def __init__(
+        self,
+        api_url: str,
+        pinned_spki: bytes,
+        *,
+        state_file: Path | None = None,
+        timeout_s: float = 30.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.pinned: ec.EllipticCurvePublicKey = load_public_key(pinned_spki)
+        self.state_file = state_file
+        self.timeout_s = timeout_s
+        self.clock = clock
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
+        """One HTTP exchange; non-2xx answers raise :class:`ApiError` with the server's code."""
+        req = urllib.request.Request(
+            self.api_url + path, data=body, method=method, headers=headers or {}
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as response:  # noqa: S310
+                return bytes(response.read())
+        except urllib.error.HTTPError as exc:
+            try:
+                err = json.loads(exc.read())
+            except ValueError:
+                err = {}
+            raise ApiError(
+                exc.code, str(err.get("code", "http_error")), str(err.get("message", exc.reason))
+            ) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise ApiError(0, "network_error", f"cannot reach {self.api_url}") from exc
+
+    def highest_seen_version(self) -> int:
+        """The highest manifest version accepted before (rollback protection)."""
+        if self.state_file is None or not self.state_file.exists():
+            return 0
+        return int(json.loads(self.state_file.read_text()).get("manifest_version", 0))
+
+    def fetch_manifest(self) -> Manifest:
+        """Fetch and verify the manifest; remember its version.
+
+        Raises:
+            IntegrityError: bad signature, expired, or rolled back.
+        """
+        raw = json.loads(self.request("GET", "/models/manifest"))
+        manifest = verify_manifest_at(
+            str(raw.get("manifest", "")),
+            self.pinned,
+            now=int(self.clock()),
+            min_version=self.highest_seen_version(),
+        )
+        if self.state_file is not None and manifest.manifest_version > self.highest_seen_version():
+            self.state_file.write_text(json.dumps({"manifest_version": manifest.manifest_version}))
+        return manifest
+
+    def open_session(self) -> ClientSession:
+        """Run the key exchange and authenticate the server.
+
+        Raises:
+            IntegrityError: the answer does not chain to the pinned key (see ``finish_exchange_at``).
+        """
+        key, nonce, body = new_client_hello()
+        answer = self.request(
+            "POST",
+            "/session",
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            response: dict[str, Any] = json.loads(answer)
+        except ValueError as exc:
+            raise IntegrityError(reason="key-exchange answer is not JSON") from exc
+        return finish_exchange_at(response, key, nonce, self.pinned, now=int(self.clock()))
+
+    def fetch_ranges(
+        self, session: ClientSession, entry: ModelEntry, *, parallel: int = 4
+    ) -> list[bytes]:
+        """The raw range responses (header ‖ sealed segments) of one model, in order."""
+        total = segment_count(entry.size, SEGMENT_SIZE)
+        starts = range(0, total, MAX_SEGMENTS_PER_RESPONSE)
+        path = f"/models/{entry.name}/{entry.version}/segments"
+
+        def fetch(first: int) -> bytes:
+            count = min(MAX_SEGMENTS_PER_RESPONSE, total - first)
+            return self.request(
+                "GET",
+                f"{path}?first={first}&count={count}",
+                headers={SESSION_HEADER: session.session_id},
+            )
+
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            return list(pool.map(fetch, starts))
+
+    def fetch_model(self, session: ClientSession, entry: ModelEntry, *, parallel: int = 4) -> bytes:
+        """Download, decrypt and check one model.
+
+        Raises:
+            IntegrityError: any segment fails, the stream is truncated, or the bytes differ
+                from the manifest's size and SHA-256.
+        """
+        return open_model(session, entry, self.fetch_ranges(session, entry, parallel=parallel))
+
+
+def open_model(session: ClientSession, entry: ModelEntry, ranges: list[bytes]) -> bytes:
+    """Decrypt range responses (each ``header ‖ segments``) and check the result.
+
+    Raises:
+        IntegrityError: inconsistent headers, a segment failing, truncation, or a model that
+            differs from the manifest.
+    """
+    if not ranges or any(len(r) < HEADER_LEN for r in ranges):
+        raise IntegrityError(reason="range response shorter than the stream header")
+    header = ranges[0][:HEADER_LEN]
+    if any(r[:HEADER_LEN] != header for r in ranges):
+        raise IntegrityError(reason="range responses carry different stream headers")
+    opener = StreamOpener(session.keys.model, stream_id(session.session_id, entry), header)
+    if opener.header.plaintext_size != entry.size:
+        raise IntegrityError(reason="stream size differs from the manifest")
+    data = opener.open_all(b"".join(r[HEADER_LEN:] for r in ranges))
+    if hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise IntegrityError(reason=f"{entry.name} sha256 differs from the manifest")
+    return data

@@ -1,0 +1,1 @@
+"""Authenticated ECDH sessions: the key exchange, the key schedule, session records."""

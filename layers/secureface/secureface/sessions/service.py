@@ -1,0 +1,91 @@
+"""Session use cases: open a session (key exchange), load an active one, consume one."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from secureface.crypto.delegation import DelegatedSigner
+from secureface.crypto.envelope import EnvelopeCipher
+from secureface.errors import IntegrityError, SessionError
+from secureface.sessions.exchange import DEFAULT_SESSION_TTL_S, SessionKeys, accept_exchange_at
+from secureface.sessions.records import SessionRecord, SessionStore, session_aad
+
+log = logging.getLogger(__name__)
+SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+
+def open_session_at(
+    body: dict[str, Any],
+    signer: DelegatedSigner,
+    store: SessionStore,
+    envelope: EnvelopeCipher,
+    *,
+    now: int,
+    ttl_s: int = DEFAULT_SESSION_TTL_S,
+) -> dict[str, str]:
+    """Run the server side of the key exchange and store the session; returns the response body.
+
+    Raises:
+        BadRequestError: malformed request.
+        StoreUnavailableError: the store or KMS failed.
+    """
+    accepted = accept_exchange_at(body, signer, now=now, ttl_s=ttl_s)
+    t = accepted.transcript
+    sealed = envelope.seal_at(accepted.keys.packed(), session_aad(t.session_id), now=now)
+    store.insert(
+        SessionRecord(
+            session_id=t.session_id,
+            issued_at=t.issued_at,
+            expires_at=t.expires_at,
+            challenge=t.challenge,
+            transcript_hash=accepted.transcript_hash,
+            sealed_keys=sealed,
+        )
+    )
+    log.info("session opened", extra={"session_id": t.session_id, "outcome": "opened"})
+    return accepted.response
+
+
+def load_session_at(
+    session_id: str, store: SessionStore, envelope: EnvelopeCipher, *, now: int
+) -> tuple[SessionRecord, SessionKeys]:
+    """An unexpired session and its keys (used or not: model downloads may follow verify).
+
+    Raises:
+        SessionError: malformed id, unknown, or expired (the reason is logged, not returned).
+    """
+    record = store.get(_checked(session_id))
+    if record is None:
+        raise SessionError(reason="unknown session")
+    if now >= record.expires_at:
+        raise SessionError(reason="session expired")
+    return record, _unseal(record, envelope)
+
+
+def consume_session_at(
+    session_id: str, store: SessionStore, envelope: EnvelopeCipher, *, now: int
+) -> tuple[SessionRecord, SessionKeys]:
+    """Atomically take a session for its single verify attempt.
+
+    Raises:
+        SessionError: malformed id, unknown, expired, or already used.
+    """
+    record = store.consume_at(_checked(session_id), now)
+    if record is None:
+        raise SessionError(reason="session unknown, expired or already used")
+    return record, _unseal(record, envelope)
+
+
+def _checked(session_id: str) -> str:
+    if not isinstance(session_id, str) or not SESSION_ID_RE.match(session_id):
+        raise SessionError(reason="malformed session id")
+    return session_id
+
+
+def _unseal(record: SessionRecord, envelope: EnvelopeCipher) -> SessionKeys:
+    try:
+        return SessionKeys.unpack(envelope.open(record.sealed_keys, session_aad(record.session_id)))
+    except IntegrityError as exc:
+        raise SessionError(reason=f"stored session keys: {exc.reason}") from exc
