@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from secureface import runtime
 from secureface.api.http import create_app
 from secureface.models.delivery import SESSION_HEADER, current_manifest

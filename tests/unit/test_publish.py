@@ -60,9 +60,7 @@ def test_publish_uploads_models_and_signs_manifest(env) -> None:  # type: ignore
     }
     token = store.get(MANIFEST_KEY)
     assert token is not None
-    manifest = verify_manifest_at(
-        token.decode(), load_public_key(signer.public_key_der()), now=NOW
-    )
+    manifest = verify_manifest_at(token.decode(), load_public_key(signer.public_key_der()), now=NOW)
     assert manifest.manifest_version == 1
     assert {m.name for m in manifest.models} == {"a", "b"}
     assert store.get("manifest/v00000001.jws") == token

@@ -7,13 +7,12 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from devstack.functions import REPO
 from secureface.adapters.aws import KmsSigner, S3ObjectStore, reset_clients
 from secureface.crypto.ecdsa import key_fingerprint
 from secureface.encoding import b64url_encode
 from secureface.models.catalog import load_catalog
 from secureface.models.publish import publish_at
-
-from devstack.functions import REPO
 
 if TYPE_CHECKING:
     from devstack.stack import Stack

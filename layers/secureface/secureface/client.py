@@ -59,6 +59,8 @@ class SecureFaceClient:
         timeout_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        if not api_url.startswith(("http://", "https://")):
+            raise ValueError("api_url must be an http(s) URL")
         self.api_url = api_url.rstrip("/")
         self.pinned: ec.EllipticCurvePublicKey = load_public_key(pinned_spki)
         self.state_file = state_file
@@ -74,7 +76,7 @@ class SecureFaceClient:
         headers: dict[str, str] | None = None,
     ) -> bytes:
         """One HTTP exchange; non-2xx answers raise :class:`ApiError` with the server's code."""
-        req = urllib.request.Request(
+        req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
             self.api_url + path, data=body, method=method, headers=headers or {}
         )
         try:
@@ -118,7 +120,7 @@ class SecureFaceClient:
         """Run the key exchange and authenticate the server.
 
         Raises:
-            IntegrityError: the answer does not chain to the pinned key (see ``finish_exchange_at``).
+            IntegrityError: the answer does not chain to the pinned key.
         """
         key, nonce, body = new_client_hello()
         answer = self.request(

@@ -9,7 +9,7 @@ Driver errors are translated into :class:`~secureface.errors.StoreUnavailableErr
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from botocore.config import Config
@@ -123,7 +123,7 @@ class KmsDataKeys:
     does not decrypt here.
     """
 
-    CONTEXT = {"application": "secureface"}
+    CONTEXT: ClassVar[dict[str, str]] = {"application": "secureface"}
 
     def __init__(self, key_id: str) -> None:
         self.key_id = key_id

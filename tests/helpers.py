@@ -1,0 +1,46 @@
+"""Small HTTP helpers for tests that talk to the running local stack (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from secureface.client import SecureFaceClient
+from secureface.crypto.ecdsa import spki_der
+
+
+def http(
+    method: str, url: str, *, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """One request; returns status, lower-cased headers and body (errors included)."""
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return (
+                response.status,
+                {k.lower(): v for k, v in response.headers.items()},
+                response.read(),
+            )
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
+
+
+def error_body(body: bytes) -> dict[str, Any]:
+    """Parse an error body and check it has exactly the shared shape."""
+    parsed = json.loads(body)
+    assert set(parsed) == {"statusCode", "code", "message"}, parsed
+    return dict(parsed)
+
+
+def pinned_spki(stack: dict[str, Any]) -> bytes:
+    key = serialization.load_pem_public_key(stack["public_key_pem"].encode())
+    return spki_der(key)  # type: ignore[arg-type]
+
+
+def client_for(stack: dict[str, Any], state_file: Path | None = None) -> SecureFaceClient:
+    return SecureFaceClient(stack["urls"]["api"], pinned_spki(stack), state_file=state_file)

@@ -1,0 +1,101 @@
+"""The local stack as a newcomer gets it: API, storage, frontend, all through real servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from secureface.crypto.ecdsa import raw_to_der
+from secureface.encoding import b64url_decode
+from secureface.models.catalog import load_catalog
+from tests.helpers import error_body, http
+
+pytestmark = pytest.mark.integration
+
+
+def test_manifest_signature_verifies_with_the_printed_public_key(stack: dict[str, Any]) -> None:
+    status, headers, body = http("GET", stack["urls"]["api"] + "/models/manifest")
+    assert status == 200 and headers["content-type"] == "application/json"
+    token = json.loads(body)["manifest"]
+    protected, payload, signature = token.split(".")
+    key = serialization.load_pem_public_key(stack["public_key_pem"].encode())
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    key.verify(
+        raw_to_der(b64url_decode(signature)),
+        f"{protected}.{payload}".encode(),
+        ec.ECDSA(hashes.SHA256()),
+    )
+    manifest = json.loads(b64url_decode(payload))
+    catalog = load_catalog(Path("model_versions.json"))
+    assert manifest["manifest_version"] == catalog.manifest_version
+    assert {(m["name"], m["sha256"]) for m in manifest["models"]} == {
+        (m.entry.name, m.entry.sha256) for m in catalog.models
+    }
+
+
+def test_unknown_route_is_404_in_the_error_shape(stack: dict[str, Any]) -> None:
+    status, _, body = http("GET", stack["urls"]["api"] + "/no/such/route")
+    assert status == 404
+    assert error_body(body) == {
+        "statusCode": 404,
+        "code": "not_found",
+        "message": "No route GET /no/such/route",
+    }
+
+
+def test_wrong_method_is_405_with_allow(stack: dict[str, Any]) -> None:
+    status, headers, body = http("DELETE", stack["urls"]["api"] + "/models/manifest")
+    assert status == 405
+    assert headers["allow"] == "GET"
+    assert error_body(body)["code"] == "method_not_allowed"
+
+
+def test_admin_route_refuses_unsigned_requests(stack: dict[str, Any]) -> None:
+    status, _, _ = http("POST", stack["urls"]["api"] + "/admin/enrollments", body=b"{}")
+    assert status == 403
+
+
+def test_models_are_stored_with_sse_kms_under_versioned_keys(stack: dict[str, Any]) -> None:
+    s3 = boto3.client("s3", endpoint_url=stack["urls"]["aws"], region_name="us-east-1",
+                      aws_access_key_id="local", aws_secret_access_key="local-secret")  # fmt: skip
+    head = s3.head_object(Bucket=stack["model_bucket"], Key="models/yunet/2023mar/model.onnx")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert stack["data_key_id"] in head["SSEKMSKeyId"]
+    versioning = s3.get_bucket_versioning(Bucket=stack["model_bucket"])
+    assert versioning["Status"] == "Enabled"
+
+
+def test_frontend_is_served_with_isolation_and_csp_headers(stack: dict[str, Any]) -> None:
+    status, headers, body = http("GET", stack["urls"]["web"] + "/")
+    assert status == 200 and b"SecureFace" in body
+    assert headers["cross-origin-opener-policy"] == "same-origin"
+    assert headers["cross-origin-embedder-policy"] == "require-corp"
+    csp = headers["content-security-policy"]
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
+    assert f"connect-src 'self' {stack['urls']['api']}" in csp
+
+
+def test_frontend_config_pins_the_server_key(stack: dict[str, Any]) -> None:
+    status, _, body = http("GET", stack["urls"]["web"] + "/config.json")
+    config = json.loads(body)
+    assert status == 200 and config["apiUrl"] == stack["urls"]["api"]
+    key = serialization.load_pem_public_key(stack["public_key_pem"].encode())
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert b64url_decode(config["serverKeySpki"]) == der
+
+
+def test_cors_allows_only_the_frontend_origin(stack: dict[str, Any]) -> None:
+    url = stack["urls"]["api"] + "/session"
+    preflight = {"Origin": stack["urls"]["web"], "Access-Control-Request-Method": "POST"}
+    _, headers, _ = http("OPTIONS", url, headers=preflight)
+    assert headers["access-control-allow-origin"] == stack["urls"]["web"]
+    _, headers, _ = http("OPTIONS", url, headers=preflight | {"Origin": "http://evil.example"})
+    assert "access-control-allow-origin" not in headers
