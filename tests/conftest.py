@@ -4,6 +4,7 @@ command (moto server, a MongoDB wire server or the real MongoDB named by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,29 +25,26 @@ def repo() -> Path:
     return REPO
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The running local stack's info (urls, public key, env), for integration tests."""
-    state = tmp_path_factory.mktemp("stack")
+@contextlib.contextmanager
+def launch_stack(state: Path) -> Iterator[dict[str, Any]]:
+    """Run ``python -m devstack up`` with its state in ``state``; stop it with SIGINT (Ctrl-C)."""
     ready = state / "ready.json"
+    ready.unlink(missing_ok=True)
     args = [sys.executable, "-m", "devstack", "up", "--state-dir", str(state),
             "--api-port", "0", "--web-port", "0", "--moto-port", "0", "--mongo-port", "0",
             "--ready-file", str(ready)]  # fmt: skip
     if os.environ.get("SECUREFACE_TEST_MONGO_URI"):
         args += ["--mongo-uri", os.environ["SECUREFACE_TEST_MONGO_URI"]]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO / "tools"), str(REPO / "layers/secureface")]),
-    }
-    log = (state / "devstack.log").open("wb")
-    proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    paths = [str(REPO / "tools"), str(REPO / "layers/secureface")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    log_path = state / "devstack.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 180
         while not ready.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"devstack did not start:\n{(state / 'devstack.log').read_text()[-4000:]}"
-                )
+                raise RuntimeError(f"devstack did not start:\n{log_path.read_text()[-4000:]}")
             time.sleep(0.2)
         info: dict[str, Any] = json.loads(ready.read_text())
         info["state_dir"] = str(state)
@@ -59,4 +57,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        log.close()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The running local stack's info (urls, public key, env), shared by integration tests."""
+    with launch_stack(tmp_path_factory.mktemp("stack")) as info:
+        yield info

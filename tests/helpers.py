@@ -8,6 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import boto3
 from cryptography.hazmat.primitives import serialization
 
 from secureface.client import SecureFaceClient
@@ -44,3 +45,15 @@ def pinned_spki(stack: dict[str, Any]) -> bytes:
 
 def client_for(stack: dict[str, Any], state_file: Path | None = None) -> SecureFaceClient:
     return SecureFaceClient(stack["urls"]["api"], pinned_spki(stack), state_file=state_file)
+
+
+def s3_client(stack: dict[str, Any]) -> Any:
+    """A boto3 S3 client on the stack's moto server."""
+    env = stack["env"]
+    return boto3.client(
+        "s3",
+        endpoint_url=stack["urls"]["aws"],
+        region_name=env["AWS_REGION"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -14,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from secureface.crypto.ecdsa import raw_to_der
 from secureface.encoding import b64url_decode
 from secureface.models.catalog import load_catalog
-from tests.helpers import error_body, http
+from tests.helpers import error_body, http, s3_client
 
 pytestmark = pytest.mark.integration
 
@@ -62,8 +61,7 @@ def test_admin_route_refuses_unsigned_requests(stack: dict[str, Any]) -> None:
 
 
 def test_models_are_stored_with_sse_kms_under_versioned_keys(stack: dict[str, Any]) -> None:
-    s3 = boto3.client("s3", endpoint_url=stack["urls"]["aws"], region_name="us-east-1",
-                      aws_access_key_id="local", aws_secret_access_key="local-secret")  # fmt: skip
+    s3 = s3_client(stack)
     head = s3.head_object(Bucket=stack["model_bucket"], Key="models/yunet/2023mar/model.onnx")
     assert head["ServerSideEncryption"] == "aws:kms"
     assert stack["data_key_id"] in head["SSEKMSKeyId"]

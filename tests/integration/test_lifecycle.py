@@ -1,0 +1,86 @@
+"""The stack's own lifecycle: Ctrl-C stops every process it started, a second run reuses the
+MongoDB data, and a model replaced in storage is refused by the server."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from pymongo import MongoClient
+
+from devstack import procs
+from tests.conftest import launch_stack
+from tests.helpers import client_for, error_body, http, s3_client
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process whose ancestry includes ``pid``."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(stat[1])
+            except (OSError, IndexError):
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return {p for p in found if procs.pid_alive(p)}
+
+
+def test_model_replaced_in_storage_is_refused_by_the_server(tmp_path: Path) -> None:
+    with launch_stack(tmp_path) as info:
+        s3_client(info).put_object(
+            Bucket=info["model_bucket"],
+            Key="models/yunet/2023mar/model.onnx",
+            Body=b"\x08" * 241169,
+            ServerSideEncryption="aws:kms",
+        )
+        session = client_for(info).open_session()
+        status, _, body = http(
+            "GET", info["urls"]["api"] + "/models/yunet/2023mar/segments?first=0&count=1",
+            headers={"X-SecureFace-Session": session.session_id},
+        )  # fmt: skip
+        assert status == 503 and error_body(body)["code"] == "model_unavailable"
+        status, _, _ = http(
+            "GET", info["urls"]["api"] + "/models/sface/2021dec/segments?first=0&count=1",
+            headers={"X-SecureFace-Session": session.session_id},
+        )  # fmt: skip
+        assert status == 200  # the untouched models are still served
+
+
+def test_ctrl_c_stops_every_process_and_a_second_run_reuses_state(tmp_path: Path) -> None:
+    with launch_stack(tmp_path) as info:
+        client_for(info).open_session()  # starts function instances too
+        MongoClient(info["urls"]["mongo"])["secureface"]["marker"].insert_one({"_id": "kept"})
+        proc = info["process"]
+        started = descendants(proc.pid)
+        assert len(started) >= 3  # moto, the MongoDB server (or none with an external one), workers
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    assert not any(procs.pid_alive(p) for p in started), "a child outlived Ctrl-C"
+    assert not (tmp_path / "pids.json").exists()
+    with launch_stack(tmp_path) as again:
+        marker = MongoClient(again["urls"]["mongo"])["secureface"]["marker"]
+        assert marker.find_one({"_id": "kept"}) == {"_id": "kept"}
+        marker.delete_one({"_id": "kept"})
+        status, _, _ = http("GET", again["urls"]["api"] + "/models/manifest")
+        assert status == 200
+
+
+def test_leftover_children_of_a_crashed_run_are_stopped(tmp_path: Path) -> None:
+    with launch_stack(tmp_path) as info:
+        proc = info["process"]
+        children = list(info["children"])
+        os.kill(proc.pid, signal.SIGKILL)  # a crash: no cleanup ran
+        proc.wait()
+        assert any(procs.pid_alive(p) for p in children)
+        with launch_stack(tmp_path) as again:
+            assert not any(procs.pid_alive(p) for p in children)
+            assert again["children"] != children
