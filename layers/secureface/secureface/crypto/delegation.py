@@ -75,6 +75,26 @@ def verify_delegation_at(
     return Delegation(public_key=key, not_before=nbf, expires_at=exp, usage=uses)
 
 
+def issue_delegation(
+    delegated: ec.EllipticCurvePublicKey,
+    root_sign: Callable[[bytes], bytes],
+    root_spki: bytes,
+    *,
+    now: int,
+    validity_s: int,
+) -> str:
+    """A delegation token for ``delegated``, signed by the root key, valid from ``now``."""
+    payload = {
+        "type": DELEGATION_TYPE,
+        "public_key": b64url_encode(spki_der(delegated)),
+        "not_before": now,
+        "expires_at": now + validity_s,
+        "usage": list(USAGES),
+    }
+    header = {"typ": DELEGATION_TYP, "kid": key_fingerprint(root_spki)}
+    return sign_compact(header, canonical_json(payload), root_sign)
+
+
 class DelegatedSigner:
     """The instance's delegated key; creates and renews itself on first use, never at import.
 
@@ -100,15 +120,13 @@ class DelegatedSigner:
         with self._lock:
             if self._key is None or now >= self._expires_at - REFRESH_MARGIN_S:
                 key = ec.generate_private_key(ec.SECP256R1())
-                payload = {
-                    "type": DELEGATION_TYPE,
-                    "public_key": b64url_encode(spki_der(key.public_key())),
-                    "not_before": now,
-                    "expires_at": now + self._validity_s,
-                    "usage": list(USAGES),
-                }
-                header = {"typ": DELEGATION_TYP, "kid": key_fingerprint(self._root_public_key())}
-                self._token = sign_compact(header, canonical_json(payload), self._root_sign)
+                self._token = issue_delegation(
+                    key.public_key(),
+                    self._root_sign,
+                    self._root_public_key(),
+                    now=now,
+                    validity_s=self._validity_s,
+                )
                 self._key, self._expires_at = key, now + self._validity_s
             return self._key, self._token
 

@@ -1,0 +1,171 @@
+"""Write ``tests/vectors/protocol.json``: known-answer vectors for every wire format.
+
+Deterministic (fixed keys, RFC 6979 signatures), so re-running reproduces the file byte for
+byte; pytest checks the Python side against it and ``frontend/test`` the JavaScript side, so
+raw-vs-SPKI keys, DER-vs-raw signatures and base64-vs-base64url cannot drift between the two.
+
+    .venv/bin/python tools/make_vectors.py          # rewrite
+    .venv/bin/python tools/make_vectors.py --check  # fail if the file is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from secureface.crypto.delegation import issue_delegation
+from secureface.crypto.ecdsa import der_to_raw, spki_der
+from secureface.crypto.stream import MIN_SEGMENT_SIZE, StreamSealer
+from secureface.encoding import b64url_encode
+from secureface.models.delivery import stream_id
+from secureface.models.manifest import ModelEntry, build_manifest, sign_manifest
+from secureface.sessions.exchange import (
+    TRANSCRIPT_CONTEXT,
+    Transcript,
+    derive_session_keys,
+    encode_point,
+)
+
+OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "protocol.json"
+NOW = 1_764_316_800
+
+
+def key(scalar: int) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def det_sign(private: ec.EllipticCurvePrivateKey):  # type: ignore[no-untyped-def]
+    return lambda message: private.sign(
+        message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+    )
+
+
+def jwk_private(private: ec.EllipticCurvePrivateKey) -> dict[str, str]:
+    numbers = private.private_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": b64url_encode(numbers.public_numbers.x.to_bytes(32, "big")),
+        "y": b64url_encode(numbers.public_numbers.y.to_bytes(32, "big")),
+        "d": b64url_encode(numbers.private_value.to_bytes(32, "big")),
+    }
+
+
+def manifest_vector(root: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
+    entry = ModelEntry("yunet", "2023mar", "detector", hashlib.sha256(b"model").hexdigest(), 5)
+    manifest = build_manifest(7, [entry], now=NOW, ttl_s=86400)
+    token = sign_manifest(
+        manifest, det_sign(root), kid=hashlib.sha256(spki_der(root.public_key())).hexdigest()
+    )
+    return {
+        "token": token,
+        "now": NOW + 60,
+        "manifest_version": 7,
+        "expires_at": NOW + 86400,
+        "models": [entry.to_json()],
+    }
+
+
+def exchange_vector(root: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
+    delegated, client, server = key(0xD1E6A7ED), key(0xC11E47), key(0x5E4FE4)
+    root_spki = spki_der(root.public_key())
+    delegation = issue_delegation(
+        delegated.public_key(), det_sign(root), root_spki, now=NOW, validity_s=3600
+    )
+    client_nonce, server_nonce = bytes(range(32)), bytes(range(32, 64))
+    transcript = Transcript(
+        session_id=b64url_encode(bytes(range(100, 116))),
+        client_public_key=encode_point(client.public_key()),
+        client_nonce=client_nonce,
+        server_public_key=encode_point(server.public_key()),
+        server_nonce=server_nonce,
+        issued_at=NOW,
+        expires_at=NOW + 300,
+        challenge=("center", "turn_right", "turn_left"),
+        delegation_sha256=hashlib.sha256(delegation.encode()).hexdigest(),
+    ).encode()
+    signature = der_to_raw(det_sign(delegated)(TRANSCRIPT_CONTEXT + b"\x00" + transcript))
+    shared = server.exchange(ec.ECDH(), client.public_key())
+    th = hashlib.sha256(transcript).digest()
+    keys = derive_session_keys(shared, client_nonce, server_nonce, th)
+    return {
+        "now": NOW + 10,
+        "client_private_jwk": jwk_private(client),
+        "client_public_key": b64url_encode(encode_point(client.public_key())),
+        "client_nonce": b64url_encode(client_nonce),
+        "response": {
+            "transcript": b64url_encode(transcript),
+            "signature": b64url_encode(signature),
+            "delegation": delegation,
+        },
+        "expected": {
+            "session_id": b64url_encode(bytes(range(100, 116))),
+            "shared_secret": shared.hex(),
+            "transcript_sha256": th.hex(),
+            "delegated_spki": b64url_encode(spki_der(delegated.public_key())),
+            "model_key": keys.model.hex(),
+            "request_key": keys.request.hex(),
+            "response_key": keys.response.hex(),
+        },
+    }
+
+
+def stream_vector(model_key: bytes, session_id: str) -> dict[str, Any]:
+    plaintext = bytes((i * 7 + 3) % 256 for i in range(2 * MIN_SEGMENT_SIZE + 100))
+    entry = ModelEntry(
+        "yunet", "2023mar", "detector", hashlib.sha256(plaintext).hexdigest(), len(plaintext)
+    )
+    sealer = StreamSealer(model_key, stream_id(session_id, entry), plaintext, MIN_SEGMENT_SIZE)
+    segments = [sealer.seal(i) for i in range(sealer.header.segment_count)]
+    return {
+        "model_key": model_key.hex(),
+        "session_id": session_id,
+        "entry": entry.to_json(),
+        "stream_id": stream_id(session_id, entry).hex(),
+        "plaintext_formula": "byte i = (7*i + 3) mod 256",
+        "segment_size": MIN_SEGMENT_SIZE,
+        "header": sealer.header_bytes.hex(),
+        "segments": [b64url_encode(s) for s in segments],
+        "segment_sha256": [hashlib.sha256(s).hexdigest() for s in segments],
+    }
+
+
+def build() -> dict[str, Any]:
+    root = key(0x5EC0FACE)
+    exchange = exchange_vector(root)
+    return {
+        "description": "SecureFace protocol v1 vectors (tools/make_vectors.py, docs/PROTOCOL.md)",
+        "root_spki": b64url_encode(spki_der(root.public_key())),
+        "manifest": manifest_vector(root),
+        "exchange": exchange,
+        "stream": stream_vector(
+            bytes.fromhex(exchange["expected"]["model_key"]), exchange["expected"]["session_id"]
+        ),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    text = json.dumps(build(), indent=2) + "\n"
+    if args.check:
+        if OUT.read_text() != text:
+            print(f"{OUT} is stale: run tools/make_vectors.py", file=sys.stderr)
+            return 1
+        return 0
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(text)
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
