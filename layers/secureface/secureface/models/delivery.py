@@ -157,4 +157,4 @@ class ModelDelivery:
         sealer = StreamSealer(
             model_key_bytes, stream_id(session_id, entry), self.model_bytes(entry), SEGMENT_SIZE
         )
-        return sealer.header_bytes + b"".join(sealer.seal(i) for i in range(first, first + count))
+        return bytes(sealer.seal_range(first, count, with_header=True))
