@@ -1,0 +1,551 @@
+"""The SAM template keeps its security properties; each test fails if one of them breaks.
+
+The template is parsed with cfn-lint's decoder, which understands CloudFormation short tags
+(``!Ref X`` becomes ``{"Ref": "X"}``, ``!GetAtt X.Arn`` becomes ``{"Fn::GetAtt": ["X", "Arn"]}``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.decode import decode
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+VENV_BIN = Path(sys.executable).parent
+FUNCTIONS = ("KeyExchangeFunction", "ModelFunction", "VerifyFunction")
+#: Lambda's hard limit on a function plus all its layers, unzipped (262,144,000 bytes).
+LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
+SENSITIVE_SERVICES = ("kms:", "s3:", "secretsmanager:")
+
+Template = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def template() -> Template:
+    parsed, errors = decode(str(TEMPLATE))
+    assert not errors, [str(e) for e in errors]
+    return dict(json.loads(json.dumps(parsed)))
+
+
+def sam_env(**extra: str) -> dict[str, str]:
+    """An offline environment for the SAM CLI: no telemetry, a dummy region, no credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    path = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.update(SAM_CLI_TELEMETRY="0", AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1")
+    env.update(PATH=path, **extra)
+    return env
+
+
+def resources(template: Template, type_: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
+
+
+def props(template: Template, logical_id: str) -> dict[str, Any]:
+    return dict(template["Resources"][logical_id].get("Properties", {}))
+
+
+def ref_name(value: Any) -> str:
+    """The logical id a value points at: ``!Ref X``, ``!GetAtt X.Arn`` -> ``X``;
+    ``!Sub "${X.Arn}/p"`` -> ``X/p``; literals as they are."""
+    if isinstance(value, dict) and "Ref" in value:
+        return str(value["Ref"])
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return str(value["Fn::GetAtt"][0])
+    if isinstance(value, dict) and "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+        return re.sub(r"\$\{([A-Za-z0-9]+)(\.[A-Za-z]+)?\}", r"\1", value["Fn::Sub"])
+    return str(value)
+
+
+def as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def routes(template: Template) -> dict[tuple[str, str], tuple[str, Any]]:
+    """``(METHOD, path) -> (function, Auth)`` for every HttpApi event."""
+    table: dict[tuple[str, str], tuple[str, Any]] = {}
+    for name, fn in resources(template, "AWS::Serverless::Function").items():
+        for event in (fn["Properties"].get("Events") or {}).values():
+            if event["Type"] != "HttpApi":
+                continue
+            ev = event["Properties"]
+            assert ev.get("ApiId") == {"Ref": "HttpApi"}, f"{name}: route not on HttpApi"
+            key = (ev.get("Method", "ANY").upper(), ev.get("Path", "$default"))
+            table[key] = (name, ev.get("Auth"))
+    return table
+
+
+def iam_statements(template: Template) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every identity-policy statement: roles' inline policies, managed and inline policies."""
+    for name, res in template["Resources"].items():
+        p = res.get("Properties", {})
+        if res["Type"] == "AWS::IAM::Role":
+            documents = [pol["PolicyDocument"] for pol in p.get("Policies", [])]
+        elif res["Type"] in ("AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
+            documents = [p["PolicyDocument"]]
+        else:
+            continue
+        for document in documents:
+            for statement in as_list(document["Statement"]):
+                yield name, statement
+
+
+def granted(template: Template, role: str) -> set[tuple[str, str]]:
+    """``(action, resource)`` pairs a role allows on KMS, S3 and Secrets Manager."""
+    pairs = set()
+    for name, statement in iam_statements(template):
+        if name != role or statement["Effect"] != "Allow":
+            continue
+        for action in as_list(statement["Action"]):
+            if action.startswith(SENSITIVE_SERVICES):
+                pairs |= {(action, ref_name(r)) for r in as_list(statement["Resource"])}
+    return pairs
+
+
+def csp_directives(template: Template) -> dict[str, list[str]]:
+    config = props(template, "SecurityHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    csp = config["SecurityHeadersConfig"]["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    text = csp["Fn::Sub"] if isinstance(csp, dict) else csp
+    directives = {}
+    for part in text.split(";"):
+        name, *sources = part.split()
+        directives[name] = sources
+    return directives
+
+
+# ------------------------------------------------------------------ lint
+
+
+def test_sam_validate_lint_passes() -> None:
+    result = subprocess.run(
+        [str(VENV_BIN / "sam"), "validate", "--lint", "--template-file", str(TEMPLATE)],
+        cwd=ROOT,
+        env=sam_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+# ------------------------------------------------------------------ storage and keys
+
+
+def test_model_bucket_encrypts_with_the_data_key_via_sse_kms(template: Template) -> None:
+    (rule,) = props(template, "ModelBucket")["BucketEncryption"][
+        "ServerSideEncryptionConfiguration"
+    ]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert ref_name(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]) == "DataKey"
+    assert rule["BucketKeyEnabled"] is True
+
+
+def test_model_bucket_is_versioned(template: Template) -> None:
+    assert props(template, "ModelBucket")["VersioningConfiguration"]["Status"] == "Enabled"
+
+
+@pytest.mark.parametrize("bucket", ["ModelBucket", "FrontendBucket"])
+def test_bucket_blocks_all_public_access(template: Template, bucket: str) -> None:
+    block = props(template, bucket)["PublicAccessBlockConfiguration"]
+    names = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    assert {name: block.get(name) for name in names} == dict.fromkeys(names, True)
+    (rule,) = props(template, bucket)["OwnershipControls"]["Rules"]
+    assert rule["ObjectOwnership"] == "BucketOwnerEnforced"
+
+
+@pytest.mark.parametrize(
+    ("policy", "bucket"),
+    [("ModelBucketPolicy", "ModelBucket"), ("FrontendBucketPolicy", "FrontendBucket")],
+)
+def test_bucket_policy_denies_requests_without_tls(
+    template: Template, policy: str, bucket: str
+) -> None:
+    p = props(template, policy)
+    assert ref_name(p["Bucket"]) == bucket
+    denies = [
+        s
+        for s in as_list(p["PolicyDocument"]["Statement"])
+        if s["Effect"] == "Deny"
+        and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
+    assert denies, f"{policy} has no deny on aws:SecureTransport=false"
+    (deny,) = denies
+    assert deny["Principal"] == "*"
+    assert deny["Action"] == "s3:*"
+    assert {ref_name(r) for r in as_list(deny["Resource"])} == {bucket, f"{bucket}/*"}
+
+
+def test_model_bucket_policy_refuses_non_kms_encryption_headers(template: Template) -> None:
+    statements = as_list(props(template, "ModelBucketPolicy")["PolicyDocument"]["Statement"])
+    (deny,) = [s for s in statements if s.get("Sid") == "DenyNonKmsEncryption"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Action"] == "s3:PutObject"
+    assert deny["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption"] == "aws:kms"
+
+
+def test_signing_key_is_a_p256_signing_key(template: Template) -> None:
+    key = props(template, "SigningKey")
+    assert key["KeySpec"] == "ECC_NIST_P256"
+    assert key["KeyUsage"] == "SIGN_VERIFY"
+
+
+def test_data_key_is_symmetric_and_rotated(template: Template) -> None:
+    key = props(template, "DataKey")
+    assert key.get("KeySpec", "SYMMETRIC_DEFAULT") == "SYMMETRIC_DEFAULT"
+    assert key["EnableKeyRotation"] is True
+
+
+@pytest.mark.parametrize("key", ["DataKey", "SigningKey"])
+def test_key_policy_only_trusts_this_account(template: Template, key: str) -> None:
+    for statement in as_list(props(template, key)["KeyPolicy"]["Statement"]):
+        principal = statement["Principal"]["AWS"]
+        assert principal == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+
+
+@pytest.mark.parametrize("logical_id", ["DataKey", "SigningKey", "ModelBucket", "MongoSecret"])
+def test_keys_models_and_secret_survive_stack_deletion(template: Template, logical_id: str) -> None:
+    # Losing SigningKey breaks every pinned client; losing DataKey loses the face templates.
+    resource = template["Resources"][logical_id]
+    assert resource.get("DeletionPolicy") == "Retain"
+    assert resource.get("UpdateReplacePolicy") == "Retain"
+
+
+def test_mongo_secret_holds_no_value_in_the_template(template: Template) -> None:
+    secret = props(template, "MongoSecret")
+    assert "SecretString" not in secret
+    assert "GenerateSecretString" not in secret
+    assert ref_name(secret["KmsKeyId"]) == "DataKey"
+
+
+# ------------------------------------------------------------------ API
+
+
+def test_routes_are_exactly_the_designed_ones(template: Template) -> None:
+    table = {key: fn for key, (fn, _auth) in routes(template).items()}
+    assert table == {
+        ("POST", "/session"): "KeyExchangeFunction",
+        ("ANY", "$default"): "KeyExchangeFunction",
+        ("GET", "/models/manifest"): "ModelFunction",
+        ("GET", "/models/{name}/{version}/segments"): "ModelFunction",
+        ("POST", "/verify"): "VerifyFunction",
+        ("POST", "/admin/enrollments"): "VerifyFunction",
+        ("DELETE", "/admin/enrollments/{subject}"): "VerifyFunction",
+    }
+
+
+def test_admin_routes_require_iam_authorization(template: Template) -> None:
+    admin = {key: auth for key, (_fn, auth) in routes(template).items() if "/admin" in key[1]}
+    assert len(admin) == 2
+    for key, auth in admin.items():
+        assert auth == {"Authorizer": "AWS_IAM"}, f"{key} is not IAM-authorized"
+    api = props(template, "HttpApi")
+    assert api["Auth"]["EnableIamAuthorizer"] is True
+    assert "DefaultAuthorizer" not in api["Auth"]
+
+
+def test_cors_allows_only_the_frontend_origin_parameter(template: Template) -> None:
+    cors = props(template, "HttpApi")["CorsConfiguration"]
+    assert cors["AllowOrigins"] == [{"Ref": "FrontendOrigin"}]
+    assert cors.get("AllowCredentials", False) is False
+    assert "*" not in cors.get("AllowHeaders", []) + cors.get("AllowMethods", [])
+    pattern = template["Parameters"]["FrontendOrigin"]["AllowedPattern"]
+    assert "Default" not in template["Parameters"]["FrontendOrigin"]
+    assert re.fullmatch(pattern, "https://d1234abcd.cloudfront.net")
+    for bad in ("*", "https://*", "http://d1234abcd.cloudfront.net", "https://x.net/path", "null"):
+        assert not re.fullmatch(pattern, bad), bad
+
+
+def test_cors_lets_the_browser_send_the_session_header(template: Template) -> None:
+    from secureface.models.delivery import SESSION_HEADER
+
+    headers = props(template, "HttpApi")["CorsConfiguration"]["AllowHeaders"]
+    assert SESSION_HEADER.lower() in [h.lower() for h in headers]
+
+
+def test_http_api_is_throttled_and_access_logged(template: Template) -> None:
+    api = props(template, "HttpApi")
+    assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    destination = api["AccessLogSettings"]["DestinationArn"]
+    assert ref_name(destination) == "ApiAccessLogGroup"
+    retention = props(template, "ApiAccessLogGroup")["RetentionInDays"]
+    assert retention == {"Ref": "LogRetentionDays"}
+
+
+# ------------------------------------------------------------------ functions and IAM
+
+
+def test_every_function_has_its_own_role_declared_here(template: Template) -> None:
+    roles = []
+    for name in FUNCTIONS:
+        fn = props(template, name)
+        assert "Policies" not in fn, f"{name}: use its role, not SAM-generated policies"
+        role = ref_name(fn["Role"])
+        assert template["Resources"][role]["Type"] == "AWS::IAM::Role"
+        assert "ManagedPolicyArns" not in props(template, role)
+        roles.append(role)
+    assert len(set(roles)) == len(FUNCTIONS)
+
+
+def test_no_kms_s3_or_secrets_permission_on_a_wildcard_resource(template: Template) -> None:
+    checked = 0
+    for name, statement in iam_statements(template):
+        actions = as_list(statement["Action"])
+        assert "*" not in actions, f"{name}: Action *"
+        if not any(a.startswith(SENSITIVE_SERVICES) for a in actions):
+            continue
+        checked += 1
+        assert not any(a.endswith(":*") for a in actions), f"{name}: {actions}"
+        for resource in as_list(statement["Resource"]):
+            assert resource != "*", f"{name}: {actions} on Resource *"
+            assert "*" not in ref_name(resource).split("/")[0], f"{name}: wildcard in {resource}"
+    assert checked >= 3
+
+
+EXPECTED_GRANTS = {
+    "KeyExchangeRole": {
+        ("kms:Sign", "SigningKey"),
+        ("kms:GetPublicKey", "SigningKey"),
+        ("kms:GenerateDataKey", "DataKey"),
+        ("kms:Decrypt", "DataKey"),
+        ("secretsmanager:GetSecretValue", "MongoSecret"),
+    },
+    "ModelRole": {
+        ("s3:GetObject", "ModelBucket/models/*"),
+        ("s3:GetObject", "ModelBucket/manifest/*"),
+        ("kms:GetPublicKey", "SigningKey"),
+        ("kms:GenerateDataKey", "DataKey"),
+        ("kms:Decrypt", "DataKey"),
+        ("secretsmanager:GetSecretValue", "MongoSecret"),
+    },
+    "VerifyRole": {
+        ("s3:GetObject", "ModelBucket/models/*"),
+        ("s3:GetObject", "ModelBucket/manifest/*"),
+        ("kms:Sign", "SigningKey"),
+        ("kms:GetPublicKey", "SigningKey"),
+        ("kms:GenerateDataKey", "DataKey"),
+        ("kms:Decrypt", "DataKey"),
+        ("secretsmanager:GetSecretValue", "MongoSecret"),
+    },
+}
+
+
+@pytest.mark.parametrize("role", sorted(EXPECTED_GRANTS))
+def test_role_grants_exactly_what_its_function_needs(template: Template, role: str) -> None:
+    assert granted(template, role) == EXPECTED_GRANTS[role]
+
+
+def test_kms_sign_is_limited_to_ecdsa_sha256_raw(template: Template) -> None:
+    signing = [s for _, s in iam_statements(template) if "kms:Sign" in as_list(s["Action"])]
+    assert len(signing) == 2
+    for statement in signing:
+        condition = statement["Condition"]["StringEquals"]
+        assert condition == {"kms:SigningAlgorithm": "ECDSA_SHA_256", "kms:MessageType": "RAW"}
+
+
+def test_function_logs_go_to_their_own_group_with_retention(template: Template) -> None:
+    groups = set()
+    for name in FUNCTIONS:
+        group = ref_name(props(template, name)["LoggingConfig"]["LogGroup"])
+        assert props(template, group)["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+        role = ref_name(props(template, name)["Role"])
+        log_resources = {
+            ref_name(s["Resource"])
+            for n, s in iam_statements(template)
+            if n == role and any(a.startswith("logs:") for a in as_list(s["Action"]))
+        }
+        assert log_resources == {group}
+        groups.add(group)
+    assert len(groups) == len(FUNCTIONS)
+
+
+def test_ml_layer_is_attached_only_to_the_verify_function(template: Template) -> None:
+    layers = {name: [ref_name(x) for x in props(template, name)["Layers"]] for name in FUNCTIONS}
+    assert layers == {
+        "KeyExchangeFunction": ["CoreLayer"],
+        "ModelFunction": ["CoreLayer"],
+        "VerifyFunction": ["CoreLayer", "MlLayer"],
+    }
+    assert "Layers" not in template["Globals"]["Function"]
+
+
+def test_runtime_and_layer_builds_agree(template: Template) -> None:
+    runtime = template["Globals"]["Function"]["Runtime"]
+    for name in FUNCTIONS:
+        assert props(template, name).get("Runtime", runtime) == runtime
+    for name, layer in resources(template, "AWS::Serverless::LayerVersion").items():
+        assert layer["Metadata"]["BuildMethod"] == runtime, name
+        assert layer["Properties"]["CompatibleRuntimes"] == [runtime], name
+
+
+def test_functions_share_the_secureface_environment(template: Template) -> None:
+    fn = template["Globals"]["Function"]
+    env = fn["Environment"]["Variables"]
+    assert fn["Tracing"] == "Active"
+    assert env["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "SecureFace"
+    assert {k: ref_name(v) for k, v in env.items() if k.startswith("SECUREFACE_")} == {
+        "SECUREFACE_MODEL_BUCKET": "ModelBucket",
+        "SECUREFACE_SIGNING_KEY_ID": "SigningKey",
+        "SECUREFACE_DATA_KEY_ID": "DataKey",
+        "SECUREFACE_MONGO_SECRET_ID": "MongoSecret",
+        "SECUREFACE_MONGO_DB": "secureface",
+        "SECUREFACE_ALLOWED_ORIGIN": "FrontendOrigin",
+        "SECUREFACE_MANIFEST_TTL_S": "ManifestTtlSeconds",
+    }
+
+
+def test_verify_function_has_room_for_inference(template: Template) -> None:
+    verify = props(template, "VerifyFunction")
+    assert verify["MemorySize"] >= 2048
+    assert verify["Timeout"] == 30
+
+
+# ------------------------------------------------------------------ frontend delivery
+
+
+def test_csp_forbids_inline_and_eval_scripts(template: Template) -> None:
+    directives = csp_directives(template)
+    every_source = [s for sources in directives.values() for s in sources]
+    assert "'unsafe-inline'" not in every_source
+    assert "'unsafe-eval'" not in every_source
+    assert "*" not in every_source
+    assert directives["default-src"] == ["'self'"]
+    assert directives["script-src"] == ["'self'", "'wasm-unsafe-eval'"]
+    assert directives["object-src"] == ["'none'"]
+    assert directives["base-uri"] == ["'none'"]
+    assert directives["frame-ancestors"] == ["'none'"]
+
+
+def test_csp_connects_only_to_self_and_this_api(template: Template) -> None:
+    connect = csp_directives(template)["connect-src"]
+    api = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    assert connect == ["'self'", api]
+    assert template["Outputs"]["ApiUrl"]["Value"] == {"Fn::Sub": api}
+
+
+def test_frontend_is_cross_origin_isolated_and_hardened(template: Template) -> None:
+    config = props(template, "SecurityHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    custom = {h["Header"]: h["Value"] for h in config["CustomHeadersConfig"]["Items"]}
+    assert custom["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert custom["Cross-Origin-Embedder-Policy"] == "require-corp"
+    assert "camera=(self)" in custom["Permissions-Policy"]
+    security = config["SecurityHeadersConfig"]
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    assert security["ContentTypeOptions"]["Override"] is True
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] == "no-referrer"
+    assert security["FrameOptions"]["FrameOption"] == "DENY"
+
+
+def test_distribution_serves_https_from_the_private_bucket_through_oac(template: Template) -> None:
+    config = props(template, "Distribution")["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert ref_name(origin["DomainName"]) == "FrontendBucket"
+    assert ref_name(origin["OriginAccessControlId"]) == "FrontendOriginAccessControl"
+    assert origin["S3OriginConfig"]["OriginAccessIdentity"] == ""
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
+    assert ref_name(behavior["ResponseHeadersPolicyId"]) == "SecurityHeadersPolicy"
+    assert "CacheBehaviors" not in config  # no path escapes the headers policy
+    assert config["DefaultRootObject"] == "index.html"
+    oac = props(template, "FrontendOriginAccessControl")["OriginAccessControlConfig"]
+    assert (oac["SigningBehavior"], oac["SigningProtocol"]) == ("always", "sigv4")
+
+
+def test_frontend_bucket_is_readable_only_by_this_distribution(template: Template) -> None:
+    statements = as_list(props(template, "FrontendBucketPolicy")["PolicyDocument"]["Statement"])
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    source = allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Sub"]
+    assert source.endswith(":distribution/${Distribution}")
+
+
+def test_outputs_name_everything_the_deploy_needs(template: Template) -> None:
+    assert {
+        "ApiUrl",
+        "FrontendUrl",
+        "FrontendBucketName",
+        "DistributionId",
+        "ModelBucketName",
+        "SigningKeyArn",
+        "DataKeyArn",
+    } <= set(template["Outputs"])
+
+
+# ------------------------------------------------------------------ sam build
+
+
+def _python_for(version: str, shim_dir: Path) -> str:
+    """A PATH on which ``python<version>`` runs, adding a shim for a pyenv install if needed."""
+    exe = f"python{version}"
+    found = shutil.which(exe)
+    if found and subprocess.run([found, "-V"], capture_output=True).returncode == 0:
+        return os.environ.get("PATH", "")
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    for candidate in sorted(pyenv_root.glob(f"versions/{version}.*/bin/{exe}"), reverse=True):
+        shim_dir.mkdir(parents=True, exist_ok=True)
+        (shim_dir / exe).symlink_to(candidate)
+        return f"{shim_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    pytest.fail(f"sam build needs {exe} (the Lambda runtime) on PATH")
+
+
+def _tree_size(path: Path) -> int:
+    return sum(f.lstat().st_size for f in path.rglob("*") if f.is_file() or f.is_symlink())
+
+
+@pytest.mark.slow
+def test_sam_build_fits_each_function_in_the_lambda_size_limit(
+    template: Template, tmp_path: Path
+) -> None:
+    runtime = template["Globals"]["Function"]["Runtime"]
+    path = _python_for(runtime.removeprefix("python"), tmp_path / "shims")
+    build_dir = tmp_path / "build"
+    started = time.monotonic()
+    result = subprocess.run(
+        [
+            str(VENV_BIN / "sam"),
+            "build",
+            "--template-file",
+            str(TEMPLATE),
+            "--build-dir",
+            str(build_dir),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+        cwd=ROOT,
+        env={**sam_env(), "PATH": f"{VENV_BIN}{os.pathsep}{path}"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+    assert (build_dir / "CoreLayer/python/secureface/__init__.py").is_file()
+    assert (build_dir / "MlLayer/python/onnxruntime/__init__.py").is_file()
+    assert not (build_dir / "CoreLayer/python/onnxruntime").exists()
+    report: dict[str, Any] = {"runtime": runtime, "sam_build_seconds": round(seconds, 1)}
+    for name in FUNCTIONS:
+        assert (build_dir / name / "app.py").is_file()
+        parts = [name, *(ref_name(x) for x in props(template, name)["Layers"])]
+        sizes = {part: _tree_size(build_dir / part) for part in parts}
+        total = sum(sizes.values())
+        report[name] = {"parts_bytes": sizes, "total_mb": round(total / 2**20, 1)}
+        assert total < LAMBDA_UNZIPPED_LIMIT, f"{name}: {total / 2**20:.1f} MiB unzipped"
+
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "lambda-sizes.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
