@@ -1,0 +1,1 @@
+"""Verification: the server decides liveness and identity from the frames it receives."""
