@@ -1,0 +1,191 @@
+"""Verify building blocks: sealed messages, the payload container, assertions, templates,
+lockout. Pure code with in-memory fakes and a fixed clock."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from secureface.crypto.delegation import DelegatedSigner
+from secureface.crypto.ecdsa import load_public_key
+from secureface.crypto.envelope import EnvelopeCipher
+from secureface.encoding import b64url_decode
+from secureface.errors import BadRequestError, IntegrityError, PayloadTooLargeError
+from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
+from secureface.verify.assertion import Assertion, sign_assertion_at, verify_assertion_at
+from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, register_failure_at
+from secureface.verify.records import open_template, seal_template
+from secureface.verify.request import MAX_FRAME_BYTES, encode_payload, parse_payload
+from tests.fakes import LocalSigner
+
+NOW = 1_764_316_800
+KEY = bytes(32)
+SID = "A" * 22
+
+
+class PlainDataKeys:
+    def generate(self) -> tuple[bytes, bytes]:
+        key = os.urandom(32)
+        return key, b"wrapped:" + key
+
+    def decrypt(self, blob: bytes) -> bytes:
+        return blob.removeprefix(b"wrapped:")
+
+
+class MemoryAttempts:
+    def __init__(self) -> None:
+        self.failures: dict[str, list[int]] = {}
+        self.locks: dict[str, int] = {}
+
+    def record_failure(self, key: str, now: int, window_s: int) -> int:
+        self.failures.setdefault(key, []).append(now)
+        return sum(1 for t in self.failures[key] if t > now - window_s)
+
+    def lock(self, key: str, until: int) -> None:
+        self.locks[key] = until
+
+    def locked_until(self, key: str, now: int) -> int | None:
+        until = self.locks.get(key)
+        return until if until is not None and until > now else None
+
+
+def test_sealed_message_round_trips() -> None:
+    body = seal_message(KEY, REQUEST_LABEL, SID, b"frames")
+    assert open_message(KEY, REQUEST_LABEL, SID, body) == b"frames"
+
+
+@pytest.mark.parametrize(
+    "key,label,sid",
+    [
+        (bytes([1]) * 32, REQUEST_LABEL, SID),
+        (KEY, RESPONSE_LABEL, SID),
+        (KEY, REQUEST_LABEL, "B" * 22),
+    ],
+)
+def test_sealed_message_refuses_wrong_key_direction_or_session(
+    key: bytes, label: bytes, sid: str
+) -> None:
+    body = seal_message(KEY, REQUEST_LABEL, SID, b"frames")
+    with pytest.raises(IntegrityError):
+        open_message(key, label, sid, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"nonce": "AAAA", "ciphertext": "AAAA"}, {"nonce": 5}, {"nonce": "!", "ciphertext": "x"}],
+)
+def test_garbage_sealed_messages_are_integrity_errors(body: dict[str, object]) -> None:
+    with pytest.raises(IntegrityError):
+        open_message(KEY, REQUEST_LABEL, SID, body)
+
+
+def test_payload_round_trips() -> None:
+    data = encode_payload("alice", [b"one", b"two", b"three"], [1, 2, 3])
+    payload = parse_payload(data, expected_frames=3)
+    assert payload.subject_id == "alice" and payload.frames == (b"one", b"two", b"three")
+
+
+@pytest.mark.parametrize("frames", [0, 2, 50])
+def test_payload_with_wrong_frame_count_is_refused(frames: int) -> None:
+    if frames == 0:
+        data = encode_payload("alice", [], [])
+    else:
+        data = encode_payload("alice", [b"x"] * frames, list(range(frames)))
+    with pytest.raises(BadRequestError):
+        parse_payload(data, expected_frames=3)
+
+
+@pytest.mark.parametrize("subject", [{"$ne": None}, "", "a/b", "../x", "x" * 65, 5, None, "$where"])
+def test_subject_ids_that_are_not_plain_strings_are_refused(subject: object) -> None:
+    meta = json.dumps({"subject_id": subject, "frames": [{"size": 1, "captured_at": 0}]}).encode()
+    with pytest.raises(BadRequestError):
+        parse_payload(len(meta).to_bytes(4, "big") + meta + b"x", expected_frames=1)
+
+
+def test_oversized_frames_are_refused() -> None:
+    data = encode_payload("alice", [b"x" * (MAX_FRAME_BYTES + 1)], [0])
+    with pytest.raises(PayloadTooLargeError):
+        parse_payload(data, expected_frames=1)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x00\x00", b"\xff\xff\xff\xff{}", b"\x00\x00\x00\x02{}x", b"\x00\x00\x00\x03abc"],
+)
+def test_truncated_or_garbage_payloads_are_refused(data: bytes) -> None:
+    with pytest.raises(BadRequestError):
+        parse_payload(data, expected_frames=1)
+
+
+def test_assertion_verifies_against_the_pinned_key_only() -> None:
+    root = LocalSigner()
+    signer = DelegatedSigner(root.sign, root.public_key_der)
+    assertion = Assertion("alice", "verified", "ok", SID, NOW, NOW + 300)
+    bundle = sign_assertion_at(assertion, signer, now=NOW)
+    assert (
+        verify_assertion_at(bundle, load_public_key(root.public_key_der()), now=NOW + 1)
+        == assertion
+    )
+    with pytest.raises(IntegrityError):
+        verify_assertion_at(bundle, load_public_key(LocalSigner().public_key_der()), now=NOW)
+    with pytest.raises(IntegrityError):
+        verify_assertion_at(bundle, load_public_key(root.public_key_der()), now=NOW + 300)
+    header, payload, sig = bundle["assertion"].split(".")
+    forged = {**bundle, "assertion": f"{header}.{payload[:-2]}AA.{sig}"}
+    with pytest.raises(IntegrityError):
+        verify_assertion_at(forged, load_public_key(root.public_key_der()), now=NOW)
+
+
+def test_assertion_carries_no_score() -> None:
+    root = LocalSigner()
+    signer = DelegatedSigner(root.sign, root.public_key_der)
+    assertion = Assertion("a", "not_verified", "no_match", SID, NOW, NOW + 1)
+    payload = json.loads(
+        b64url_decode(sign_assertion_at(assertion, signer, now=NOW)["assertion"].split(".")[1])
+    )
+    assert set(payload) == {
+        "type",
+        "subject_id",
+        "decision",
+        "reason",
+        "session_id",
+        "issued_at",
+        "expires_at",
+    }
+
+
+def test_template_is_bound_to_subject_version_and_model() -> None:
+    envelope = EnvelopeCipher(PlainDataKeys())
+    embedding = np.arange(128, dtype=np.float32) / 128
+    record = seal_template(envelope, "alice", 2, "sface/2021dec", embedding, now=NOW)
+    assert np.array_equal(open_template(envelope, record), embedding)
+    assert embedding.tobytes() not in record.sealed.ciphertext
+    for moved in (
+        record.__class__("mallory", 2, record.model, NOW, record.sealed),
+        record.__class__("alice", 1, record.model, NOW, record.sealed),
+        record.__class__("alice", 2, "other/1", NOW, record.sealed),
+    ):
+        with pytest.raises(IntegrityError):
+            open_template(envelope, moved)
+
+
+def test_five_failures_in_three_minutes_lock_subject_and_client() -> None:
+    store, policy = MemoryAttempts(), LockoutPolicy()
+    keys = attempt_keys("alice", "203.0.113.9")
+    for i in range(4):
+        assert not register_failure_at(store, keys, NOW + i * 30, policy)
+    assert not locked_at(store, keys, NOW + 120)
+    assert register_failure_at(store, keys, NOW + 150, policy)
+    assert locked_at(store, ("subject:alice",), NOW + 151)
+    assert locked_at(store, ("client:203.0.113.9",), NOW + 151)
+    assert not locked_at(store, keys, NOW + 150 + policy.lock_s)
+
+
+def test_failures_spread_beyond_the_window_do_not_lock() -> None:
+    store, policy = MemoryAttempts(), LockoutPolicy()
+    keys = attempt_keys("alice", "c")
+    for i in range(10):
+        assert not register_failure_at(store, keys, NOW + i * 50, policy)
