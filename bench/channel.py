@@ -90,27 +90,38 @@ def openssl_gcm_mb_s(size: int = SEGMENT_SIZE) -> float:
 
 def reencryption(model: Path) -> list[Row]:
     data = model.read_bytes()
-    key = os.urandom(32)
-    start = time.perf_counter()
-    sealer = StreamSealer(key, b"bench", data, SEGMENT_SIZE)
+    sealer = StreamSealer(os.urandom(32), b"bench", data, SEGMENT_SIZE)
     total = sealer.header.segment_count
-    sealed = [
-        sealer.seal_range(first, min(MAX_SEGMENTS_PER_RESPONSE, total - first), with_header=True)
-        for first in range(0, total, MAX_SEGMENTS_PER_RESPONSE)
-    ]  # what the model function does, one response at a time
-    seconds = time.perf_counter() - start
+
+    def seal_all() -> int:
+        """What the model function does: one response at a time, each sent then dropped."""
+        wire = 0
+        for first in range(0, total, MAX_SEGMENTS_PER_RESPONSE):
+            count = min(MAX_SEGMENTS_PER_RESPONSE, total - first)
+            wire += len(sealer.seal_range(first, count, with_header=True))
+        return wire
+
+    start = time.perf_counter()
+    wire = seal_all()
+    cold = time.perf_counter() - start
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        seal_all()
+        runs.append(time.perf_counter() - start)
+    seconds = sorted(runs)[len(runs) // 2]
     ours = len(data) / seconds / 1e6
     openssl = openssl_gcm_mb_s()
-    wire = sum(map(len, sealed))
     proto_start = time.perf_counter()
     body = prototype_payload(data)
     proto_s = time.perf_counter() - proto_start
     return [
         (
-            f"re-encryption throughput ({model.name}, 4 x 1 MiB per response)",
+            f"re-encryption, warm median of 5 ({model.name}, 4 MiB responses)",
             f"{ours:.0f} MB/s",
             "≥ 70 % of openssl",
-            f"{ours / openssl:.0%} of openssl speed aes-256-gcm, 1 core ({openssl:.0f} MB/s)",
+            f"{ours / openssl:.0%} of openssl speed aes-256-gcm, 1 core ({openssl:.0f} MB/s); "
+            f"first (cold) pass {len(data) / cold / 1e6:.0f} MB/s",
         ),
         (
             "bytes on the wire / model size",

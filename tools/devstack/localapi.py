@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from devstack.functions import FunctionError, FunctionPool
+from devstack.sigv4 import verify_sigv4
 from devstack.template import ApiSpec, RouteSpec
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,14 @@ class LocalApi:
     """Routes and invokes; independent of the HTTP server so it can be driven directly."""
 
     def __init__(
-        self, spec: ApiSpec, pools: dict[str, FunctionPool], cors_origins: list[str]
+        self,
+        spec: ApiSpec,
+        pools: dict[str, FunctionPool],
+        cors_origins: list[str],
+        iam_credentials: tuple[str, str] = ("", ""),
     ) -> None:
         self.spec = spec
+        self.iam_credentials = iam_credentials
         self.pools = pools
         self.cors_origins = cors_origins
         self._compiled = [(r, _route_regex(r.path)) for r in spec.routes if r.path != "$default"]
@@ -79,7 +85,7 @@ class LocalApi:
         if method == "OPTIONS" and self.spec.cors and "access-control-request-method" in headers:
             return self._preflight(origin)
         status, out_headers, out_body = self._dispatch(
-            method, path, url.query, headers, body, source_ip
+            method, path, url.query, headers, body, source_ip, target
         )
         if self.spec.cors and origin in self.cors_origins:
             out_headers["access-control-allow-origin"] = origin
@@ -113,14 +119,19 @@ class LocalApi:
         headers: dict[str, str],
         body: bytes,
         source_ip: str,
+        target: str,
     ) -> tuple[int, dict[str, str], bytes]:
         if len(body) > API_LIMIT:
             return _error(413, "payload_too_large", "Request body is over the API limit")
         route, params = self.match(method, path)
         if route is None:
             return _error(404, "not_found", f"No route {method} {path}")
-        if route.iam_auth and not headers.get("authorization", "").startswith("AWS4-HMAC-SHA256 "):
-            return 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
+        if route.iam_auth:
+            url = f"http://{headers.get('host', '')}{target}"
+            refused = verify_sigv4(method, url, headers, body, *self.iam_credentials)
+            if refused is not None:
+                log.info("IAM authorization refused: %s", refused)
+                return 403, {"content-type": "application/json"}, b'{"message":"Forbidden"}'
         event = build_event(method, path, query, headers, body, route, params, source_ip)
         if len(json.dumps(event)) > LAMBDA_LIMIT:
             return _error(413, "payload_too_large", "Request body is over the Lambda limit")

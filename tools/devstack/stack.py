@@ -126,7 +126,13 @@ class Stack:
             self.pools[name] = FunctionPool(
                 fn, {**env, **plain, **self.function_env()}, self.state_dir / "logs"
             )
-        api = LocalApi(spec, self.pools, cors_origins=[self.urls["web"]])
+        credentials = (
+            LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        api = LocalApi(
+            spec, self.pools, cors_origins=[self.urls["web"]], iam_credentials=credentials
+        )
         from devstack.seed import frontend_config
         from devstack.web import security_headers, site_root
 

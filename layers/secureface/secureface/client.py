@@ -37,6 +37,9 @@ from secureface.models.delivery import (
 )
 from secureface.models.manifest import Manifest, ModelEntry, verify_manifest_at
 from secureface.sessions.exchange import ClientSession, finish_exchange_at, new_client_hello
+from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
+from secureface.verify.assertion import Assertion, verify_assertion_at
+from secureface.verify.request import encode_payload
 
 
 class ApiError(SecureFaceError):
@@ -59,9 +62,7 @@ class SecureFaceClient:
         timeout_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not api_url.startswith(("http://", "https://")):
-            raise ValueError("api_url must be an http(s) URL")
-        self.api_url = api_url.rstrip("/")
+        self.api_url = checked_url(api_url)
         self.pinned: ec.EllipticCurvePublicKey = load_public_key(pinned_spki)
         self.state_file = state_file
         self.timeout_s = timeout_s
@@ -76,22 +77,7 @@ class SecureFaceClient:
         headers: dict[str, str] | None = None,
     ) -> bytes:
         """One HTTP exchange; non-2xx answers raise :class:`ApiError` with the server's code."""
-        req = urllib.request.Request(  # noqa: S310 - scheme checked in __init__
-            self.api_url + path, data=body, method=method, headers=headers or {}
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as response:  # noqa: S310
-                return bytes(response.read())
-        except urllib.error.HTTPError as exc:
-            try:
-                err = json.loads(exc.read())
-            except ValueError:
-                err = {}
-            raise ApiError(
-                exc.code, str(err.get("code", "http_error")), str(err.get("message", exc.reason))
-            ) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise ApiError(0, "network_error", f"cannot reach {self.api_url}") from exc
+        return http_request(method, self.api_url + path, body, headers or {}, self.timeout_s)
 
     def highest_seen_version(self) -> int:
         """The highest manifest version accepted before (rollback protection)."""
@@ -134,6 +120,29 @@ class SecureFaceClient:
         except ValueError as exc:
             raise IntegrityError(reason="key-exchange answer is not JSON") from exc
         return finish_exchange_at(response, key, nonce, self.pinned, now=int(self.clock()))
+
+    def verify(self, session: ClientSession, subject_id: str, frames: list[bytes]) -> Assertion:
+        """Send one frame per challenge step, encrypted; return the verified signed assertion.
+
+        Raises:
+            ApiError: the server refused the request (bad input, session invalid...).
+            IntegrityError: the answer does not open under the session's response key, or the
+                assertion does not verify against the pinned key or names another session.
+        """
+        now_ms = int(self.clock() * 1000)
+        payload = encode_payload(subject_id, frames, [now_ms + i for i in range(len(frames))])
+        sealed = seal_message(session.keys.request, REQUEST_LABEL, session.session_id, payload)
+        body = json.dumps({"session_id": session.session_id, **sealed}).encode()
+        answer = json.loads(
+            self.request("POST", "/verify", body=body, headers={"Content-Type": "application/json"})
+        )
+        bundle = json.loads(
+            open_message(session.keys.response, RESPONSE_LABEL, session.session_id, answer)
+        )
+        assertion = verify_assertion_at(bundle, self.pinned, now=int(self.clock()))
+        if assertion.session_id != session.session_id or assertion.subject_id != subject_id:
+            raise IntegrityError(reason="assertion names another session or subject")
+        return assertion
 
     def fetch_ranges(
         self, session: ClientSession, entry: ModelEntry, *, parallel: int = 4
@@ -183,3 +192,53 @@ def open_model(session: ClientSession, entry: ModelEntry, ranges: list[bytes]) -
     if hashlib.sha256(data).hexdigest() != entry.sha256:
         raise IntegrityError(reason=f"{entry.name} sha256 differs from the manifest")
     return data
+
+
+class AdminClient:
+    """Calls the ``AWS_IAM`` admin routes, signed with the caller's AWS credentials (SigV4).
+
+    Authentication is IAM's; the answers are plain JSON (no session, no pinned key needed).
+    """
+
+    def __init__(self, api_url: str, *, timeout_s: float = 60.0) -> None:
+        self.api_url = checked_url(api_url)
+        self.timeout_s = timeout_s
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One signed admin request; raises :class:`ApiError` when refused."""
+        from secureface.adapters.aws import sigv4_headers
+
+        url = self.api_url + path
+        data = json.dumps(body).encode() if body is not None else b""
+        headers = sigv4_headers(method, url, data, {"Content-Type": "application/json"})
+        return dict(json.loads(http_request(method, url, data or None, headers, self.timeout_s)))
+
+
+def checked_url(api_url: str) -> str:
+    """The API base URL without a trailing slash; only http(s) is accepted.
+
+    Raises:
+        ValueError: another scheme (``file:``, ...).
+    """
+    if not api_url.startswith(("http://", "https://")):
+        raise ValueError("api_url must be an http(s) URL")
+    return api_url.rstrip("/")
+
+
+def http_request(
+    method: str, url: str, body: bytes | None, headers: dict[str, str], timeout_s: float
+) -> bytes:
+    """One HTTP exchange; non-2xx answers raise :class:`ApiError` with the server's code."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as response:  # noqa: S310
+            return bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            err = json.loads(exc.read())
+        except ValueError:
+            err = {}
+        code, message = str(err.get("code", "http_error")), str(err.get("message", exc.reason))
+        raise ApiError(exc.code, code, message) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise ApiError(0, "network_error", f"cannot reach {url}") from exc

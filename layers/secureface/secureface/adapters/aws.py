@@ -15,7 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from secureface.errors import IntegrityError, StoreUnavailableError
+from secureface.errors import ConfigurationError, IntegrityError, StoreUnavailableError
 
 _CONFIG = Config(
     retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10
@@ -159,3 +159,25 @@ def secret_string(secret_id: str) -> str:
         return str(client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"])
     except (ClientError, BotoCoreError, KeyError) as exc:
         raise StoreUnavailableError(reason="secret unavailable") from exc
+
+
+def sigv4_headers(method: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
+    """Headers signing a request to an ``AWS_IAM`` API route with the caller's AWS credentials.
+
+    Credentials and region come from the usual boto3 chain (environment, profile, role).
+
+    Raises:
+        ConfigurationError: no credentials or region are configured.
+    """
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    session = boto3.session.Session()
+    credentials = session.get_credentials()
+    if credentials is None or not session.region_name:
+        raise ConfigurationError(reason="no AWS credentials/region to sign the admin request")
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", session.region_name).add_auth(
+        request
+    )
+    return dict(request.headers.items())
