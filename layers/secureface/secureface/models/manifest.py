@@ -122,7 +122,7 @@ class Manifest:
             models = tuple(ModelEntry.from_json(m) for m in raw.get("models", []))
             if len({(m.name, m.version) for m in models}) != len(models):
                 raise ValueError("duplicate model entries")
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise IntegrityError(reason=f"malformed manifest: {exc}") from exc
         return cls(
             manifest_version=raw["manifest_version"],
