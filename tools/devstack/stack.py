@@ -76,8 +76,15 @@ class Stack:
         self._serve()
 
     def _start_moto(self) -> None:
-        args = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.ports.moto)]
-        proc = procs.start(args, log_path=self.state_dir / "logs" / "moto.log")
+        args = [
+            sys.executable,
+            "-m",
+            "devstack.moto_main",
+            str(self.state_dir),
+            str(self.ports.moto),
+        ]
+        env = {**os.environ, "PYTHONPATH": str(REPO / "tools")}
+        proc = procs.start(args, log_path=self.state_dir / "logs" / "moto.log", env=env)
         self.children.append(proc)
         procs.wait_for_port(self.ports.moto, proc=proc)
 
