@@ -33,6 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: $(STAMP) frontend lint
+	cd frontend && npm test
 	$(VENV)/bin/pytest
 
 bench: $(STAMP) frontend

@@ -1,0 +1,93 @@
+// Page side of the inference worker (inference.worker.js): creates one onnxruntime-web session
+// per verified model, off the main thread. The model bytes are transferred to the worker, not
+// copied, and live only in its memory.
+
+/* global __SF_WORKER_URL__ */
+
+/** Time allowed to compile the runtime and create one session. */
+export const LOAD_TIMEOUT_MS = 60_000;
+
+export class InferenceError extends Error {
+  /** @param {string} message */
+  constructor(message) {
+    super(message);
+    this.name = "InferenceError";
+  }
+}
+
+/**
+ * @typedef {object} ModelInfo
+ * @property {string[]} inputNames
+ * @property {string[]} outputNames
+ */
+
+export class InferenceWorker {
+  /** @param {string | URL} [url] the worker bundle (injected by build.mjs) */
+  constructor(url = __SF_WORKER_URL__) {
+    this._worker = new Worker(url, { type: "module", name: "secureface-inference" });
+    this._next = 0;
+    /** @type {Map<number, {resolve: Function, reject: Function}>} */
+    this._calls = new Map();
+    this._worker.onmessage = ({ data }) => this._settle(data);
+    /** @type {InferenceError | null} set once the worker has failed or stopped */
+    this._failure = null;
+    this._worker.onerror = (event) => this._failAll(new InferenceError(`inference worker failed: ${event.message || "cannot start"}`));
+  }
+
+  /**
+   * Create the inference session of one model from its bytes (transferred: `bytes` is
+   * detached afterwards).
+   * @param {string} name
+   * @param {Uint8Array} bytes
+   * @returns {Promise<ModelInfo>}
+   */
+  load(name, bytes) {
+    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
+    return this._call({ type: "load", name, bytes: buffer }, [buffer]);
+  }
+
+  /** Stop the worker and every pending call. */
+  terminate() {
+    this._worker.terminate();
+    this._failAll(new InferenceError("inference worker stopped"));
+  }
+
+  _call(message, transfer) {
+    if (this._failure) return Promise.reject(this._failure);
+    const id = this._next++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this._settle({ id, ok: false, error: "timed out" }), LOAD_TIMEOUT_MS);
+      this._calls.set(id, {
+        resolve: (v) => { clearTimeout(timer); resolve(v); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      this._worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
+  _settle({ id, ok, result, error }) {
+    const call = this._calls.get(id);
+    if (!call) return;
+    this._calls.delete(id);
+    if (ok) call.resolve(result);
+    else call.reject(new InferenceError(`onnxruntime-web could not load the model: ${error}`));
+  }
+
+  _failAll(err) {
+    this._failure ??= err;
+    for (const call of this._calls.values()) call.reject(err);
+    this._calls.clear();
+  }
+}
+
+/**
+ * Create a session for every model, in the worker.
+ * @param {InferenceWorker} worker
+ * @param {Map<string, Uint8Array>} models verified bytes (transferred)
+ * @returns {Promise<Map<string, ModelInfo>>}
+ */
+export async function createSessions(worker, models) {
+  const infos = new Map();
+  for (const [name, bytes] of models) infos.set(name, await worker.load(name, bytes));
+  return infos;
+}

@@ -1,0 +1,222 @@
+// The key exchange (PROTOCOL.md §3): POST /session, authenticate the answer against the pinned
+// key (delegation → transcript signature → echo of our key and nonce → delegation hash →
+// expiry), then derive the three session keys. Both ephemeral private keys are non-extractable
+// and dropped once the keys are derived.
+import { apiFetch } from "./api.js";
+import {
+  ecdhSharedSecret, generateEcdhKeyPair, hkdfSha256, importVerifyKey, randomBytes, sha256, sha256Hex,
+  verifyEs256,
+} from "./crypto.js";
+import {
+  b64urlDecode, b64urlEncode, bytesEqual, concatBytes, isInt, parseJsonBytes, utf8,
+} from "./encoding.js";
+import { ProtocolError } from "./errors.js";
+import { verifyCompactJws } from "./jws.js";
+
+export { ProtocolError };
+export const VERSION = 1;
+export const DELEGATION_TYP = "secureface-delegation+jws";
+const DELEGATION_TYPE = "secureface-delegation";
+const TRANSCRIPT_TYPE = "secureface-session";
+const TRANSCRIPT_CONTEXT = utf8.encode("secureface/v1/session-transcript");
+const MAX_DELEGATION_VALIDITY_S = 24 * 3600;
+const CLOCK_SKEW_S = 300;
+const NONCE_LEN = 32;
+const SESSION_ID_LEN = 16;
+const POINT_LEN = 65;
+const PURPOSES = /** @type {const} */ (["model", "request", "response"]);
+
+/**
+ * @typedef {object} SessionKeys
+ * @property {Uint8Array} model server → client model streams
+ * @property {Uint8Array} request client → server verify payload
+ * @property {Uint8Array} response server → client answers
+ */
+
+/**
+ * @typedef {object} Session
+ * @property {string} sessionId base64url, sent as `X-SecureFace-Session`
+ * @property {number} issuedAt
+ * @property {number} expiresAt
+ * @property {string[]} challenge the liveness sequence the verify step will demand
+ * @property {SessionKeys} keys
+ */
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/**
+ * Run the key exchange with the API and authenticate the server.
+ * @param {string} apiUrl
+ * @param {CryptoKey} pinnedKey the server's long-term ES256 key
+ * @param {{now?: () => number}} [options] clock in Unix seconds
+ * @returns {Promise<Session>}
+ * @throws {ProtocolError | import("./api.js").ApiError}
+ */
+export async function openSession(apiUrl, pinnedKey, { now = nowSeconds } = {}) {
+  const client = await generateEcdhKeyPair();
+  const nonce = randomBytes(NONCE_LEN);
+  const body = JSON.stringify({
+    version: VERSION,
+    client_public_key: b64urlEncode(client.publicRaw),
+    client_nonce: b64urlEncode(nonce),
+  });
+  const response = await apiFetch(apiUrl, "/session", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body,
+  });
+  let answer;
+  try {
+    answer = await response.json();
+  } catch {
+    throw new ProtocolError("key-exchange answer is not JSON");
+  }
+  return finishExchange(answer, client, nonce, pinnedKey, { now: now() });
+}
+
+/**
+ * Client side of the exchange once the answer is in (pure: used with the known-answer vector).
+ * @param {any} answer the `POST /session` response body
+ * @param {import("./crypto.js").EcdhKeyPair} client our ephemeral key pair
+ * @param {Uint8Array} nonce our 32-byte nonce
+ * @param {CryptoKey} pinnedKey
+ * @param {{now: number}} options
+ * @returns {Promise<Session>}
+ * @throws {ProtocolError}
+ */
+export async function finishExchange(answer, client, nonce, pinnedKey, { now }) {
+  let transcriptBytes, signature, token;
+  try {
+    transcriptBytes = b64urlDecode(answer.transcript);
+    signature = b64urlDecode(answer.signature);
+    token = answer.delegation;
+  } catch {
+    throw new ProtocolError("malformed key-exchange answer");
+  }
+  const delegatedKey = await verifyDelegation(token, pinnedKey, { now, usage: "session" });
+  const signed = concatBytes(TRANSCRIPT_CONTEXT, new Uint8Array([0]), transcriptBytes);
+  if (!(await verifyEs256(delegatedKey, signature, signed))) {
+    throw new ProtocolError("bad transcript signature");
+  }
+  const t = parseTranscript(transcriptBytes);
+  if (!bytesEqual(t.clientPublicKey, client.publicRaw) || !bytesEqual(t.clientNonce, nonce)) {
+    throw new ProtocolError("transcript does not echo this client's key and nonce");
+  }
+  if (t.delegationSha256 !== (await sha256Hex(utf8.encode(token)))) {
+    throw new ProtocolError("transcript names another delegation");
+  }
+  if (now >= t.expiresAt) throw new ProtocolError("session already expired");
+  const shared = await sharedSecret(client.privateKey, t.serverPublicKey);
+  const keys = await deriveSessionKeys(shared, nonce, t.serverNonce, await sha256(transcriptBytes));
+  shared.fill(0);
+  return Object.freeze({
+    sessionId: t.sessionId, issuedAt: t.issuedAt, expiresAt: t.expiresAt, challenge: t.challenge, keys,
+  });
+}
+
+/**
+ * Verify a delegation (PROTOCOL.md §3) and return the delegated ES256 key.
+ * @param {string} token compact JWS signed by the pinned key
+ * @param {CryptoKey} pinnedKey
+ * @param {{now: number, usage: string}} options
+ * @returns {Promise<CryptoKey>}
+ * @throws {ProtocolError}
+ */
+export async function verifyDelegation(token, pinnedKey, { now, usage }) {
+  const refuse = (reason) => new ProtocolError(`delegation ${reason}`);
+  const payload = await verifyCompactJws(token, pinnedKey, DELEGATION_TYP, refuse);
+  let raw, key;
+  try {
+    raw = parseJsonBytes(payload);
+    if (raw.type !== DELEGATION_TYPE) throw new Error("not a delegation");
+    if (!isInt(raw.not_before) || !isInt(raw.expires_at) || !Array.isArray(raw.usage)) {
+      throw new Error("fields");
+    }
+    key = await importVerifyKey(b64urlDecode(raw.public_key));
+  } catch {
+    throw refuse("malformed");
+  }
+  if (raw.expires_at - raw.not_before > MAX_DELEGATION_VALIDITY_S) throw refuse("validity is too long");
+  if (now >= raw.expires_at) throw refuse("expired");
+  if (raw.not_before > now + CLOCK_SKEW_S) throw refuse("not yet valid");
+  if (!raw.usage.includes(usage)) throw refuse(`not valid for ${usage}`);
+  return key;
+}
+
+/**
+ * @typedef {object} Transcript
+ * @property {string} sessionId
+ * @property {Uint8Array} clientPublicKey
+ * @property {Uint8Array} clientNonce
+ * @property {Uint8Array} serverPublicKey
+ * @property {Uint8Array} serverNonce
+ * @property {number} issuedAt
+ * @property {number} expiresAt
+ * @property {string[]} challenge
+ * @property {string} delegationSha256
+ */
+
+/**
+ * Decode a version-1 transcript (signature already checked).
+ * @param {Uint8Array} bytes canonical JSON
+ * @returns {Transcript}
+ * @throws {ProtocolError}
+ */
+function parseTranscript(bytes) {
+  try {
+    const raw = parseJsonBytes(bytes);
+    if (raw.type !== TRANSCRIPT_TYPE || raw.version !== VERSION) throw new Error("not v1");
+    const t = {
+      sessionId: raw.session_id,
+      clientPublicKey: b64urlDecode(raw.client_public_key),
+      clientNonce: b64urlDecode(raw.client_nonce),
+      serverPublicKey: b64urlDecode(raw.server_public_key),
+      serverNonce: b64urlDecode(raw.server_nonce),
+      issuedAt: raw.issued_at,
+      expiresAt: raw.expires_at,
+      challenge: raw.challenge,
+      delegationSha256: raw.delegation_sha256,
+    };
+    const ok = b64urlDecode(t.sessionId).length === SESSION_ID_LEN
+      && t.serverNonce.length === NONCE_LEN && isInt(t.issuedAt) && isInt(t.expiresAt)
+      && Array.isArray(t.challenge) && t.challenge.every((s) => typeof s === "string")
+      && typeof t.delegationSha256 === "string";
+    if (!ok) throw new Error("fields");
+    return t;
+  } catch {
+    throw new ProtocolError("malformed transcript");
+  }
+}
+
+/**
+ * @param {CryptoKey} privateKey
+ * @param {Uint8Array} serverPoint
+ * @returns {Promise<Uint8Array>} Z
+ */
+async function sharedSecret(privateKey, serverPoint) {
+  if (serverPoint.length !== POINT_LEN || serverPoint[0] !== 4) {
+    throw new ProtocolError("server key is not an uncompressed P-256 point");
+  }
+  try {
+    return await ecdhSharedSecret(privateKey, serverPoint);
+  } catch {
+    throw new ProtocolError("server key is not a point on P-256");
+  }
+}
+
+/**
+ * K_p = HKDF-SHA256(Z, client_nonce ‖ server_nonce, "secureface/v1 key " ‖ p ‖ 0x00 ‖ TH, 32).
+ * @param {Uint8Array} shared Z
+ * @param {Uint8Array} clientNonce
+ * @param {Uint8Array} serverNonce
+ * @param {Uint8Array} transcriptHash TH
+ * @returns {Promise<SessionKeys>}
+ */
+export async function deriveSessionKeys(shared, clientNonce, serverNonce, transcriptHash) {
+  const salt = concatBytes(clientNonce, serverNonce);
+  const derive = (p) => hkdfSha256(
+    shared, salt, concatBytes(utf8.encode(`secureface/v1 key ${p}`), new Uint8Array([0]), transcriptHash), 32,
+  );
+  const [model, request, response] = await Promise.all(PURPOSES.map(derive));
+  return Object.freeze({ model, request, response });
+}

@@ -1,0 +1,45 @@
+// The small pieces around the protocol: encodings, configuration, error messages, the
+// warm-up model, and the rule that protocol modules import without a DOM.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ApiError } from "../src/api.js";
+import { ConfigError, loadConfig } from "../src/config.js";
+import { b64urlDecode, b64urlEncode, fromHex, toHex } from "../src/encoding.js";
+import { ManifestError, ProtocolError } from "../src/errors.js";
+import { describeError } from "../src/messages.js";
+import { warmupModel } from "../src/warmup-model.js";
+
+test("base64url round-trips and refuses other alphabets and padding", () => {
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  assert.deepEqual(b64urlDecode(b64urlEncode(bytes)), bytes);
+  assert.equal(b64urlEncode(Uint8Array.of(0xfb, 0xff)), "-_8");
+  for (const bad of ["+/8", "AA==", "A", 7]) assert.throws(() => b64urlDecode(bad));
+  assert.equal(toHex(fromHex("00ff10")), "00ff10");
+  assert.throws(() => fromHex("0"));
+});
+
+test("config: apiUrl and serverKeySpki are required; a trailing slash is dropped", async () => {
+  const serve = (body, status = 200) => async () => new Response(JSON.stringify(body), { status });
+  const config = await loadConfig(serve({ apiUrl: "https://api.example/", serverKeySpki: "AAAA" }));
+  assert.equal(config.apiUrl, "https://api.example");
+  for (const body of [{}, { apiUrl: "javascript:alert(1)", serverKeySpki: "A" }, { apiUrl: "https://a" }]) {
+    await assert.rejects(loadConfig(serve(body)), ConfigError);
+  }
+  await assert.rejects(loadConfig(serve({}, 404)), /config.json cannot be loaded \(HTTP 404\)/);
+});
+
+test("every failure has a clear message", () => {
+  assert.match(describeError(new ApiError(0, "network_error", "The service cannot be reached. Check your connection and try again.")), /^The service cannot be reached/);
+  assert.match(describeError(new ApiError(503, "service_unavailable", "Try later")), /503 service_unavailable/);
+  assert.match(describeError(new ManifestError("rollback: version 1 < 3")), /possible rollback attack \(rollback: version 1 < 3\)/);
+  assert.match(describeError(new ManifestError("expired")), /manifest could not be verified.*\(expired\)/);
+  assert.match(describeError(new ProtocolError("yunet: sha256 differs from the manifest")), /secure channel.*sha256 differs/);
+  assert.match(describeError(new Error("boom")), /boom/);
+});
+
+test("the warm-up model is the 70-byte Identity graph checked with onnx.checker", () => {
+  // Checked with onnx.checker.check_model and run with onnxruntime 1.23 (y == x).
+  assert.equal(toHex(warmupModel()),
+    "08073a3c0a100a017812017922084964656e7469747912067761726d75705a0f0a0178120a0a08080112040a02080162"
+    + "0f0a0179120a0a08080112040a02080142040a00100d");
+});

@@ -1,0 +1,145 @@
+// openSession against a fake API: the whole exchange, and every refusal of PROTOCOL.md §3.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ApiError } from "../src/api.js";
+import { importVerifyKey } from "../src/crypto.js";
+import { b64urlDecode, b64urlEncode } from "../src/encoding.js";
+import { ProtocolError, openSession, verifyDelegation } from "../src/session.js";
+import { es256KeyPair, fakeApi, signJws, withFetch } from "../testing/helpers.js";
+
+const NOW = 1_764_316_800;
+const clock = () => NOW;
+const pinned = (api) => importVerifyKey(api.root.spki);
+
+/** @returns {Promise<ProtocolError>} the refusal of an exchange with this fake API */
+async function refusal(api, now = clock) {
+  const key = await pinned(api);
+  return withFetch(api.fetch, () => openSession(api.apiUrl, key, { now }).then(
+    () => assert.fail("session accepted"), (err) => err));
+}
+
+test("openSession authenticates the server and agrees on the keys", async () => {
+  const api = await fakeApi({ now: NOW });
+  const session = await withFetch(api.fetch, async () => openSession(api.apiUrl, await pinned(api), { now: clock }));
+  assert.deepEqual(session.keys, api.sessions.get(session.sessionId));
+  assert.equal(new Set([session.keys.model, session.keys.request, session.keys.response].map(String)).size, 3);
+  assert.equal(session.expiresAt, NOW + 300);
+  const [request] = api.requests;
+  assert.equal(request.method, "POST");
+  assert.equal(request.url.href, "https://api.test/session");
+  assert.equal(request.headers.get("content-type"), "application/json");
+});
+
+test("the hello carries a fresh 65-byte point and 32-byte nonce each time", async () => {
+  const bodies = [];
+  const api = await fakeApi({ now: NOW });
+  const spy = (url, init) => {
+    if (init?.method === "POST") bodies.push(JSON.parse(init.body));
+    return api.fetch(url, init);
+  };
+  const key = await pinned(api);
+  await withFetch(spy, async () => {
+    await openSession(api.apiUrl, key, { now: clock });
+    await openSession(api.apiUrl, key, { now: clock });
+  });
+  for (const body of bodies) {
+    assert.equal(body.version, 1);
+    assert.equal(b64urlDecode(body.client_public_key).length, 65);
+    assert.equal(b64urlDecode(body.client_nonce).length, 32);
+  }
+  assert.notEqual(bodies[0].client_public_key, bodies[1].client_public_key);
+  assert.notEqual(bodies[0].client_nonce, bodies[1].client_nonce);
+});
+
+test("a server not chaining to the pinned key is refused", async () => {
+  const api = await fakeApi({ now: NOW });
+  const impostor = await fakeApi({ now: NOW });
+  const key = await pinned(api);
+  const err = await withFetch(impostor.fetch, () => openSession(api.apiUrl, key, { now: clock }).catch((e) => e));
+  assert.ok(err instanceof ProtocolError);
+  assert.equal(err.reason, "delegation bad signature");
+});
+
+/** A fetch that rewrites the exchange's answer (a man in the middle). */
+const rewriting = (api, rewrite) => async (url, init) => {
+  const response = await api.fetch(url, init);
+  if (init?.method !== "POST") return response;
+  return new Response(JSON.stringify(await rewrite(await response.json())), { status: 200 });
+};
+
+test("an answer replayed to another hello is refused (echo of our key and nonce)", async () => {
+  const api = await fakeApi({ now: NOW });
+  let first;
+  const replay = rewriting(api, (answer) => (first ??= answer));
+  const key = await pinned(api);
+  await withFetch(replay, () => openSession(api.apiUrl, key, { now: clock }));
+  const err = await withFetch(replay, () => openSession(api.apiUrl, key, { now: clock }).catch((e) => e));
+  assert.equal(err.reason, "transcript does not echo this client's key and nonce");
+});
+
+test("a transcript naming another delegation is refused", async () => {
+  const api = await fakeApi({ now: NOW });
+  // Another delegation of the same delegated key, validly signed by the root.
+  const other = await signJws(api.root.privateKey, { typ: "secureface-delegation+jws" }, {
+    type: "secureface-delegation", public_key: b64urlEncode(api.delegated.spki), not_before: NOW,
+    expires_at: NOW + 3600, usage: ["session"],
+  });
+  assert.notEqual(other, api.delegationToken);
+  const err = await withFetch(rewriting(api, (answer) => ({ ...answer, delegation: other })),
+    async () => openSession(api.apiUrl, await pinned(api), { now: clock }).catch((e) => e));
+  assert.equal(err.reason, "transcript names another delegation");
+});
+
+test("a delegation of another key does not authenticate the transcript", async () => {
+  const api = await fakeApi({ now: NOW });
+  const intruder = await es256KeyPair();
+  const other = await signJws(api.root.privateKey, { typ: "secureface-delegation+jws" }, {
+    type: "secureface-delegation", public_key: b64urlEncode(intruder.spki), not_before: NOW,
+    expires_at: NOW + 3600, usage: ["session"],
+  });
+  const err = await withFetch(rewriting(api, (answer) => ({ ...answer, delegation: other })),
+    async () => openSession(api.apiUrl, await pinned(api), { now: clock }).catch((e) => e));
+  assert.equal(err.reason, "bad transcript signature");
+});
+
+test("expired sessions and delegations are refused", async () => {
+  const api = await fakeApi({ now: NOW });
+  assert.equal((await refusal(api, () => NOW + 300)).reason, "session already expired");
+  assert.equal((await refusal(api, () => NOW + 3540)).reason, "delegation expired");
+  assert.equal((await refusal(api, () => NOW - 60 - 301)).reason, "delegation not yet valid");
+});
+
+test("delegation rules: 24 h at most, usage, type", async () => {
+  const root = await es256KeyPair();
+  const delegated = await es256KeyPair();
+  const payload = { type: "secureface-delegation", public_key: b64urlEncode(delegated.spki),
+    not_before: NOW, expires_at: NOW + 3600, usage: ["session"] };
+  const check = async (changes, header = { typ: "secureface-delegation+jws" }) => {
+    const token = await signJws(root.privateKey, header, { ...payload, ...changes });
+    return verifyDelegation(token, await importVerifyKey(root.spki), { now: NOW + 1, usage: "session" })
+      .then(() => "ok", (err) => err.reason);
+  };
+  assert.equal(await check({}), "ok");
+  assert.equal(await check({ expires_at: NOW + 24 * 3600 }), "ok");
+  assert.equal(await check({ expires_at: NOW + 24 * 3600 + 1 }), "delegation validity is too long");
+  assert.equal(await check({ usage: ["assertion"] }), "delegation not valid for session");
+  assert.equal(await check({ type: "secureface-manifest" }), "delegation malformed");
+  assert.equal(await check({ public_key: "AAAA" }), "delegation malformed");
+  assert.equal(await check({ not_before: "0" }), "delegation malformed");
+  assert.equal(await check({}, { typ: "secureface-manifest+jws" }), "delegation wrong algorithm or type");
+  assert.equal(await check({}, { typ: "secureface-delegation+jws", alg: "none" }), "delegation wrong algorithm or type");
+});
+
+test("API errors and malformed answers end the exchange with a clear error", async () => {
+  const key = (await es256KeyPair()).publicKey;
+  const answer = (status, body) => async () => new Response(body, { status });
+  const run = (fetchImpl) => withFetch(fetchImpl, () => openSession("https://api.test", key, { now: clock }).catch((e) => e));
+  const down = await run(async () => { throw new TypeError("fetch failed"); });
+  assert.ok(down instanceof ApiError);
+  assert.equal(down.status, 0);
+  assert.match(down.message, /^The service cannot be reached/);
+  const busy = await run(answer(503, JSON.stringify({ statusCode: 503, code: "service_unavailable", message: "Try later" })));
+  assert.deepEqual([busy.status, busy.code, busy.message], [503, "service_unavailable", "Try later"]);
+  assert.equal((await run(answer(200, "not json"))).reason, "key-exchange answer is not JSON");
+  assert.equal((await run(answer(200, "{}"))).reason, "malformed key-exchange answer");
+});

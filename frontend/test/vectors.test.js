@@ -1,0 +1,177 @@
+// Known-answer vectors (tests/vectors/protocol.json, tools/make_vectors.py): the browser modules
+// must agree with the Python implementation byte for byte.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { importEcdhKeyPair, importVerifyKey, ecdhSharedSecret, sha256Hex } from "../src/crypto.js";
+import { b64urlDecode, toHex } from "../src/encoding.js";
+import { ManifestError, verifyManifest } from "../src/manifest.js";
+import { ProtocolError, finishExchange } from "../src/session.js";
+import { createOpener, parseHeader, streamId } from "../src/stream.js";
+import { canonicalJson, flipBit, formulaPlaintext, fromHex, sealStream, vectors } from "../testing/helpers.js";
+
+const rootKey = () => importVerifyKey(b64urlDecode(vectors.root_spki));
+
+test("manifest vector verifies with the pinned key", async () => {
+  const m = vectors.manifest;
+  const manifest = await verifyManifest(m.token, await rootKey(), { now: m.now });
+  assert.equal(manifest.manifest_version, m.manifest_version);
+  assert.equal(manifest.expires_at, m.expires_at);
+  assert.deepEqual(manifest.models, m.models);
+});
+
+test("manifest vector is refused once expired", async () => {
+  const m = vectors.manifest;
+  await assert.rejects(verifyManifest(m.token, await rootKey(), { now: m.expires_at }),
+    (err) => err instanceof ManifestError && err.reason === "expired");
+});
+
+test("manifest vector is refused with any tampered byte", async () => {
+  const { token, now } = vectors.manifest;
+  const key = await rootKey();
+  const [header, payload, signature] = token.split(".");
+  const payloadBytes = b64urlDecode(payload);
+  const tampered = [
+    [header, Buffer.from(flipBit(payloadBytes, 40)).toString("base64url"), signature].join("."),
+    [header, payload, Buffer.from(flipBit(b64urlDecode(signature), 10)).toString("base64url")].join("."),
+    [Buffer.from(flipBit(b64urlDecode(header), 3)).toString("base64url"), payload, signature].join("."),
+  ];
+  for (const bad of tampered) {
+    await assert.rejects(verifyManifest(bad, key, { now }), ManifestError);
+  }
+});
+
+test("manifest vector is refused below the high-water mark (rollback), accepted at it", async () => {
+  const { token, now, manifest_version: version } = vectors.manifest;
+  const key = await rootKey();
+  await assert.rejects(verifyManifest(token, key, { now, minVersion: version + 1 }),
+    (err) => err.reason === `rollback: version ${version} < ${version + 1}`);
+  assert.equal((await verifyManifest(token, key, { now, minVersion: version })).manifest_version, version);
+});
+
+test("manifest vector is refused under another key", async () => {
+  const other = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+  await assert.rejects(verifyManifest(vectors.manifest.token, other.publicKey, { now: vectors.manifest.now }),
+    (err) => err.reason === "bad signature");
+});
+
+const exchangeInputs = async () => {
+  const x = vectors.exchange;
+  return [await importEcdhKeyPair(x.client_private_jwk), b64urlDecode(x.client_nonce), await rootKey()];
+};
+
+test("exchange vector derives the expected session id and keys", async () => {
+  const x = vectors.exchange;
+  const [client, nonce, root] = await exchangeInputs();
+  assert.equal(Buffer.from(client.publicRaw).toString("base64url"), x.client_public_key);
+  const session = await finishExchange(x.response, client, nonce, root, { now: x.now });
+  assert.equal(session.sessionId, x.expected.session_id);
+  assert.equal(toHex(session.keys.model), x.expected.model_key);
+  assert.equal(toHex(session.keys.request), x.expected.request_key);
+  assert.equal(toHex(session.keys.response), x.expected.response_key);
+  assert.deepEqual(session.challenge, ["center", "turn_right", "turn_left"]);
+});
+
+test("exchange vector: ECDH and transcript hash match", async () => {
+  const x = vectors.exchange;
+  const [client] = await exchangeInputs();
+  const transcript = JSON.parse(Buffer.from(x.response.transcript, "base64url"));
+  assert.equal(canonicalJson(transcript), Buffer.from(x.response.transcript, "base64url").toString());
+  const shared = await ecdhSharedSecret(client.privateKey, b64urlDecode(transcript.server_public_key));
+  assert.equal(toHex(shared), x.expected.shared_secret);
+  assert.equal(await sha256Hex(b64urlDecode(x.response.transcript)), x.expected.transcript_sha256);
+  assert.equal(client.privateKey.extractable, false);
+});
+
+test("exchange vector is refused when tampered, expired or for another client", async () => {
+  const x = vectors.exchange;
+  const [client, nonce, root] = await exchangeInputs();
+  const sig = b64urlDecode(x.response.signature);
+  const cases = [
+    [{ ...x.response, signature: Buffer.from(flipBit(sig, 5)).toString("base64url") }, nonce, x.now, "bad transcript signature"],
+    [{ ...x.response, transcript: Buffer.from(flipBit(b64urlDecode(x.response.transcript), 30)).toString("base64url") }, nonce, x.now, "bad transcript signature"],
+    [x.response, flipBit(nonce, 0), x.now, "transcript does not echo this client's key and nonce"],
+    [x.response, nonce, x.now + 290, "session already expired"],
+    [x.response, nonce, x.now + 3600, "delegation expired"],
+    [x.response, nonce, x.now - 10 - 301, "delegation not yet valid"],
+    [{ ...x.response, delegation: x.response.delegation.slice(0, -2) + "AA" }, nonce, x.now, "delegation bad signature"],
+  ];
+  for (const [answer, n, now, reason] of cases) {
+    await assert.rejects(finishExchange(answer, client, n, root, { now }),
+      (err) => err instanceof ProtocolError && err.reason === reason, reason);
+  }
+});
+
+const s = vectors.stream;
+const body = () => s.segments.map(b64urlDecode);
+const opener = (header = fromHex(s.header), sid = s.session_id) =>
+  createOpener(fromHex(s.model_key), streamId(sid, s.entry), header);
+
+test("stream vector: stream id and header", () => {
+  assert.equal(toHex(streamId(s.session_id, s.entry)), s.stream_id);
+  const h = parseHeader(fromHex(s.header));
+  assert.equal(h.segmentSize, s.segment_size);
+  assert.equal(h.plaintextSize, s.entry.size);
+  assert.equal(h.segmentCount, s.segments.length);
+});
+
+test("stream vector opens to the formula plaintext", async () => {
+  const plain = await (await opener()).openAll(Buffer.concat(body()));
+  assert.deepEqual(plain, formulaPlaintext(s.entry.size));
+  assert.equal(await sha256Hex(plain), s.entry.sha256);
+});
+
+test("the test sealer reproduces the stream vector byte for byte", async () => {
+  const sealed = await sealStream(fromHex(s.model_key), streamId(s.session_id, s.entry), formulaPlaintext(s.entry.size), s.segment_size);
+  assert.equal(toHex(sealed.header), s.header);
+  assert.deepEqual(sealed.segments.map((x) => Buffer.from(x).toString("base64url")), s.segments);
+});
+
+test("stream vector: a flipped bit in any segment is refused", async () => {
+  const o = await opener();
+  for (const [i, seg] of body().entries()) {
+    const segs = body();
+    segs[i] = flipBit(seg, (i * 7919) % seg.length, 3);
+    await assert.rejects(o.openAll(Buffer.concat(segs)), (err) => err.reason === `segment ${i} failed authentication`);
+  }
+});
+
+test("stream vector: reordered segments are refused", async () => {
+  const [a, b, c] = body();
+  await assert.rejects((await opener()).openAll(Buffer.concat([b, a, c])), ProtocolError);
+  // the last segment moved to an earlier position has the wrong length
+  await assert.rejects((await opener()).openAll(Buffer.concat([a, c, b])), ProtocolError);
+});
+
+test("stream vector: truncation and trailing bytes are refused", async () => {
+  const o = await opener();
+  const segs = body();
+  await assert.rejects(o.openAll(Buffer.concat(segs.slice(0, 2))), (err) => err.reason === "stream body is truncated");
+  await assert.rejects(o.openAll(Buffer.concat(segs).subarray(0, -1)), (err) => err.reason === "stream body is truncated");
+  await assert.rejects(o.openAll(Buffer.concat([...segs, new Uint8Array(1)])), (err) => err.reason === "stream body has trailing bytes");
+  // a stream whose header claims fewer segments (dropping the last) fails: `last` flag and AAD
+  const shortHeader = fromHex(s.header);
+  new DataView(shortHeader.buffer).setBigUint64(8, BigInt(2 * s.segment_size));
+  new DataView(shortHeader.buffer).setUint32(16, 2);
+  await assert.rejects(async () => (await opener(shortHeader)).openAll(Buffer.concat(segs.slice(0, 2))), ProtocolError);
+});
+
+test("stream vector: segments spliced from another session or model are refused", async () => {
+  const plaintext = formulaPlaintext(s.entry.size);
+  const otherSession = "AAAAAAAAAAAAAAAAAAAAAA";
+  const other = await sealStream(fromHex(s.model_key), streamId(otherSession, s.entry), plaintext, s.segment_size);
+  // the other stream's header is refused by this stream's opener (nonce prefix)
+  await assert.rejects(opener(other.header), (err) => err.reason === "stream header belongs to another stream");
+  // its segments, under this stream's header, fail authentication
+  const segs = body();
+  segs[1] = other.segments[1];
+  await assert.rejects((await opener()).openAll(Buffer.concat(segs)), (err) => err.reason === "segment 1 failed authentication");
+  // the same bytes announced as another model version: another stream id
+  await assert.rejects(createOpener(fromHex(s.model_key), streamId(s.session_id, { ...s.entry, version: "2024" }), fromHex(s.header)), ProtocolError);
+});
+
+test("stream vector: a tampered header is refused", async () => {
+  for (const index of [0, 5, 12, 19, 22, 30]) {
+    await assert.rejects(opener(flipBit(fromHex(s.header), index)), ProtocolError, `header byte ${index}`);
+  }
+  await assert.rejects(opener(fromHex(s.header).subarray(0, 31)), (err) => err.reason === "stream header has the wrong length");
+});

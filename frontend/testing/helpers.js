@@ -1,0 +1,168 @@
+// Test helpers: the known-answer vectors, and a fake SecureFace API written directly on
+// WebCrypto (a second, independent implementation of the server side: checked against the
+// vectors in vectors.test.js before the other tests rely on it).
+import { readFileSync } from "node:fs";
+import { b64urlEncode, concatBytes, fromHex, u32be, utf8 } from "../src/encoding.js";
+import { deriveSessionKeys } from "../src/session.js";
+import { streamId } from "../src/stream.js";
+
+const subtle = globalThis.crypto.subtle;
+
+/** The vectors written by tools/make_vectors.py. */
+export const vectors = JSON.parse(readFileSync(new URL("../../tests/vectors/protocol.json", import.meta.url), "utf8"));
+
+/** Plaintext of the stream vector: byte i = (7*i + 3) mod 256. */
+export const formulaPlaintext = (size) => Uint8Array.from({ length: size }, (_, i) => (7 * i + 3) % 256);
+
+/** Canonical JSON: sorted keys, no whitespace (ASCII input only in these tests). */
+export function canonicalJson(value) {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** A fresh ES256 key pair; `spki` is the DER public key. */
+export async function es256KeyPair() {
+  const pair = await subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+  return { ...pair, spki: new Uint8Array(await subtle.exportKey("spki", pair.publicKey)) };
+}
+
+/** Raw r‖s ES256 signature. */
+export async function signEs256(privateKey, message) {
+  return new Uint8Array(await subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, message));
+}
+
+/** A compact JWS over canonical JSON. */
+export async function signJws(privateKey, header, payload) {
+  const input = `${b64urlEncode(utf8.encode(canonicalJson({ alg: "ES256", ...header })))}.${b64urlEncode(utf8.encode(canonicalJson(payload)))}`;
+  return `${input}.${b64urlEncode(await signEs256(privateKey, utf8.encode(input)))}`;
+}
+
+/** Flip one bit of a copy. */
+export function flipBit(bytes, index, bit = 0) {
+  const copy = bytes.slice();
+  copy[index] ^= 1 << bit;
+  return copy;
+}
+
+/** Seal a plaintext as a stream (PROTOCOL.md §4): {header, segments}. */
+export async function sealStream(modelKey, streamIdBytes, plaintext, segmentSize) {
+  const ikm = await subtle.importKey("raw", modelKey, "HKDF", false, ["deriveBits"]);
+  const info = concatBytes(utf8.encode("secureface/v1/model-stream\0"), streamIdBytes);
+  const okm = new Uint8Array(await subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info }, ikm, 39 * 8));
+  const key = await subtle.importKey("raw", okm.subarray(0, 32), "AES-GCM", false, ["encrypt"]);
+  const prefix = okm.subarray(32);
+  const count = Math.max(1, Math.ceil(plaintext.length / segmentSize));
+  const header = new Uint8Array(32);
+  const view = new DataView(header.buffer);
+  header.set(utf8.encode("SFS1"));
+  view.setUint32(4, segmentSize);
+  view.setBigUint64(8, BigInt(plaintext.length));
+  view.setUint32(16, count);
+  header.set(prefix, 20);
+  const segments = [];
+  for (let i = 0; i < count; i++) {
+    const iv = concatBytes(prefix, u32be(i), new Uint8Array([i === count - 1 ? 1 : 0]));
+    const chunk = plaintext.subarray(i * segmentSize, (i + 1) * segmentSize);
+    segments.push(new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv, additionalData: header }, key, chunk)));
+  }
+  return { header, segments };
+}
+
+const sha256Hex = async (bytes) => Buffer.from(await subtle.digest("SHA-256", bytes)).toString("hex");
+
+/** A manifest entry for `bytes`. */
+export async function entryFor(name, bytes, role = "detector") {
+  return { name, version: "v1", role, sha256: await sha256Hex(bytes), size: bytes.length };
+}
+
+const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+/**
+ * A fake API answering POST /session, GET /models/manifest and segment ranges, as `fetch`.
+ * `tamper` hooks let a test play the attacker: `answer(body) → body` on the exchange,
+ * `range({name, first, count, body}) → body` on each range response.
+ */
+export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000), manifestVersion = 3, tamper = {}, delegation = {} } = {}) {
+  const root = await es256KeyPair();
+  const delegated = await es256KeyPair();
+  const delegationToken = await signJws(root.privateKey, { kid: "root", typ: "secureface-delegation+jws" }, {
+    type: "secureface-delegation", public_key: b64urlEncode(delegated.spki), not_before: now - 60,
+    expires_at: now + 3540, usage: ["session", "assertion"], ...delegation,
+  });
+  const entries = await Promise.all(models.map(({ name, bytes, role }) => entryFor(name, bytes, role)));
+  const manifestToken = await signJws(root.privateKey, { kid: "root", typ: "secureface-manifest+jws" }, {
+    type: "secureface-model-manifest", manifest_version: manifestVersion, issued_at: now - 10,
+    expires_at: now + 86400, models: entries,
+  });
+  const sessions = new Map();
+  const requests = [];
+
+  async function exchange(body) {
+    const server = await subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+    const clientPoint = Buffer.from(body.client_public_key, "base64url");
+    const clientKey = await subtle.importKey("raw", clientPoint, { name: "ECDH", namedCurve: "P-256" }, false, []);
+    const shared = new Uint8Array(await subtle.deriveBits({ name: "ECDH", public: clientKey }, server.privateKey, 256));
+    const sessionId = b64urlEncode(globalThis.crypto.getRandomValues(new Uint8Array(16)));
+    const serverNonce = globalThis.crypto.getRandomValues(new Uint8Array(32));
+    const transcript = utf8.encode(canonicalJson({
+      type: "secureface-session", version: 1, session_id: sessionId,
+      client_public_key: body.client_public_key, client_nonce: body.client_nonce,
+      server_public_key: b64urlEncode(new Uint8Array(await subtle.exportKey("raw", server.publicKey))),
+      server_nonce: b64urlEncode(serverNonce), issued_at: now, expires_at: now + 300,
+      challenge: ["center", "turn_right", "turn_left"],
+      delegation_sha256: await sha256Hex(utf8.encode(delegationToken)),
+    }));
+    const signature = await signEs256(delegated.privateKey, concatBytes(utf8.encode("secureface/v1/session-transcript\0"), transcript));
+    const th = new Uint8Array(await subtle.digest("SHA-256", transcript));
+    const keys = await deriveSessionKeys(shared, Buffer.from(body.client_nonce, "base64url"), serverNonce, th);
+    sessions.set(sessionId, keys);
+    return { transcript: b64urlEncode(transcript), signature: b64urlEncode(signature), delegation: delegationToken };
+  }
+
+  async function segments(url, headers) {
+    const [, name] = url.pathname.split("/").slice(1);
+    const model = models.find((m) => m.name === name);
+    const entry = entries.find((e) => e.name === name);
+    const sessionId = headers.get("x-secureface-session");
+    const keys = sessions.get(sessionId);
+    if (!keys) return json(401, { statusCode: 401, code: "session_invalid", message: "Session invalid" });
+    if (!model) return json(404, { statusCode: 404, code: "not_found", message: "Unknown model" });
+    const first = Number(url.searchParams.get("first"));
+    const count = Number(url.searchParams.get("count"));
+    const { header, segments: sealed } = await sealStream(keys.model, streamId(sessionId, entry), model.served ?? model.bytes, 1 << 20);
+    let body = concatBytes(header, ...sealed.slice(first, first + count));
+    if (tamper.range) body = await tamper.range({ name, first, count, body, sessionId });
+    return new Response(body, { status: 200, headers: { "content-type": "application/octet-stream" } });
+  }
+
+  async function fetch(input, init = {}) {
+    const url = new URL(input);
+    const headers = new Headers(init.headers);
+    requests.push({ method: init.method || "GET", url, headers });
+    if (init.method === "POST" && url.pathname === "/session") {
+      const answer = await exchange(JSON.parse(init.body));
+      return json(200, tamper.answer ? await tamper.answer(answer) : answer);
+    }
+    if (url.pathname === "/models/manifest") return json(200, { format: "jws-compact", manifest: manifestToken });
+    if (url.pathname.endsWith("/segments")) return segments(url, headers);
+    return json(404, { statusCode: 404, code: "not_found", message: "No route" });
+  }
+
+  return { fetch, root, delegated, delegationToken, requests, entries, manifestToken, sessions, apiUrl: "https://api.test" };
+}
+
+/** Run `fn` with `globalThis.fetch` replaced. */
+export async function withFetch(fetchImpl, fn) {
+  const original = globalThis.fetch;
+  globalThis.fetch = fetchImpl;
+  try {
+    return await fn();
+  } finally {
+    globalThis.fetch = original;
+  }
+}
+
+export { fromHex };
