@@ -49,3 +49,28 @@ def frontend_config(api_url: str, public_key_der: bytes) -> bytes:
         "serverKeyId": key_fingerprint(public_key_der),
     }
     return (json.dumps(config, indent=2) + "\n").encode()
+
+
+DEMO_SUBJECT = "demo"
+
+
+def demo_face_png() -> bytes:
+    """The demo subject's enrollment photo: scikit-image's ``astronaut`` (public domain)."""
+    import io
+
+    from PIL import Image
+    from skimage import data
+
+    buffer = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def enroll_demo(stack: Stack) -> dict[str, object]:
+    """Enroll the demo subject through the real admin route (SigV4 with the local credentials)."""
+    from secureface.client import AdminClient
+
+    body = {"subject_id": DEMO_SUBJECT, "images": [b64url_encode(demo_face_png())]}
+    result = AdminClient(stack.urls["api"], timeout_s=120).call("POST", "/admin/enrollments", body)
+    log.info("enrolled demo subject %r (template v%s)", DEMO_SUBJECT, result.get("version"))
+    return result

@@ -74,6 +74,9 @@ class Stack:
 
         seed(self)
         self._serve()
+        from devstack.seed import enroll_demo
+
+        enroll_demo(self)
 
     def _start_moto(self) -> None:
         args = [

@@ -4,6 +4,10 @@ Commands:
     models publish   upload s3-uploads/ + model_versions.json and sign a fresh manifest
     models verify    check every file in s3-uploads/ against model_versions.json
     fetch-models     download every published model over an authenticated session
+    enroll           enroll a subject from images (admin route, signed with AWS credentials)
+    erase            delete a subject's template (admin route)
+    verify           run the whole protocol with one frame per challenge step
+    match            compare two images with the server's pipeline and threshold (operator tool)
 """
 
 from __future__ import annotations
@@ -103,6 +107,70 @@ def _fetch_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _enroll(args: argparse.Namespace) -> int:
+    from secureface.client import AdminClient
+    from secureface.encoding import b64url_encode
+
+    client = AdminClient(args.api)
+    images = [b64url_encode(Path(p).read_bytes()) for p in args.images]
+    result = client.call(
+        "POST", "/admin/enrollments", {"subject_id": args.subject, "images": images}
+    )
+    print(json.dumps(result))
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    from secureface.client import AdminClient
+
+    client = AdminClient(args.api)
+    print(json.dumps(client.call("DELETE", f"/admin/enrollments/{args.subject}")))
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from secureface.client import SecureFaceClient
+
+    by_step = dict(item.split("=", 1) for item in args.frames)
+    client = SecureFaceClient(args.api, load_pinned_key(args.server_key))
+    session = client.open_session()
+    challenge = session.transcript.challenge
+    if missing := [step for step in challenge if step not in by_step]:
+        print(
+            f"error: the challenge is {', '.join(challenge)}; no frame for {missing}",
+            file=sys.stderr,
+        )
+        return 2
+    frames = [Path(by_step[step]).read_bytes() for step in challenge]
+    assertion = client.verify(session, args.subject, frames)
+    result = {
+        "decision": assertion.decision,
+        "reason": assertion.reason,
+        "subject_id": assertion.subject_id,
+        "session_id": assertion.session_id,
+        "challenge": list(challenge),
+    }
+    print(json.dumps(result))
+    return 0 if assertion.decision == "verified" else 1
+
+
+def _match(args: argparse.Namespace) -> int:
+    from secureface.adapters.onnx_runtime import OnnxModel
+    from secureface.face import decode_image
+    from secureface.models.catalog import load_catalog, read_verified
+    from secureface.verify.analysis import FaceEngine
+    from secureface.verify.liveness import Thresholds
+    from secureface.verify.match import match_images
+
+    catalog = load_catalog(args.catalog)
+    by_role = {m.entry.role: OnnxModel(read_verified(m, args.models_dir)) for m in catalog.models}
+    engine = FaceEngine(by_role["detector"], by_role["embedding"], by_role["antispoof"])
+    images = [decode_image(Path(p).read_bytes()) for p in (args.first, args.second)]
+    threshold = Thresholds().match_min_cosine
+    print(json.dumps(match_images(engine, images[0], images[1], threshold)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(
@@ -131,6 +199,32 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--state-file", type=Path, default=Path(".secureface-client.json"))
     fetch.add_argument("--parallel", type=int, default=4)
     fetch.set_defaults(func=_fetch_models)
+    enroll = commands.add_parser("enroll", help="enroll a subject (admin, SigV4-signed)")
+    enroll.add_argument("--api", required=True)
+    enroll.add_argument("--subject", required=True)
+    enroll.add_argument("images", nargs="+")
+    enroll.set_defaults(func=_enroll)
+    erase = commands.add_parser("erase", help="delete a subject's template (admin)")
+    erase.add_argument("--api", required=True)
+    erase.add_argument("--subject", required=True)
+    erase.set_defaults(func=_erase)
+    verify = commands.add_parser("verify", help="verify a subject with one frame per step")
+    verify.add_argument("--api", required=True)
+    verify.add_argument("--server-key", required=True, help="pinned key: PEM file or b64url SPKI")
+    verify.add_argument("--subject", required=True)
+    verify.add_argument(
+        "frames",
+        nargs="+",
+        metavar="STEP=IMAGE",
+        help="a frame per step: center=a.jpg turn_left=b.jpg …",
+    )
+    verify.set_defaults(func=_verify)
+    match = commands.add_parser("match", help="compare two face images")
+    match.add_argument("first")
+    match.add_argument("second")
+    match.add_argument("--catalog", type=Path, default=Path("model_versions.json"))
+    match.add_argument("--models-dir", type=Path, default=Path("s3-uploads"))
+    match.set_defaults(func=_match)
     return parser
 
 

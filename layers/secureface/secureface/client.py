@@ -15,6 +15,7 @@ every cryptographic refusal (its ``reason`` says which check), ``ApiError`` for 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import time
 import urllib.error
@@ -61,8 +62,10 @@ class SecureFaceClient:
         state_file: Path | None = None,
         timeout_s: float = 30.0,
         clock: Callable[[], float] = time.time,
+        source_ip: str = "",
     ) -> None:
         self.api_url = checked_url(api_url)
+        self.source_ip = source_ip
         self.pinned: ec.EllipticCurvePublicKey = load_public_key(pinned_spki)
         self.state_file = state_file
         self.timeout_s = timeout_s
@@ -77,7 +80,9 @@ class SecureFaceClient:
         headers: dict[str, str] | None = None,
     ) -> bytes:
         """One HTTP exchange; non-2xx answers raise :class:`ApiError` with the server's code."""
-        return http_request(method, self.api_url + path, body, headers or {}, self.timeout_s)
+        return http_request(
+            method, self.api_url + path, body, headers or {}, self.timeout_s, self.source_ip
+        )
 
     def highest_seen_version(self) -> int:
         """The highest manifest version accepted before (rollback protection)."""
@@ -226,12 +231,21 @@ def checked_url(api_url: str) -> str:
 
 
 def http_request(
-    method: str, url: str, body: bytes | None, headers: dict[str, str], timeout_s: float
+    method: str,
+    url: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout_s: float,
+    source_ip: str = "",
 ) -> bytes:
-    """One HTTP exchange; non-2xx answers raise :class:`ApiError` with the server's code."""
+    """One HTTP exchange; non-2xx answers raise :class:`ApiError` with the server's code.
+
+    ``source_ip`` binds the local end (a multi-homed host; tests acting as distinct clients).
+    """
     req = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310
+    opener = urllib.request.build_opener(*([_BoundHttpHandler(source_ip)] if source_ip else []))
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as response:  # noqa: S310
+        with opener.open(req, timeout=timeout_s) as response:
             return bytes(response.read())
     except urllib.error.HTTPError as exc:
         try:
@@ -242,3 +256,17 @@ def http_request(
         raise ApiError(exc.code, code, message) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise ApiError(0, "network_error", f"cannot reach {url}") from exc
+
+
+class _BoundHttpHandler(urllib.request.HTTPHandler):
+    """Plain-HTTP handler whose connections leave from ``source_ip``."""
+
+    def __init__(self, source_ip: str) -> None:
+        super().__init__()
+        self.source_ip = source_ip
+
+    def http_open(self, req: urllib.request.Request) -> Any:
+        def connect(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            return http.client.HTTPConnection(host, source_address=(self.source_ip, 0), **kwargs)
+
+        return self.do_open(connect, req)

@@ -5,6 +5,7 @@ keys). :func:`reset` clears them (tests)."""
 from __future__ import annotations
 
 import functools
+import time
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -12,6 +13,7 @@ from secureface.adapters.aws import KmsDataKeys, KmsSigner, S3ObjectStore, reset
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.envelope import EnvelopeCipher
+from secureface.errors import ModelUnavailableError
 from secureface.models.delivery import ModelDelivery
 from secureface.settings import Settings
 
@@ -57,16 +59,54 @@ def envelope() -> EnvelopeCipher:
 @functools.cache
 def session_store():  # type: ignore[no-untyped-def]
     """Session records in MongoDB."""
-    from secureface.adapters.mongo import MongoSessionStore, connection_uri, database
+    from secureface.adapters.mongo import MongoSessionStore
 
-    s = settings()
-    return MongoSessionStore(database(connection_uri(s), s.mongo_db))
+    return MongoSessionStore(_db())
 
 
 @functools.cache
 def model_delivery() -> ModelDelivery:
     """Model reading, checking, caching and sealing."""
     return ModelDelivery(model_store(), server_public_key)
+
+
+@functools.cache
+def _db():  # type: ignore[no-untyped-def]
+    from secureface.adapters.mongo import connection_uri, database
+
+    s = settings()
+    return database(connection_uri(s), s.mongo_db)
+
+
+@functools.cache
+def verify_service():  # type: ignore[no-untyped-def]
+    """Verification with the face models loaded once per instance, each checked against the
+    signed manifest (SHA-256) before an onnxruntime session is created from its bytes."""
+    from secureface.adapters.mongo_verify import (
+        MongoAttemptStore,
+        MongoAuditLog,
+        MongoTemplateStore,
+    )
+    from secureface.adapters.onnx_runtime import OnnxModel
+    from secureface.verify.analysis import FaceEngine
+    from secureface.verify.service import VerifyService
+
+    delivery = model_delivery()
+    by_role = {m.role: m for m in delivery.manifest_at(int(time.time())).models}
+    roles = ("detector", "embedding", "antispoof")
+    if missing := set(roles) - set(by_role):
+        raise ModelUnavailableError(reason=f"manifest lacks roles {sorted(missing)}")
+    model = {role: OnnxModel(delivery.model_bytes(by_role[role])) for role in roles}
+    return VerifyService(
+        sessions=session_store(),
+        envelope=envelope(),
+        signer=delegated_signer(),
+        templates=MongoTemplateStore(_db()),
+        attempts=MongoAttemptStore(_db()),
+        audit=MongoAuditLog(_db()),
+        engine=FaceEngine(model["detector"], model["embedding"], model["antispoof"]),
+        models={role: f"{e.name}/{e.version}" for role, e in by_role.items()},
+    )
 
 
 def reset() -> None:
@@ -80,6 +120,8 @@ def reset() -> None:
         envelope,
         session_store,
         model_delivery,
+        _db,
+        verify_service,
     ):
         getter.cache_clear()
     reset_clients()

@@ -9,6 +9,7 @@ Driver errors are translated into :class:`~secureface.errors.StoreUnavailableErr
 from __future__ import annotations
 
 import functools
+import os
 from typing import Any, ClassVar
 
 import boto3
@@ -174,10 +175,9 @@ def sigv4_headers(method: str, url: str, body: bytes, headers: dict[str, str]) -
 
     session = boto3.session.Session()
     credentials = session.get_credentials()
-    if credentials is None or not session.region_name:
+    region = session.region_name or os.environ.get("AWS_REGION", "")  # Lambda-style name too
+    if credentials is None or not region:
         raise ConfigurationError(reason="no AWS credentials/region to sign the admin request")
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
-    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", session.region_name).add_auth(
-        request
-    )
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
     return dict(request.headers.items())

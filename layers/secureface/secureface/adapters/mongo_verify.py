@@ -71,9 +71,13 @@ class MongoTemplateStore:
             "nonce": Binary(record.sealed.nonce),
             "ct": Binary(record.sealed.ciphertext),
         }
+        # update_one + $set rather than replace_one: the local wire server's replace_one
+        # upsert ignores the filter's _id (docs/ARCHITECTURE.md); both mean the same on MongoDB.
         _guard(
-            "replace",
-            lambda: self._c.ready().replace_one({"_id": record.subject_id}, doc, upsert=True),
+            "upsert",
+            lambda: self._c.ready().update_one(
+                {"_id": record.subject_id}, {"$set": doc}, upsert=True
+            ),
         )
 
     def get(self, subject_id: str) -> TemplateRecord | None:
@@ -108,7 +112,9 @@ class MongoAttemptStore:
 
     def lock(self, key: str, until: int) -> None:
         doc = {"until": until, "expire_at": _utc(until)}
-        _guard("lock", lambda: self._locks.ready().replace_one({"_id": key}, doc, upsert=True))
+        _guard(
+            "lock", lambda: self._locks.ready().update_one({"_id": key}, {"$set": doc}, upsert=True)
+        )
 
     def locked_until(self, key: str, now: int) -> int | None:
         doc = _guard("find", lambda: self._locks.ready().find_one({"_id": key}))

@@ -1,0 +1,265 @@
+"""What the server measures in one camera frame, and enrollment templates with quality checks.
+
+:class:`FaceEngine` runs the three models on a frame: YuNet finds the faces; for exactly one face
+it aligns it, embeds it with SFace, scores it with the anti-spoof model, and reads the pose cues
+and two quality measures. The liveness and match rules (:mod:`secureface.verify.liveness`,
+:mod:`secureface.verify.match`) work on the resulting :class:`FrameAnalysis` only.
+
+Quality defaults (each measured, docs/LIVENESS.md):
+
+- face size = eye distance in pixels (the scale SFace alignment maps to 35 px), at least
+  :data:`MIN_FACE_SIZE`;
+- sharpness = variance of the Laplacian of the aligned 112 x 112 grey face, at least
+  :data:`MIN_SHARPNESS`;
+- near-frontal = ``|yaw| <= FRONTAL_MAX_ABS_YAW``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+from secureface.errors import BadRequestError
+from secureface.face import (
+    Face,
+    InferenceModel,
+    align_face,
+    detect_faces,
+    embed_face,
+    pose_cues,
+    real_score,
+)
+from secureface.face.embedder import normalise
+from secureface.face.inference import RGBImage
+
+#: Smallest usable face: eye distance in pixels. Package faces shrunk to 21-24 px keep a cosine
+#: of 0.87-0.99 to their full-size embedding; at 12-15 px it falls to 0.65-0.97.
+MIN_FACE_SIZE = 24.0
+#: Least variance of the Laplacian of the aligned grey face (sharp package faces and their
+#: rendered head turns: 70-545; under a Gaussian blur of radius 2 px: 10-42).
+MIN_SHARPNESS = 30.0
+#: Largest |yaw cue| of a frontal face (frontal package faces: within 0.22; a visibly turned
+#: face: 0.42).
+FRONTAL_MAX_ABS_YAW = 0.25
+#: Side of the fingerprint thumbnail (see :func:`fingerprint`).
+FINGERPRINT_SIDE = 16
+#: Fingerprint quantisation: one standard deviation of grey level is this many steps.
+FINGERPRINT_STEPS = 32.0
+
+Quality = Literal["no_face", "multiple_faces", "face_too_small", "blurry", "not_frontal"]
+
+
+class FaceQualityError(BadRequestError):
+    """A picture cannot be used: no face, several faces, or a face of too low quality.
+
+    Attributes:
+        quality: the precise cause, one of ``no_face``, ``multiple_faces``, ``face_too_small``,
+            ``blurry``, ``not_frontal``.
+    """
+
+    code = "face_rejected"
+    http_status = 422
+    public_message = "Face image rejected"
+
+    def __init__(self, quality: Quality, message: str) -> None:
+        super().__init__(message, reason=f"{quality}: {message}")
+        self.quality: Quality = quality
+
+
+class EnrollmentQualityError(FaceQualityError):
+    """An enrollment picture was refused; :attr:`quality` says why, the message says which."""
+
+    code = "enrollment_rejected"
+    public_message = "Enrollment image rejected"
+
+
+@dataclass(frozen=True)
+class EnrollmentQuality:
+    """Quality limits every enrollment picture must meet (defaults: module constants)."""
+
+    min_face_size: float = MIN_FACE_SIZE
+    min_sharpness: float = MIN_SHARPNESS
+    max_abs_yaw: float = FRONTAL_MAX_ABS_YAW
+
+
+@dataclass(frozen=True)
+class FrameAnalysis:
+    """The server's measurements of one frame. Never log :attr:`embedding` or
+    :attr:`fingerprint`: both are derived from the face.
+
+    Attributes:
+        face_count: faces YuNet found (score >= 0.6).
+        face: the face when ``face_count == 1``, else ``None`` (as every field below but
+            :attr:`fingerprint`).
+        yaw: yaw cue (secureface.face.pose: > 0 when the person turned toward their own left).
+        pitch: pitch cue (about 0.57 frontal).
+        embedding: L2-normalised 128-d SFace embedding of the aligned face.
+        antispoof: the anti-spoof model's "real" probability (weak, auxiliary).
+        sharpness: variance of the Laplacian of the aligned grey face.
+        face_size: eye distance in pixels.
+        fingerprint: :func:`fingerprint` of the aligned face (of the whole frame when there is
+            not exactly one face): compared with :func:`fingerprint_distance`.
+    """
+
+    face_count: int
+    face: Face | None
+    yaw: float | None
+    pitch: float | None
+    embedding: NDArray[np.float32] | None
+    antispoof: float | None
+    sharpness: float | None
+    face_size: float | None
+    fingerprint: bytes
+
+
+class FaceEngine:
+    """Runs detection, alignment, embedding and anti-spoof on frames.
+
+    Args:
+        detector: YuNet 2023mar.
+        embedder: SFace 2021dec.
+        antispoof: Human's anti-spoof model.
+        quality: limits for :meth:`enrollment_embedding`.
+    """
+
+    def __init__(
+        self,
+        detector: InferenceModel,
+        embedder: InferenceModel,
+        antispoof: InferenceModel,
+        *,
+        quality: EnrollmentQuality = EnrollmentQuality(),  # noqa: B008 (frozen, immutable)
+    ) -> None:
+        self._detector = detector
+        self._embedder = embedder
+        self._antispoof = antispoof
+        self.quality = quality
+
+    def analyze(self, image: RGBImage) -> FrameAnalysis:
+        """Measure one RGB frame.
+
+        Raises:
+            BadRequestError: ``image`` is not an RGB uint8 array.
+            SecureFaceError: a model failed or is not the expected model.
+        """
+        faces = detect_faces(self._detector, image)
+        if len(faces) != 1:
+            return FrameAnalysis(
+                face_count=len(faces), face=None, yaw=None, pitch=None, embedding=None,
+                antispoof=None, sharpness=None, face_size=None, fingerprint=fingerprint(image),
+            )  # fmt: skip
+        face = faces[0]
+        aligned = align_face(image, face.landmarks)
+        cues = pose_cues(face.landmarks)
+        return FrameAnalysis(
+            face_count=1,
+            face=face,
+            yaw=cues.yaw,
+            pitch=cues.pitch,
+            embedding=embed_face(self._embedder, aligned),
+            antispoof=real_score(self._antispoof, image, face),
+            sharpness=sharpness(aligned),
+            face_size=eye_distance(face),
+            fingerprint=fingerprint(aligned),
+        )
+
+    def enrollment_embedding(self, images: Sequence[RGBImage]) -> NDArray[np.float32]:
+        """The enrollment template: the L2-normalised mean of the pictures' embeddings.
+
+        Every picture must hold exactly one face, large, sharp and near-frontal enough.
+
+        Raises:
+            BadRequestError: ``images`` is empty, or one is not an RGB uint8 array.
+            EnrollmentQualityError: a picture failed a quality check; ``quality`` says which
+                check and the message names the picture by its index.
+            SecureFaceError: a model failed.
+        """
+        if not images:
+            raise BadRequestError("No enrollment images")
+        embeddings = []
+        for index, image in enumerate(images):
+            analysis = self.analyze(image)
+            problem = quality_problem(analysis, self.quality)
+            if problem is not None or analysis.embedding is None:
+                quality, why = problem or ("no_face", "no face found")
+                raise EnrollmentQualityError(quality, f"Enrollment image {index}: {why}")
+            embeddings.append(analysis.embedding.astype(np.float64))
+        return normalise(np.mean(embeddings, axis=0))
+
+
+def quality_problem(
+    analysis: FrameAnalysis, limits: EnrollmentQuality
+) -> tuple[Quality, str] | None:
+    """The first quality check ``analysis`` fails, with a human-readable cause, or ``None``."""
+    if analysis.face_count == 0:
+        return "no_face", "no face found"
+    if analysis.face_count > 1:
+        return "multiple_faces", f"{analysis.face_count} faces found, expected one"
+    size, sharp, yaw = analysis.face_size, analysis.sharpness, analysis.yaw
+    if size is None or sharp is None or yaw is None:
+        return "no_face", "no face measurements"
+    if size < limits.min_face_size:
+        needed = f"{size:.0f} px between the eyes, at least {limits.min_face_size:.0f}"
+        return "face_too_small", f"face too small ({needed})"
+    if sharp < limits.min_sharpness:
+        return "blurry", "face too blurry"
+    if abs(yaw) > limits.max_abs_yaw:
+        return "not_frontal", "face not looking straight at the camera"
+    return None
+
+
+def eye_distance(face: Face) -> float:
+    """Distance between the two eye landmarks, in pixels."""
+    (x1, y1), (x2, y2) = face.landmarks[0], face.landmarks[1]
+    return float(np.hypot(x2 - x1, y2 - y1))
+
+
+def grey(image: RGBImage) -> NDArray[np.float64]:
+    """ITU-R BT.601 luma of an RGB image, float64 in 0..255."""
+    weights = np.array([0.299, 0.587, 0.114])
+    result: NDArray[np.float64] = image.astype(np.float64) @ weights
+    return result
+
+
+def sharpness(aligned: RGBImage) -> float:
+    """Variance of the 4-neighbour Laplacian of the grey image (higher: sharper)."""
+    g = grey(aligned)
+    laplacian = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]
+    return float(laplacian.var())
+
+
+def fingerprint(image: RGBImage) -> bytes:
+    """A 256-byte fingerprint of a picture, tolerant to re-encoding and brightness.
+
+    The grey picture is area-averaged down to 16 x 16, standardised (zero mean, unit standard
+    deviation: brightness and contrast changes cancel) and quantised to signed bytes, 32 steps per
+    standard deviation. Two captures of the same frame, even JPEG re-encoded, differ by a small
+    :func:`fingerprint_distance`; two real captures of a head turn differ a lot. It is a tiny
+    face thumbnail: biometric data, never logged or stored.
+    """
+    side = FINGERPRINT_SIDE
+    small = Image.fromarray(np.clip(grey(image), 0, 255).astype(np.uint8)).resize(
+        (side, side), Image.Resampling.BOX
+    )
+    values = np.asarray(small, dtype=np.float64)
+    spread = max(float(values.std()), 1.0)
+    scaled = (values - values.mean()) / spread * FINGERPRINT_STEPS
+    return bytes(np.clip(np.rint(scaled), -127, 127).astype(np.int8).tobytes())
+
+
+def fingerprint_distance(first: bytes, second: bytes) -> float:
+    """Mean absolute difference of two fingerprints, in standard deviations of grey level.
+
+    Raises:
+        BadRequestError: the fingerprints differ in length or are empty.
+    """
+    if len(first) != len(second) or not first:
+        raise BadRequestError(reason=f"fingerprint lengths {len(first)} vs {len(second)}")
+    a = np.frombuffer(first, dtype=np.int8).astype(np.float64)
+    b = np.frombuffer(second, dtype=np.int8).astype(np.float64)
+    return float(np.abs(a - b).mean()) / FINGERPRINT_STEPS
