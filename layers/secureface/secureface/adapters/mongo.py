@@ -11,17 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from bson.binary import Binary
 from pymongo import MongoClient
-from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from secureface.crypto.envelope import Sealed
 from secureface.errors import StoreUnavailableError
 from secureface.sessions.records import SessionRecord
 from secureface.settings import Settings
+
+T = TypeVar("T")
 
 
 @functools.cache
@@ -42,8 +44,34 @@ def connection_uri(settings: Settings) -> str:
     return secret_string(settings.mongo_secret_id)
 
 
-def _utc(seconds: int) -> dt.datetime:
+def utc(seconds: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+def guarded(what: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except PyMongoError as exc:
+        raise StoreUnavailableError(reason=f"mongo {what} failed") from exc
+
+
+class IndexedCollection:
+    """Creates a collection's indexes once per instance, on first use."""
+
+    def __init__(self, db: Any, name: str, indexes: list[tuple[str, dict[str, Any]]]) -> None:
+        self.collection = db[name]
+        self._indexes = indexes
+        self._done = threading.Event()
+
+    def ready(self) -> Any:
+        if not self._done.is_set():
+            try:
+                for field, options in self._indexes:
+                    self.collection.create_index(field, **options)
+            except PyMongoError as exc:
+                raise StoreUnavailableError(reason="mongo create_index failed") from exc
+            self._done.set()
+        return self.collection
 
 
 class MongoSessionStore:
@@ -54,38 +82,29 @@ class MongoSessionStore:
     """
 
     def __init__(self, db: Any) -> None:
-        self.collection: Collection[dict[str, Any]] = db["sessions"]
-        self._indexed = threading.Event()
-
-    def _ensure_indexes(self) -> None:
-        if not self._indexed.is_set():
-            self.collection.create_index("expire_at", expireAfterSeconds=0)
-            self._indexed.set()
+        self._c = IndexedCollection(db, "sessions", [("expire_at", {"expireAfterSeconds": 0})])
 
     def insert(self, record: SessionRecord) -> None:
+        sessions = self._c.ready()
         try:
-            self._ensure_indexes()
-            self.collection.insert_one(_to_doc(record))
+            sessions.insert_one(_to_doc(record))
         except DuplicateKeyError as exc:
             raise StoreUnavailableError(reason="session id collision") from exc
         except PyMongoError as exc:
             raise StoreUnavailableError(reason="mongo insert failed") from exc
 
     def get(self, session_id: str) -> SessionRecord | None:
-        try:
-            doc = self.collection.find_one({"_id": session_id})
-        except PyMongoError as exc:
-            raise StoreUnavailableError(reason="mongo find failed") from exc
+        doc = guarded("find", lambda: self._c.ready().find_one({"_id": session_id}))
         return None if doc is None else _from_doc(doc)
 
     def consume_at(self, session_id: str, now: int) -> SessionRecord | None:
-        try:
-            doc = self.collection.find_one_and_update(
+        doc = guarded(
+            "update",
+            lambda: self._c.ready().find_one_and_update(
                 {"_id": session_id, "used": False, "expires_at": {"$gt": now}},
                 {"$set": {"used": True, "used_at": now}},
-            )
-        except PyMongoError as exc:
-            raise StoreUnavailableError(reason="mongo update failed") from exc
+            ),
+        )
         return None if doc is None else _from_doc(doc)
 
 
@@ -94,7 +113,7 @@ def _to_doc(record: SessionRecord) -> dict[str, Any]:
         "_id": record.session_id,
         "issued_at": record.issued_at,
         "expires_at": record.expires_at,
-        "expire_at": _utc(record.expires_at),
+        "expire_at": utc(record.expires_at),
         "challenge": list(record.challenge),
         "transcript_hash": Binary(record.transcript_hash),
         "keys": {

@@ -6,60 +6,25 @@ the local wire server); TTL indexes expire attempts, locks and audit records.
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from bson.binary import Binary
-from pymongo.errors import PyMongoError
 
+from secureface.adapters.mongo import IndexedCollection, guarded, utc
 from secureface.crypto.envelope import Sealed
-from secureface.errors import StoreUnavailableError
 from secureface.verify.records import TemplateRecord
 
-T = TypeVar("T")
 AUDIT_RETENTION_S = 90 * 24 * 3600
-
-
-def _utc(seconds: int) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
-
-
-def _guard(what: str, call: Callable[[], T]) -> T:
-    try:
-        return call()
-    except PyMongoError as exc:
-        raise StoreUnavailableError(reason=f"mongo {what} failed") from exc
-
-
-class _Indexed:
-    """Creates a collection's indexes once per instance, on first use."""
-
-    def __init__(self, db: Any, name: str, indexes: list[tuple[str, dict[str, Any]]]) -> None:
-        self.collection = db[name]
-        self._indexes = indexes
-        self._done = threading.Event()
-
-    def ready(self) -> Any:
-        if not self._done.is_set():
-            try:
-                for field, options in self._indexes:
-                    self.collection.create_index(field, **options)
-            except PyMongoError as exc:
-                raise StoreUnavailableError(reason="mongo create_index failed") from exc
-            self._done.set()
-        return self.collection
 
 
 class MongoTemplateStore:
     """Templates: ``_id`` = subject id (unique), the sealed embedding, version, model."""
 
     def __init__(self, db: Any) -> None:
-        self._c = _Indexed(db, "templates", [])
+        self._c = IndexedCollection(db, "templates", [])
 
     def next_version(self, subject_id: str) -> int:
-        doc = _guard("find", lambda: self._c.ready().find_one({"_id": subject_id}, {"version": 1}))
+        doc = guarded("find", lambda: self._c.ready().find_one({"_id": subject_id}, {"version": 1}))
         return 1 if doc is None else int(doc["version"]) + 1
 
     def put(self, record: TemplateRecord) -> None:
@@ -73,7 +38,7 @@ class MongoTemplateStore:
         }
         # update_one + $set rather than replace_one: the local wire server's replace_one
         # upsert ignores the filter's _id (docs/ARCHITECTURE.md); both mean the same on MongoDB.
-        _guard(
+        guarded(
             "upsert",
             lambda: self._c.ready().update_one(
                 {"_id": record.subject_id}, {"$set": doc}, upsert=True
@@ -81,7 +46,7 @@ class MongoTemplateStore:
         )
 
     def get(self, subject_id: str) -> TemplateRecord | None:
-        doc = _guard("find", lambda: self._c.ready().find_one({"_id": subject_id}))
+        doc = guarded("find", lambda: self._c.ready().find_one({"_id": subject_id}))
         if doc is None:
             return None
         sealed = Sealed(bytes(doc["edk"]), bytes(doc["nonce"]), bytes(doc["ct"]))
@@ -90,7 +55,7 @@ class MongoTemplateStore:
         )
 
     def delete(self, subject_id: str) -> bool:
-        result = _guard("delete", lambda: self._c.ready().delete_one({"_id": subject_id}))
+        result = guarded("delete", lambda: self._c.ready().delete_one({"_id": subject_id}))
         return bool(result.deleted_count)
 
 
@@ -98,26 +63,26 @@ class MongoAttemptStore:
     """Failures (one document each, expiring after the window) and locks (expiring when over)."""
 
     def __init__(self, db: Any) -> None:
-        self._failures = _Indexed(
+        self._failures = IndexedCollection(
             db, "failures", [("key", {}), ("expire_at", {"expireAfterSeconds": 0})]
         )
-        self._locks = _Indexed(db, "locks", [("expire_at", {"expireAfterSeconds": 0})])
+        self._locks = IndexedCollection(db, "locks", [("expire_at", {"expireAfterSeconds": 0})])
 
     def record_failure(self, key: str, now: int, window_s: int) -> int:
         failures = self._failures.ready()
-        doc = {"key": key, "at": now, "expire_at": _utc(now + window_s)}
-        _guard("insert", lambda: failures.insert_one(doc))
+        doc = {"key": key, "at": now, "expire_at": utc(now + window_s)}
+        guarded("insert", lambda: failures.insert_one(doc))
         query = {"key": key, "at": {"$gt": now - window_s}}
-        return int(_guard("count", lambda: failures.count_documents(query)))
+        return int(guarded("count", lambda: failures.count_documents(query)))
 
     def lock(self, key: str, until: int) -> None:
-        doc = {"until": until, "expire_at": _utc(until)}
-        _guard(
+        doc = {"until": until, "expire_at": utc(until)}
+        guarded(
             "lock", lambda: self._locks.ready().update_one({"_id": key}, {"$set": doc}, upsert=True)
         )
 
     def locked_until(self, key: str, now: int) -> int | None:
-        doc = _guard("find", lambda: self._locks.ready().find_one({"_id": key}))
+        doc = guarded("find", lambda: self._locks.ready().find_one({"_id": key}))
         if doc is None or int(doc["until"]) <= now:
             return None
         return int(doc["until"])
@@ -127,11 +92,11 @@ class MongoAuditLog:
     """Audit records with a TTL (retention)."""
 
     def __init__(self, db: Any, retention_s: int = AUDIT_RETENTION_S) -> None:
-        self._c = _Indexed(
+        self._c = IndexedCollection(
             db, "audit", [("expire_at", {"expireAfterSeconds": 0}), ("subject_id", {})]
         )
         self._retention_s = retention_s
 
     def record(self, entry: dict[str, Any], now: int) -> None:
-        doc = {**entry, "at": now, "expire_at": _utc(now + self._retention_s)}
-        _guard("insert", lambda: self._c.ready().insert_one(doc))
+        doc = {**entry, "at": now, "expire_at": utc(now + self._retention_s)}
+        guarded("insert", lambda: self._c.ready().insert_one(doc))
