@@ -6,11 +6,11 @@ import os
 import platform
 import sys
 
-from bench import channel
+from bench import channel, verify_api
 
 
 def main() -> int:
-    rows = channel.run()
+    rows = channel.run() + verify_api.run()
     widths = [
         max(len(r[i]) for r in [*rows, ("what", "measured", "target", "baseline")])
         for i in range(4)

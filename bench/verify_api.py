@@ -1,0 +1,106 @@
+"""``/verify`` through the local API (the same handlers, payload v2 events, one process per
+function instance), and the verify function's cold start.
+
+* warm latency: 3-frame genuine requests for the ``demo`` subject, each with its own session
+  (the key exchange is not counted), p50 / p99 over :data:`RUNS` requests; baseline in the same
+  run: the server's own analysis of the same 3 frames in this process (what the function does
+  besides transport, crypto, MongoDB and audit);
+* cold start: a new verify-function process, from spawn to the first answer with its three
+  models loaded from the verified manifest (a request with an unknown session: the models load
+  before the session is looked up); baseline: a new key-exchange-function process.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from devstack.functions import FunctionPool
+from devstack.template import read_api
+from secureface.face import decode_image
+from tests.conftest import REPO, launch_stack
+from tests.helpers import client_for
+from tests.synth import genuine_sequence, people, to_jpeg
+from tests.synth.models import face_engine
+
+Row = tuple[str, str, str, str]
+RUNS = 40
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def warm_latency(info: dict[str, Any]) -> Row:
+    client = client_for(info)
+    frames: dict[tuple[str, ...], list[bytes]] = {}
+    samples = []
+    for i in range(RUNS + 2):
+        session = client.open_session()
+        challenge = session.transcript.challenge
+        if challenge not in frames:
+            frames[challenge] = [
+                to_jpeg(f) for f in genuine_sequence(people.astronaut(), challenge)
+            ]
+        start = time.perf_counter()
+        assertion = client.verify(session, "demo", frames[challenge])
+        elapsed = (time.perf_counter() - start) * 1000
+        assert assertion.decision == "verified", assertion
+        if i >= 2:
+            samples.append(elapsed)
+    engine = face_engine()
+    jpegs = next(iter(frames.values()))
+    local = []
+    for _ in range(10):
+        start = time.perf_counter()
+        for jpeg in jpegs:
+            engine.analyze(decode_image(jpeg))
+        local.append((time.perf_counter() - start) * 1000)
+    p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
+    return (
+        f"/verify, 3 frames, warm, through the local API (n={RUNS})",
+        f"p50 {p50:.0f} ms / p99 {p99:.0f} ms",
+        "≤ 120 / ≤ 250 ms",
+        f"the analysis alone, in-process: {statistics.median(local):.0f} ms",
+    )
+
+
+def cold_start(info: dict[str, Any]) -> Row:
+    spec = read_api(REPO / "template.yaml")
+    env = {**info["env"], "PATH": "/usr/bin:/bin"}
+    logs = Path(tempfile.mkdtemp())
+    event = {
+        "version": "2.0", "routeKey": "POST /verify", "rawPath": "/verify", "rawQueryString": "",
+        "headers": {"content-type": "application/json"}, "isBase64Encoded": False,
+        "body": '{"session_id": "AAAAAAAAAAAAAAAAAAAAAA", "nonce": "", "ciphertext": ""}',
+        "requestContext": {"http": {"method": "POST", "path": "/verify", "sourceIp": "127.0.0.1"},
+                           "requestId": "bench", "routeKey": "POST /verify", "stage": "$default"},
+    }  # fmt: skip
+
+    def first_answer(function: str, request: dict[str, Any]) -> float:
+        pool = FunctionPool(spec.functions[function], env, logs, max_instances=1)
+        start = time.perf_counter()
+        answer = pool.invoke(request)
+        elapsed = time.perf_counter() - start
+        pool.close()
+        assert answer.get("statusCode") in (401, 404), answer
+        return elapsed
+
+    verify_s = statistics.median(first_answer("VerifyFunction", event) for _ in range(3))
+    other = dict(event, routeKey="$default", rawPath="/nope")
+    keyexchange_s = statistics.median(first_answer("KeyExchangeFunction", other) for _ in range(3))
+    return (
+        "verify function cold start (spawn → first answer, models loaded)",
+        f"{verify_s:.2f} s",
+        "≤ 2 s",
+        f"key-exchange function (no models): {keyexchange_s:.2f} s",
+    )
+
+
+def run() -> list[Row]:
+    with tempfile.TemporaryDirectory() as state, launch_stack(Path(state)) as info:
+        return [warm_latency(info), cold_start(info)]
