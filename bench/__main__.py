@@ -6,11 +6,11 @@ import os
 import platform
 import sys
 
-from bench import channel, verify_api
+from bench import accuracy, channel, verify_api, verify_pipeline
 
 
 def main() -> int:
-    rows = channel.run() + verify_api.run()
+    rows = channel.run() + verify_pipeline.run() + verify_api.run() + accuracy.run()
     widths = [
         max(len(r[i]) for r in [*rows, ("what", "measured", "target", "baseline")])
         for i in range(4)
