@@ -5,6 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# The package and the dev tooling import without installation (as the Lambda layer does).
+export PYTHONPATH := $(CURDIR)/layers/secureface:$(CURDIR)/tools:$(CURDIR)
 REQS := requirements-dev.txt layers/secureface/requirements.txt layers/ml/requirements.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-16)
 NPM_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
