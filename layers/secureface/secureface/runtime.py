@@ -106,6 +106,7 @@ def verify_service():  # type: ignore[no-untyped-def]
         audit=MongoAuditLog(_db()),
         engine=FaceEngine(model["detector"], model["embedding"], model["antispoof"]),
         models={role: f"{e.name}/{e.version}" for role, e in by_role.items()},
+        frame_workers=settings().frame_workers,
     )
 
 

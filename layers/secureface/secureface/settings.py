@@ -31,6 +31,8 @@ class Settings:
         mongo_db: database name.
         allowed_origin: the frontend origin allowed by CORS.
         manifest_ttl_s: how long a freshly signed manifest stays valid.
+        frame_workers: verify frames analysed side by side (1 = one after another); match it to
+            the function's vCPUs (Lambda: ~1 vCPU per 1769 MB of memory).
     """
 
     model_bucket: str
@@ -41,6 +43,7 @@ class Settings:
     mongo_db: str = "secureface"
     allowed_origin: str = ""
     manifest_ttl_s: int = 30 * 24 * 3600
+    frame_workers: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,10 +60,15 @@ class Settings:
                 raise ConfigurationError(reason=f"environment variable {name} is not set")
             return value
 
-        try:
-            ttl = int(env.get("SECUREFACE_MANIFEST_TTL_S", str(cls.manifest_ttl_s)))
-        except ValueError as exc:
-            raise ConfigurationError(reason="SECUREFACE_MANIFEST_TTL_S is not an integer") from exc
+        def integer(name: str, default: int) -> int:
+            try:
+                value = int(env.get(name, "") or default)
+            except ValueError as exc:
+                raise ConfigurationError(reason=f"{name} is not an integer") from exc
+            if value < 1:
+                raise ConfigurationError(reason=f"{name} must be positive")
+            return value
+
         return cls(
             model_bucket=required("SECUREFACE_MODEL_BUCKET"),
             signing_key_id=required("SECUREFACE_SIGNING_KEY_ID"),
@@ -69,5 +77,6 @@ class Settings:
             mongo_secret_id=env.get("SECUREFACE_MONGO_SECRET_ID", ""),
             mongo_db=env.get("SECUREFACE_MONGO_DB", "secureface"),
             allowed_origin=env.get("SECUREFACE_ALLOWED_ORIGIN", ""),
-            manifest_ttl_s=ttl,
+            manifest_ttl_s=integer("SECUREFACE_MANIFEST_TTL_S", cls.manifest_ttl_s),
+            frame_workers=integer("SECUREFACE_FRAME_WORKERS", cls.frame_workers),
         )
