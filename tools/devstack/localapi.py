@@ -249,7 +249,12 @@ def make_server(api: LocalApi, port: int) -> ThreadingHTTPServer:
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _serve
+        def __getattr__(self, name: str) -> Any:
+            # Every method reaches the API (as on API Gateway, whose $default route takes ANY):
+            # TRACE, PROPFIND, ... get our 404/405 body, not the stdlib's HTML 501.
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
 
         def log_message(self, fmt: str, *args: Any) -> None:
             log.info("api %s", fmt % args)
