@@ -89,6 +89,7 @@ def verify_service():  # type: ignore[no-untyped-def]
     )
     from secureface.adapters.onnx_runtime import OnnxModel
     from secureface.verify.analysis import FaceEngine
+    from secureface.verify.liveness import Thresholds
     from secureface.verify.service import VerifyService
 
     delivery = model_delivery()
@@ -107,6 +108,7 @@ def verify_service():  # type: ignore[no-untyped-def]
         engine=FaceEngine(model["detector"], model["embedding"], model["antispoof"]),
         models={role: f"{e.name}/{e.version}" for role, e in by_role.items()},
         frame_workers=settings().frame_workers,
+        thresholds=Thresholds(match_min_cosine=settings().match_threshold),
     )
 
 

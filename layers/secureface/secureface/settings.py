@@ -31,6 +31,8 @@ class Settings:
         mongo_db: database name.
         allowed_origin: the frontend origin allowed by CORS.
         manifest_ttl_s: how long a freshly signed manifest stays valid.
+        match_threshold: SFace cosine at or above which a probe matches a template (default
+            0.363, the threshold OpenCV publishes for SFace on LFW; docs/LIVENESS.md).
         frame_workers: verify frames analysed side by side (1 = one after another); match it to
             the function's vCPUs (Lambda: ~1 vCPU per 1769 MB of memory).
     """
@@ -44,6 +46,7 @@ class Settings:
     allowed_origin: str = ""
     manifest_ttl_s: int = 30 * 24 * 3600
     frame_workers: int = 2
+    match_threshold: float = 0.363
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,4 +82,20 @@ class Settings:
             allowed_origin=env.get("SECUREFACE_ALLOWED_ORIGIN", ""),
             manifest_ttl_s=integer("SECUREFACE_MANIFEST_TTL_S", cls.manifest_ttl_s),
             frame_workers=integer("SECUREFACE_FRAME_WORKERS", cls.frame_workers),
+            match_threshold=_fraction(env, "SECUREFACE_MATCH_THRESHOLD", cls.match_threshold),
         )
+
+
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    """A float in (0, 1) from ``env``.
+
+    Raises:
+        ConfigurationError: not a number, or outside (0, 1).
+    """
+    try:
+        value = float(env.get(name, "") or default)
+    except ValueError as exc:
+        raise ConfigurationError(reason=f"{name} is not a number") from exc
+    if not 0.0 < value < 1.0:
+        raise ConfigurationError(reason=f"{name} must be between 0 and 1")
+    return value

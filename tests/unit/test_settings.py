@@ -1,0 +1,36 @@
+"""Settings read from the environment: required names, defaults, validated knobs."""
+
+from __future__ import annotations
+
+import pytest
+
+from secureface.errors import ConfigurationError
+from secureface.settings import Settings
+
+BASE = {"SECUREFACE_MODEL_BUCKET": "b", "SECUREFACE_SIGNING_KEY_ID": "k"}
+
+
+def test_defaults() -> None:
+    s = Settings.from_env(BASE)
+    assert (s.match_threshold, s.frame_workers, s.mongo_db) == (0.363, 2, "secureface")
+
+
+def test_knobs_are_read() -> None:
+    env = BASE | {"SECUREFACE_MATCH_THRESHOLD": "0.5", "SECUREFACE_FRAME_WORKERS": "1"}
+    s = Settings.from_env(env)
+    assert (s.match_threshold, s.frame_workers) == (0.5, 1)
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SECUREFACE_MODEL_BUCKET": "b"},
+        BASE | {"SECUREFACE_MATCH_THRESHOLD": "1.5"},
+        BASE | {"SECUREFACE_MATCH_THRESHOLD": "high"},
+        BASE | {"SECUREFACE_FRAME_WORKERS": "0"},
+        BASE | {"SECUREFACE_MANIFEST_TTL_S": "soon"},
+    ],
+)
+def test_missing_or_invalid_settings_are_configuration_errors(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.from_env(env)
