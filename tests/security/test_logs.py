@@ -1,0 +1,48 @@
+"""Secrets never reach the logs: after key exchanges, model downloads and verifications, no
+function log holds a session key, a nonce, a ciphertext, an image or a private key."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secureface.encoding import b64url_encode
+from tests.helpers import client_for
+from tests.synth import genuine_sequence, people, to_jpeg
+
+pytestmark = pytest.mark.integration
+
+
+def test_function_logs_hold_no_secrets(stack: dict[str, Any]) -> None:
+    client = client_for(stack)
+    manifest = client.fetch_manifest()
+    session = client.open_session()
+    client.fetch_model(session, manifest.models[0])
+    verify_session = client.open_session()
+    frames = [
+        to_jpeg(f)
+        for f in genuine_sequence(people.astronaut(), verify_session.transcript.challenge)
+    ]
+    client.verify(verify_session, "demo", frames)
+
+    logs = "".join(
+        p.read_text(errors="replace")
+        for p in (Path(stack["state_dir"]) / "logs").glob("*Function.log")
+    )
+    assert "session opened" in logs and "verify decided" in logs  # the logs are the right ones
+    for s in (session, verify_session):
+        for key in (s.keys.model, s.keys.request, s.keys.response):
+            for form in (key.hex(), b64url_encode(key), base64.b64encode(key).decode()):
+                assert form not in logs
+        assert b64url_encode(s.transcript.client_nonce) not in logs
+        assert b64url_encode(s.transcript.server_public_key) not in logs
+    for marker in (
+        "ciphertext",
+        "PRIVATE KEY",
+        '"body"',
+        base64.b64encode(frames[0][:30]).decode(),
+    ):
+        assert marker not in logs
