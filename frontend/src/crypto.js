@@ -130,3 +130,25 @@ export async function aesGcmDecrypt(key, iv, sealed, aad) {
   const params = { name: "AES-GCM", iv, additionalData: aad, tagLength: 128 };
   return new Uint8Array(await subtle().decrypt(params, key, sealed));
 }
+
+/**
+ * Import a 256-bit AES-GCM key for encryption only, non-extractable.
+ * @param {Uint8Array} raw
+ * @returns {Promise<CryptoKey>}
+ */
+export async function importAesGcmEncryptKey(raw) {
+  return subtle().importKey("raw", raw, { name: "AES-GCM", length: 256 }, false, ["encrypt"]);
+}
+
+/**
+ * AES-256-GCM encryption with a 16-byte tag.
+ * @param {CryptoKey} key
+ * @param {Uint8Array} iv 12 bytes, never reused under the key
+ * @param {Uint8Array} plaintext
+ * @param {Uint8Array} aad
+ * @returns {Promise<Uint8Array>} ciphertext ‖ tag
+ */
+export async function aesGcmEncrypt(key, iv, plaintext, aad) {
+  const params = { name: "AES-GCM", iv, additionalData: aad, tagLength: 128 };
+  return new Uint8Array(await subtle().encrypt(params, key, plaintext));
+}

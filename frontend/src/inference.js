@@ -1,11 +1,13 @@
 // Page side of the inference worker (inference.worker.js): creates one onnxruntime-web session
-// per verified model, off the main thread. The model bytes are transferred to the worker, not
-// copied, and live only in its memory.
+// per verified model and analyses camera frames, off the main thread. Model bytes and frames are
+// transferred to the worker, not copied, and live only in its memory.
 
 /* global __SF_WORKER_URL__ */
 
 /** Time allowed to compile the runtime and create one session. */
 export const LOAD_TIMEOUT_MS = 60_000;
+/** Time allowed to analyse or encode one frame. */
+export const FRAME_TIMEOUT_MS = 15_000;
 
 export class InferenceError extends Error {
   /** @param {string} message */
@@ -21,12 +23,20 @@ export class InferenceError extends Error {
  * @property {string[]} outputNames
  */
 
+const FAILURES = {
+  load: "onnxruntime-web could not load the model",
+  analyze: "a camera frame could not be analysed",
+  encode: "a camera frame could not be encoded",
+  remember: "a camera frame could not be kept",
+  drop: "the inference worker failed",
+};
+
 export class InferenceWorker {
   /** @param {string | URL} [url] the worker bundle (injected by build.mjs) */
   constructor(url = __SF_WORKER_URL__) {
     this._worker = new Worker(url, { type: "module", name: "secureface-inference" });
     this._next = 0;
-    /** @type {Map<number, {resolve: Function, reject: Function}>} */
+    /** @type {Map<number, {resolve: Function, reject: Function, type: string}>} */
     this._calls = new Map();
     this._worker.onmessage = ({ data }) => this._settle(data);
     /** @type {InferenceError | null} set once the worker has failed or stopped */
@@ -43,7 +53,36 @@ export class InferenceWorker {
    */
   load(name, bytes) {
     const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer;
-    return this._call({ type: "load", name, bytes: buffer }, [buffer]);
+    return this._call({ type: "load", name, bytes: buffer }, [buffer], LOAD_TIMEOUT_MS);
+  }
+
+  /**
+   * Analyse one camera frame (transferred); the worker keeps it for `encode`.
+   * @param {ImageBitmap} bitmap
+   * @param {{detector: string, antispoof?: string}} models names of the loaded models by role
+   * @returns {Promise<import("./challenge.js").FrameAnalysis>}
+   */
+  analyze(bitmap, models) {
+    return this._call({ type: "analyze", bitmap, ...models }, [bitmap], FRAME_TIMEOUT_MS);
+  }
+
+  /** Keep the last analysed frame as the step's best (for a later `encode` of "best"). */
+  remember() {
+    return this._call({ type: "remember" }, [], FRAME_TIMEOUT_MS);
+  }
+
+  /**
+   * The last analysed frame, or the remembered best one, as JPEG bytes.
+   * @param {{maxSide: number, quality: number, maxBytes: number, source?: "last" | "best"}} options
+   * @returns {Promise<{bytes: ArrayBuffer, width: number, height: number}>}
+   */
+  encode(options) {
+    return this._call({ type: "encode", ...options }, [], FRAME_TIMEOUT_MS);
+  }
+
+  /** Forget the kept frames. */
+  drop() {
+    return this._call({ type: "drop" }, [], FRAME_TIMEOUT_MS).catch(() => {});
   }
 
   /** Stop the worker and every pending call. */
@@ -52,12 +91,13 @@ export class InferenceWorker {
     this._failAll(new InferenceError("inference worker stopped"));
   }
 
-  _call(message, transfer) {
+  _call(message, transfer, timeoutMs) {
     if (this._failure) return Promise.reject(this._failure);
     const id = this._next++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this._settle({ id, ok: false, error: "timed out" }), LOAD_TIMEOUT_MS);
+      const timer = setTimeout(() => this._settle({ id, ok: false, error: "timed out" }), timeoutMs);
       this._calls.set(id, {
+        type: message.type,
         resolve: (v) => { clearTimeout(timer); resolve(v); },
         reject: (e) => { clearTimeout(timer); reject(e); },
       });
@@ -70,7 +110,7 @@ export class InferenceWorker {
     if (!call) return;
     this._calls.delete(id);
     if (ok) call.resolve(result);
-    else call.reject(new InferenceError(`onnxruntime-web could not load the model: ${error}`));
+    else call.reject(new InferenceError(`${FAILURES[call.type] ?? "the inference worker failed"}: ${error}`));
   }
 
   _failAll(err) {

@@ -1,15 +1,29 @@
-// Inference worker: owns onnxruntime-web (WebAssembly backend, files from our own origin) and
-// the inference sessions, so compiling the runtime and the models never blocks the page. The
-// runtime is initialised at start, on a weightless model, while the real ones download.
+// Inference worker: owns onnxruntime-web (WebAssembly backend, files from our own origin), the
+// inference sessions and the camera frames being analysed, so that compiling the runtime,
+// running the models and encoding the captured JPEG never block the page. The runtime is
+// initialised at start, on a weightless model, while the real ones download.
 //
-// Messages in:  {id, type: "load", name, bytes: ArrayBuffer (transferred)}
-// Messages out: {id, ok: true, result: {inputNames, outputNames}} | {id, ok: false, error}
+// Messages in (each with an `id`):
+//   {type: "load", name, bytes: ArrayBuffer (transferred)}  → {inputNames, outputNames}
+//   {type: "analyze", bitmap: ImageBitmap (transferred), detector, antispoof}  → FrameAnalysis
+//       (challenge.js); the frame is kept until the next one, for `remember` and `encode`
+//   {type: "remember"}  → keep the last analysed frame as the best one
+//   {type: "encode", maxSide, quality, maxBytes, source: "last" | "best"}
+//       → {bytes: ArrayBuffer (transferred), width, height}
+//   {type: "drop"}  → forget the kept frames
+// Messages out: {id, ok: true, result} | {id, ok: false, error}
 import * as ort from "onnxruntime-web/wasm";
+import {
+  ANTISPOOF_INPUT, DETECTOR_INPUT, antispoofInput, cropBox, decodeDetections, detectorInput, letterboxSize,
+  lumaPercentile, meanLuma, poseCues,
+} from "./face.js";
 import { warmupModel } from "./warmup-model.js";
 
 /* global __SF_ORT_WASM__ */
 ort.env.wasm.wasmPaths = __SF_ORT_WASM__; // {mjs, wasm}: hashed copies in /assets, set by build.mjs
 ort.env.wasm.proxy = false; // this worker is the proxy
+// Threads need cross-origin isolation (COOP/COEP); two threads halve YuNet's time on two cores.
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 ort.env.logLevel = "error";
 
 const SESSION_OPTIONS = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
@@ -21,6 +35,62 @@ const sessions = new Map();
 const warm = ort.InferenceSession.create(warmupModel(), SESSION_OPTIONS).then((s) => s.release());
 warm.catch(() => {});
 
+/** Canvases and tensors reused frame after frame. */
+const square = new OffscreenCanvas(DETECTOR_INPUT, DETECTOR_INPUT);
+const squareContext = square.getContext("2d", { willReadFrequently: true });
+const crop = new OffscreenCanvas(ANTISPOOF_INPUT, ANTISPOOF_INPUT);
+const cropContext = crop.getContext("2d", { willReadFrequently: true });
+const detectorTensor = new Float32Array(3 * DETECTOR_INPUT * DETECTOR_INPUT);
+const antispoofTensor = new Float32Array(ANTISPOOF_INPUT * ANTISPOOF_INPUT * 3);
+/** @type {ImageBitmap | null} the last analysed frame */
+let kept = null;
+/** @type {ImageBitmap | null} the frame remembered as the step's best */
+let best = null;
+
+/** @param {ImageBitmap | null} bitmap closed unless it is still `kept` or `best` */
+function release(bitmap) {
+  if (bitmap && bitmap !== kept && bitmap !== best) bitmap.close();
+}
+
+/**
+ * @param {string} name
+ * @returns {ort.InferenceSession}
+ */
+function session(name) {
+  const found = sessions.get(name);
+  if (!found) throw new Error(`model ${name} is not loaded`);
+  return found;
+}
+
+/**
+ * Run one model on one float32 tensor; the outputs' data by name.
+ * @param {string} name
+ * @param {Float32Array} data
+ * @param {number[]} dims
+ * @returns {Promise<Record<string, Float32Array>>}
+ */
+async function run(name, data, dims) {
+  const s = session(name);
+  const outputs = await s.run({ [s.inputNames[0]]: new ort.Tensor("float32", data, dims) });
+  return Object.fromEntries(Object.entries(outputs).map(([key, tensor]) => [key, /** @type {Float32Array} */ (tensor.data)]));
+}
+
+/**
+ * The weak anti-spoof "real" score of one face: the square crop 1.4x the box (black outside the
+ * frame), resized to 128 x 128 by the canvas.
+ * @param {string} name
+ * @param {ImageBitmap} bitmap
+ * @param {import("./face.js").Face} face
+ */
+async function antispoofScore(name, bitmap, face) {
+  const [left, top, right, bottom] = cropBox(face);
+  cropContext.clearRect(0, 0, ANTISPOOF_INPUT, ANTISPOOF_INPUT);
+  cropContext.drawImage(bitmap, left, top, right - left, bottom - top, 0, 0, ANTISPOOF_INPUT, ANTISPOOF_INPUT);
+  const pixels = cropContext.getImageData(0, 0, ANTISPOOF_INPUT, ANTISPOOF_INPUT).data;
+  const outputs = await run(name, antispoofInput(pixels, antispoofTensor), [1, ANTISPOOF_INPUT, ANTISPOOF_INPUT, 3]);
+  return Object.values(outputs)[0][0];
+}
+
 const handlers = {
   /**
    * Create the session for one verified model from its bytes in memory.
@@ -28,10 +98,85 @@ const handlers = {
    */
   async load({ name, bytes }) {
     await warm;
-    const session = await ort.InferenceSession.create(new Uint8Array(bytes), SESSION_OPTIONS);
+    const created = await ort.InferenceSession.create(new Uint8Array(bytes), SESSION_OPTIONS);
     await sessions.get(name)?.release();
-    sessions.set(name, session);
-    return { inputNames: [...session.inputNames], outputNames: [...session.outputNames] };
+    sessions.set(name, created);
+    return { inputNames: [...created.inputNames], outputNames: [...created.outputNames] };
+  },
+
+  /**
+   * Detect faces (YuNet on the letterboxed frame), read the pose and light, score anti-spoof.
+   * @param {{bitmap: ImageBitmap, detector: string, antispoof?: string}} message
+   */
+  async analyze({ bitmap, detector, antispoof }) {
+    const started = performance.now();
+    const previous = kept;
+    kept = bitmap;
+    release(previous);
+    const { width, height } = bitmap;
+    const fit = letterboxSize(width, height);
+    squareContext.clearRect(0, 0, DETECTOR_INPUT, DETECTOR_INPUT); // padding: black
+    squareContext.drawImage(bitmap, 0, 0, fit.width, fit.height);
+    const pixels = squareContext.getImageData(0, 0, DETECTOR_INPUT, DETECTOR_INPUT).data;
+    const tensor = detectorInput(pixels, DETECTOR_INPUT, detectorTensor);
+    const prepared = performance.now();
+    const outputs = await run(detector, tensor, [1, 3, DETECTOR_INPUT, DETECTOR_INPUT]);
+    const detected = performance.now();
+    const faces = decodeDetections(outputs, { scale: fit.scale, imageWidth: width, imageHeight: height });
+    const frameLuma = meanLuma(pixels, DETECTOR_INPUT, [0, 0, fit.width, fit.height], 4);
+    let yaw = null;
+    let faceLight = null;
+    let score = null;
+    if (faces.length === 1) {
+      const [face] = faces;
+      yaw = poseCues(face.landmarks).yaw;
+      const [x, y, w, h] = face.box.map((v) => v * fit.scale);
+      faceLight = lumaPercentile(pixels, DETECTOR_INPUT, [x, y, Math.min(w, fit.width - x), Math.min(h, fit.height - y)], 0.9, 2);
+      if (antispoof) score = await antispoofScore(antispoof, bitmap, face);
+    }
+    const finished = performance.now();
+    return {
+      width, height, faces, yaw, faceLight, frameLuma, antispoof: score, ms: finished - started,
+      steps: { prepareMs: prepared - started, detectorMs: detected - prepared, restMs: finished - detected },
+    };
+  },
+
+  /**
+   * The last (or the best) frame as a JPEG, unmirrored, longest side at most `maxSide`; the quality is
+   * lowered step by step if the file would exceed `maxBytes`.
+   * @param {{maxSide: number, quality: number, maxBytes: number}} message
+   */
+  async encode({ maxSide, quality, maxBytes, source = "last" }) {
+    const frame = source === "best" ? best : kept;
+    if (!frame) throw new Error(`no ${source} frame to encode`);
+    const scale = Math.min(1, maxSide / Math.max(frame.width, frame.height));
+    const width = Math.max(1, Math.round(frame.width * scale));
+    const height = Math.max(1, Math.round(frame.height * scale));
+    const canvas = new OffscreenCanvas(width, height);
+    const context = canvas.getContext("2d");
+    context.imageSmoothingQuality = "high";
+    context.drawImage(frame, 0, 0, width, height);
+    let blob = null;
+    for (const q of [quality, 0.8, 0.7, 0.6, 0.5]) {
+      blob = await canvas.convertToBlob({ type: "image/jpeg", quality: q });
+      if (blob.size <= maxBytes) break;
+    }
+    return { bytes: await blob.arrayBuffer(), width, height };
+  },
+
+  remember() {
+    const previous = best;
+    best = kept;
+    release(previous);
+    return null;
+  },
+
+  drop() {
+    const frames = [kept, best];
+    kept = null;
+    best = null;
+    for (const frame of frames) frame?.close();
+    return null;
   },
 };
 
@@ -40,7 +185,8 @@ self.onmessage = async ({ data }) => {
   try {
     const handler = handlers[type];
     if (!handler) throw new Error(`unknown message ${type}`);
-    self.postMessage({ id, ok: true, result: await handler(data) });
+    const result = await handler(data);
+    self.postMessage({ id, ok: true, result }, result?.bytes instanceof ArrayBuffer ? [result.bytes] : []);
   } catch (err) {
     self.postMessage({ id, ok: false, error: String(err?.message || err) });
   }

@@ -1,90 +1,153 @@
-// Entry point: configuration → pinned key → signed manifest (+ rollback check) → key exchange →
-// encrypted model download with progress → SHA-256 checks → onnxruntime-web sessions in a
-// worker. Every failure ends on a message (data-state="error"), never on a spinner.
-import { apiFetch } from "./api.js";
-import { loadConfig, ConfigError } from "./config.js";
-import { importVerifyKey, sha256Hex } from "./crypto.js";
-import { b64urlDecode } from "./encoding.js";
-import { InferenceWorker, createSessions } from "./inference.js";
-import { highestSeenVersion, rememberVersion, verifyManifest } from "./manifest.js";
-import { describeError } from "./messages.js";
-import { loadModels } from "./models.js";
+// Entry point. At page open the models are loaded and checked in the background (loader.js);
+// the person reads the consent screen and enters a user ID; then: camera → a fresh session whose
+// signed transcript names the challenge → guided capture (one frame per step, capture.js) →
+// encrypted verify and the server's signed decision (verify.js) → result, with a retry that opens
+// a new session. Every failure ends on a message, never on a spinner.
+import { CameraError, openCamera, stopCamera } from "./camera.js";
+import { performChallenge } from "./capture.js";
+import { InferenceWorker } from "./inference.js";
+import { mark, prepare } from "./loader.js";
+import { describeDecision, describeError } from "./messages.js";
 import { openSession } from "./session.js";
-import { showManifest, showModels, showProgress, showStatus } from "./ui.js";
+import {
+  drawOverlay, setStartEnabled, showFrameStats, showGuidance, showManifest, showModels, showPhase, showProgress,
+  showResult, showStatus, showSteps, showSubjectError, subjectInput, videoElement,
+} from "./ui.js";
+import { SUBJECT_RE, submitVerification } from "./verify.js";
+
+/** Per-frame analysis times kept for `#frame-stats`. */
+const TIMINGS_KEPT = 300;
+
+const worker = new InferenceWorker(); // starts loading its bundle while we talk to the API
+/** @type {{stream: MediaStream | null, abort: AbortController | null, timings: number[]}} */
+const current = { stream: null, abort: null, timings: [] };
+const cancelButton = /** @type {HTMLButtonElement} */ (document.getElementById("cancel"));
+
+const ready = prepare({
+  worker,
+  onStep: (text) => showStatus(text, "loading"),
+  onConfig: (config) => {
+    if (!subjectInput().value) subjectInput().value = config.defaultSubject;
+  },
+  onManifest: showManifest,
+  onProgress: showProgress,
+}).then((prepared) => {
+  showModels(prepared.summary, prepared.timing);
+  showStatus(`Ready: ${prepared.summary.length} face models verified and loaded.`, "ready");
+  return prepared;
+}, (err) => {
+  worker.terminate();
+  console.error(err);
+  showStatus(describeError(err), "error");
+  setStartEnabled(false, "Cannot start");
+  throw err;
+});
+ready.catch(() => {}); // reported above; attempts await it again
 
 /**
- * The pinned server key from the configuration, checked against its declared id.
- * @param {{serverKeySpki: string, serverKeyId: string}} config
- * @returns {Promise<CryptoKey>}
+ * One verification attempt, from the camera to the result screen.
+ * @param {string} subjectId
  */
-async function pinnedKey({ serverKeySpki, serverKeyId }) {
-  let spki;
+async function attempt(subjectId) {
+  const abort = new AbortController();
+  current.abort = abort;
+  const video = videoElement();
+  cancelButton.hidden = false;
+  showPhase("capture");
+  showSteps([], 0);
+  drawOverlay(null, false);
+  showGuidance("", "Starting the camera…");
+  mark("attempt");
   try {
-    spki = b64urlDecode(serverKeySpki);
-  } catch {
-    throw new ConfigError("serverKeySpki is not base64url");
-  }
-  if (serverKeyId && (await sha256Hex(spki)) !== serverKeyId) {
-    throw new ConfigError("serverKeySpki does not match serverKeyId");
-  }
-  try {
-    return await importVerifyKey(spki);
-  } catch {
-    throw new ConfigError("serverKeySpki is not a P-256 public key");
-  }
-}
-
-/**
- * Fetch and verify the manifest, refusing a rollback, then raise the high-water mark.
- * @param {string} apiUrl
- * @param {CryptoKey} key
- */
-async function fetchManifest(apiUrl, key) {
-  const response = await apiFetch(apiUrl, "/models/manifest");
-  const { manifest: token } = await response.json().catch(() => ({}));
-  const manifest = await verifyManifest(token, key, { minVersion: await highestSeenVersion() });
-  await rememberVersion(manifest.manifest_version);
-  return manifest;
-}
-
-/**
- * Mark a step on the performance timeline (ms since navigation start; read by tests).
- * @param {string} step
- * @returns {number}
- */
-const mark = (step) => performance.mark(`secureface:${step}`).startTime;
-
-async function start() {
-  const worker = new InferenceWorker(); // starts loading its bundle while we talk to the API
-  try {
-    showStatus("Loading configuration…", "loading");
-    const config = await loadConfig();
-    const key = await pinnedKey(config);
-    mark("config");
-    showStatus("Verifying the signed model manifest…", "loading");
-    const manifest = await fetchManifest(config.apiUrl, key);
-    showManifest(manifest);
-    mark("manifest");
-    showStatus("Opening a secure session…", "loading");
-    const session = await openSession(config.apiUrl, key);
-    mark("session");
-    showStatus("Downloading and decrypting the models…", "loading");
-    const wanted = { ...manifest, models: manifest.models.filter((m) => config.browserRoles.includes(m.role)) };
-    const models = await loadModels({ apiUrl: config.apiUrl, session, manifest: wanted, onProgress: showProgress });
-    const verifiedMs = mark("verified");
-    showStatus("Models verified. Starting them…", "loading");
-    const infos = await createSessions(worker, models);
-    const readyMs = mark("ready");
-    showModels(wanted.models.map((m) => ({
-      name: m.name, version: m.version, role: m.role, sha256: m.sha256, size: m.size,
-      inputs: infos.get(m.name).inputNames,
-    })), { verifiedMs, readyMs });
-    showStatus(`${wanted.models.length} models verified and loaded.`, "ready");
+    current.stream = await openCamera(video);
+    abort.signal.throwIfAborted();
+    showGuidance("", "Getting the face models ready…");
+    const prepared = await ready;
+    abort.signal.throwIfAborted();
+    showGuidance("", "Opening a secure session…");
+    const session = await openSession(prepared.config.apiUrl, prepared.key);
+    abort.signal.throwIfAborted();
+    showSteps(session.challenge, 0);
+    const frames = await performChallenge({
+      video, worker, models: prepared.models, challenge: session.challenge, capture: prepared.config.capture,
+      signal: abort.signal,
+      onFrame: ({ analysis, verdict }) => {
+        drawOverlay(analysis, verdict.hint === "hold_still");
+        showGuidance(verdict.hint);
+        current.timings.push(analysis.ms);
+        if (current.timings.length > TIMINGS_KEPT) current.timings.shift();
+        showFrameStats(current.timings, analysis);
+      },
+      onCapture: (step, index) => showSteps(session.challenge, index + 1),
+    });
+    mark("captured");
+    cancelButton.hidden = true; // the frames are about to be sent: the server will decide
+    stopCamera(current.stream, video);
+    current.stream = null;
+    drawOverlay(null, false);
+    showGuidance("", "Checking with the server…");
+    const { assertion, bundle } = await submitVerification({
+      apiUrl: prepared.config.apiUrl, session, pinnedKey: prepared.key, subjectId, frames,
+    });
+    mark("result");
+    showResult({
+      ...describeDecision(assertion), decision: assertion.decision, reason: assertion.reason, bundle,
+      sessionId: session.sessionId,
+      details: [
+        ["User ID", assertion.subjectId],
+        ["Server decision", assertion.reason === "ok" || assertion.reason === assertion.decision
+          ? assertion.decision : `${assertion.decision}: ${assertion.reason}`],
+        ["Signature", "checked against the pinned server key"],
+        ["Valid until", new Date(assertion.expiresAt * 1000).toLocaleTimeString()],
+      ],
+    });
   } catch (err) {
-    worker.terminate();
+    if (abort.signal.aborted) return;
     console.error(err);
-    showStatus(describeError(err), "error");
+    const fatal = await ready.then(() => false, () => true);
+    showResult({
+      decision: "error", reason: err?.kind ?? err?.code ?? err?.name ?? "error",
+      title: err instanceof CameraError ? "Camera unavailable" : fatal ? "Cannot start" : "Something went wrong",
+      text: describeError(err),
+      next: fatal ? "Reload the page later to try again." : "",
+      retry: !fatal,
+    });
+  } finally {
+    stopCamera(current.stream, video);
+    current.stream = null;
+    if (current.abort === abort) current.abort = null;
   }
 }
 
-start();
+/** Stop the attempt in progress (camera off) and go back to the consent screen. */
+function cancel() {
+  if (cancelButton.hidden) return;
+  current.abort?.abort(new DOMException("cancelled", "AbortError"));
+  stopCamera(current.stream, videoElement());
+  current.stream = null;
+  showPhase("consent");
+}
+
+/** Start an attempt with the user ID typed, once it passes the server's rule. */
+function start() {
+  if (current.abort) return; // one attempt at a time
+  const subjectId = subjectInput().value.trim();
+  if (!SUBJECT_RE.test(subjectId)) {
+    showSubjectError("Enter your user ID: 1 to 64 letters, digits or . _ @ -, starting with a letter or digit.");
+    return;
+  }
+  showSubjectError("");
+  attempt(subjectId);
+}
+
+document.getElementById("consent-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  start();
+});
+document.getElementById("retry").addEventListener("click", start);
+document.getElementById("restart").addEventListener("click", () => showPhase("consent"));
+document.getElementById("cancel").addEventListener("click", cancel);
+document.getElementById("capture").addEventListener("keydown", (event) => {
+  if (event.key === "Escape") cancel();
+});
+window.addEventListener("pagehide", () => stopCamera(current.stream, videoElement()));

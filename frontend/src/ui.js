@@ -1,13 +1,16 @@
-// The page: status line, download progress, manifest and model summary. Only this module and
-// main.js touch the DOM.
+// The DOM: screens (consent, capture, result), status line, download progress, guidance, face
+// overlay, result, and the technical details. Only this module and main.js touch the DOM.
+import { HINT_TEXT, STEP_LABELS } from "./messages.js";
+
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
 /**
- * Show the current step or the outcome.
+ * Show the app-wide status (loading steps, readiness, blocking errors) in the live region.
  * @param {string} text
  * @param {"loading" | "ready" | "error"} state
  */
 export function showStatus(text, state) {
+  if (state === "error") $("download").hidden = true; // no progress bar left standing still
   const status = $("status");
   status.textContent = text;
   status.dataset.state = state;
@@ -20,7 +23,7 @@ export function showStatus(text, state) {
  */
 export function showProgress({ received, total }) {
   const bar = /** @type {HTMLProgressElement} */ ($("progress"));
-  $("download").hidden = false;
+  $("download").hidden = received >= total;
   bar.max = total;
   bar.value = received;
   $("progress-text").textContent = `${mb(received)} of ${mb(total)} MB`;
@@ -28,6 +31,162 @@ export function showProgress({ received, total }) {
 
 /** @param {number} bytes */
 const mb = (bytes) => (bytes / 1e6).toFixed(1);
+
+/**
+ * Switch screens; focus moves to the new screen's heading (keyboard and screen-reader users
+ * land where the action is).
+ * @param {"consent" | "capture" | "result"} phase
+ * @param {{focus?: boolean}} [options]
+ */
+export function showPhase(phase, { focus = true } = {}) {
+  for (const id of ["consent", "capture", "result"]) $(id).hidden = id !== phase;
+  document.body.dataset.phase = phase;
+  if (!focus) return;
+  const target = phase === "consent" ? $("subject") : $(`${phase}-title`);
+  target.focus();
+}
+
+/**
+ * @param {boolean} enabled
+ * @param {string} [label]
+ */
+export function setStartEnabled(enabled, label) {
+  const button = /** @type {HTMLButtonElement} */ ($("start"));
+  button.disabled = !enabled;
+  if (label) button.textContent = label;
+}
+
+/** @returns {HTMLInputElement} */
+export const subjectInput = () => /** @type {HTMLInputElement} */ ($("subject"));
+
+/**
+ * Show or clear the user ID's error (linked to the input with aria-describedby).
+ * @param {string} message empty to clear
+ */
+export function showSubjectError(message) {
+  const error = $("subject-error");
+  error.textContent = message;
+  error.hidden = !message;
+  subjectInput().setAttribute("aria-invalid", message ? "true" : "false");
+  if (message) subjectInput().focus();
+}
+
+/**
+ * The challenge steps, the current one highlighted.
+ * @param {string[]} challenge
+ * @param {number} current index of the step being performed (challenge.length when done)
+ */
+export function showSteps(challenge, current) {
+  $("steps").replaceChildren(...challenge.map((step, i) => {
+    const item = document.createElement("li");
+    item.textContent = STEP_LABELS[step] ?? step;
+    item.dataset.step = step;
+    item.dataset.state = i < current ? "done" : i === current ? "current" : "pending";
+    if (i === current) item.setAttribute("aria-current", "step");
+    return item;
+  }));
+}
+
+/**
+ * The guidance sentence; rewritten only when it changes, so the live region is not chatty.
+ * @param {string} hint a code of challenge.js HINTS, or "" with `text`
+ * @param {string} [text]
+ */
+export function showGuidance(hint, text = HINT_TEXT[hint] ?? "") {
+  const guidance = $("guidance");
+  if (guidance.dataset.hint === hint && guidance.textContent === text) return;
+  guidance.dataset.hint = hint;
+  guidance.textContent = text;
+}
+
+/** @returns {HTMLVideoElement} */
+export const videoElement = () => /** @type {HTMLVideoElement} */ ($("video"));
+
+/**
+ * Draw the detected faces over the video (same size and mirroring as the video).
+ * @param {import("./challenge.js").FrameAnalysis | null} analysis null clears
+ * @param {boolean} good the face meets the current step
+ */
+export function drawOverlay(analysis, good) {
+  const canvas = /** @type {HTMLCanvasElement} */ ($("overlay"));
+  if (analysis && (canvas.width !== analysis.width || canvas.height !== analysis.height)) {
+    canvas.width = analysis.width;
+    canvas.height = analysis.height;
+  }
+  const context = canvas.getContext("2d");
+  context.clearRect(0, 0, canvas.width, canvas.height);
+  if (!analysis) return;
+  const line = Math.max(2, Math.round(analysis.width / 320));
+  context.lineWidth = line;
+  for (const face of analysis.faces) {
+    const single = analysis.faces.length === 1;
+    context.strokeStyle = single && good ? "#34c759" : single ? "#ffd60a" : "#ff453a";
+    const [x, y, w, h] = face.box;
+    context.strokeRect(x, y, w, h);
+    context.fillStyle = context.strokeStyle;
+    for (const [px, py] of face.landmarks) {
+      context.beginPath();
+      context.arc(px, py, line * 1.5, 0, 2 * Math.PI);
+      context.fill();
+    }
+  }
+}
+
+/**
+ * The page's own per-frame timings and the last frame's hints, for tests and support
+ * (`#frame-stats[data-ms]`, `[data-last]`).
+ * @param {number[]} timings ms per analysed frame, most recent last
+ * @param {import("./challenge.js").FrameAnalysis} last
+ */
+export function showFrameStats(timings, last) {
+  const output = $("frame-stats");
+  const round = (v) => (typeof v === "number" ? Math.round(v * 1000) / 1000 : v);
+  output.dataset.ms = JSON.stringify(timings.map((t) => Math.round(t * 10) / 10));
+  output.dataset.last = JSON.stringify({
+    width: last.width, height: last.height, faces: last.faces.length, yaw: round(last.yaw),
+    antispoof: round(last.antispoof), faceLight: last.faceLight, steps: last.steps,
+  });
+  const sorted = [...timings].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  output.textContent = `Face analysis: ${timings.length} frames, median ${median.toFixed(0)} ms per frame.`;
+}
+
+/**
+ * @typedef {object} ResultView
+ * @property {string} decision verified / not_verified / locked / error
+ * @property {string} reason the server's reason, or the error kind
+ * @property {string} title
+ * @property {string} text
+ * @property {string} next
+ * @property {boolean} retry whether "Try again" is offered
+ * @property {[string, string][]} [details] facts from the signed assertion (term, value)
+ * @property {object} [bundle] the verified assertion bundle (relying party, tests)
+ * @property {string} [sessionId]
+ */
+
+/**
+ * The result screen.
+ * @param {ResultView} view
+ */
+export function showResult(view) {
+  const title = $("result-title");
+  title.textContent = view.title;
+  title.dataset.decision = view.decision;
+  const section = $("result");
+  section.dataset.decision = view.decision;
+  section.dataset.reason = view.reason;
+  $("result-text").textContent = view.text;
+  $("result-next").textContent = view.next;
+  const details = $("result-details");
+  details.replaceChildren(...(view.details ?? []).flatMap(([term, value]) => [el("dt", term), el("dd", value)]));
+  details.hidden = !view.details?.length;
+  $("retry").hidden = !view.retry;
+  const output = $("assertion");
+  output.textContent = view.bundle ? JSON.stringify(view.bundle) : "";
+  if (view.bundle) output.dataset.sessionId = view.sessionId ?? "";
+  else delete output.dataset.sessionId;
+  showPhase("result");
+}
 
 /**
  * @param {import("./manifest.js").Manifest} manifest

@@ -81,9 +81,11 @@ export async function entryFor(name, bytes, role = "detector") {
 const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
 /**
- * A fake API answering POST /session, GET /models/manifest and segment ranges, as `fetch`.
- * `tamper` hooks let a test play the attacker: `answer(body) → body` on the exchange,
- * `range({name, first, count, body}) → body` on each range response.
+ * A fake API answering POST /session, GET /models/manifest, segment ranges and POST /verify, as
+ * `fetch`. `tamper` hooks let a test play the attacker: `answer(body) → body` on the exchange,
+ * `range({name, first, count, body}) → body` on each range response, `bundle(bundle) → bundle`
+ * and `verifyAnswer(body) → body` on the verify answer; `decision: {decision, reason, ...}` sets
+ * the assertion's fields.
  */
 export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000), manifestVersion = 3, tamper = {}, delegation = {} } = {}) {
   const root = await es256KeyPair();
@@ -99,6 +101,8 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
   });
   const sessions = new Map();
   const requests = [];
+  /** Decrypted verify payloads, by session id; each session is single-use as on the server. */
+  const verified = new Map();
 
   async function exchange(body) {
     const server = await subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
@@ -138,6 +142,40 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     return new Response(body, { status: 200, headers: { "content-type": "application/octet-stream" } });
   }
 
+  /** POST /verify: open the payload under K_request, answer a signed decision under K_response. */
+  async function verify(body) {
+    const keys = sessions.get(body.session_id);
+    if (!keys || verified.has(body.session_id)) return json(401, { statusCode: 401, code: "session_invalid", message: "Session invalid" });
+    const aad = (label) => utf8.encode(`secureface/v1/${label}\0${body.session_id}`);
+    const requestKey = await subtle.importKey("raw", keys.request, "AES-GCM", false, ["decrypt"]);
+    let payload;
+    try {
+      payload = new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: Buffer.from(body.nonce, "base64url"), additionalData: aad("verify-request") },
+        requestKey, Buffer.from(body.ciphertext, "base64url")));
+    } catch {
+      return json(400, { statusCode: 400, code: "integrity_error", message: "Request does not open" });
+    }
+    const metaLength = new DataView(payload.buffer).getUint32(0);
+    const meta = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + metaLength)));
+    verified.set(body.session_id, { meta, frames: payload.subarray(4 + metaLength) });
+    const { decision = "verified", reason = "ok", ...extra } = tamper.decision ?? {};
+    let bundle = {
+      assertion: await signJws(delegated.privateKey, { typ: "secureface-assertion+jws" }, {
+        type: "secureface-assertion", subject_id: meta.subject_id, decision, reason, session_id: body.session_id,
+        issued_at: now, expires_at: now + 300, ...extra,
+      }),
+      delegation: delegationToken,
+    };
+    if (tamper.bundle) bundle = await tamper.bundle(bundle);
+    const responseKey = await subtle.importKey("raw", keys.response, "AES-GCM", false, ["encrypt"]);
+    const nonce = globalThis.crypto.getRandomValues(new Uint8Array(12));
+    const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad("verify-response") },
+      responseKey, utf8.encode(JSON.stringify(bundle))));
+    let answer = { nonce: b64urlEncode(nonce), ciphertext: b64urlEncode(sealed) };
+    if (tamper.verifyAnswer) answer = await tamper.verifyAnswer(answer);
+    return json(200, answer);
+  }
+
   async function fetch(input, init = {}) {
     const url = new URL(input);
     const headers = new Headers(init.headers);
@@ -146,12 +184,13 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
       const answer = await exchange(JSON.parse(init.body));
       return json(200, tamper.answer ? await tamper.answer(answer) : answer);
     }
+    if (init.method === "POST" && url.pathname === "/verify") return verify(JSON.parse(init.body));
     if (url.pathname === "/models/manifest") return json(200, { format: "jws-compact", manifest: manifestToken });
     if (url.pathname.endsWith("/segments")) return segments(url, headers);
     return json(404, { statusCode: 404, code: "not_found", message: "No route" });
   }
 
-  return { fetch, root, delegated, delegationToken, requests, entries, manifestToken, sessions, apiUrl: "https://api.test" };
+  return { fetch, root, delegated, delegationToken, requests, entries, manifestToken, sessions, verified, apiUrl: "https://api.test" };
 }
 
 /** Run `fn` with `globalThis.fetch` replaced. */

@@ -6,67 +6,35 @@ session for each, cross-origin isolated, under the production CSP, without freez
 end on a clear message when it refuses a rolled-back manifest or a tampered segment, or cannot
 reach the API.
 
-Needs ``frontend/dist`` (``make frontend`` or ``cd frontend && npm run build``) and
-``/usr/bin/chromium`` (``apt-get install chromium``); never downloads a browser.
+Fixtures and helpers: tests/e2e/conftest.py and tests/e2e/browser.py.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Route, sync_playwright
+from playwright.sync_api import BrowserContext, Request, Route
 
 from secureface.crypto.stream import segment_count
 from secureface.models.catalog import load_catalog
 from secureface.models.delivery import MAX_SEGMENTS_PER_RESPONSE, SEGMENT_SIZE
+from tests.e2e.browser import (
+    BROWSER_ROLES,
+    READY_TIMEOUT_MS,
+    RECORD_LONG_TASKS,
+    REPO,
+    STORED,
+    TIMELINE,
+    bundle_sizes,
+    screenshot,
+    wait_for_outcome,
+    watch_console,
+)
 
 pytestmark = pytest.mark.e2e
-BROWSER_ROLES = ("detector", "antispoof")  # frontend/src/config.js DEFAULTS.browserRoles
-REPO = Path(__file__).resolve().parents[2]
-DIST = REPO / "frontend" / "dist"
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-READY_TIMEOUT_MS = 60_000
-
-# Main-thread tasks over 50 ms, recorded from the first script on.
-RECORD_LONG_TASKS = """
-    window.__longTasks = [];
-    new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) window.__longTasks.push(Math.round(e.duration));
-    }).observe({ type: "longtask", buffered: true });
-"""
-
-# Everything the origin has stored: databases, keys of the app's store, caches, web storage.
-STORED = """async () => {
-    const request = (r) => new Promise((ok, fail) => {
-        r.onsuccess = () => ok(r.result);
-        r.onerror = () => fail(r.error);
-    });
-    const db = await request(indexedDB.open("secureface"));
-    const keys = await request(db.transaction("state").objectStore("state").getAllKeys());
-    db.close();
-    return {
-        dbs: (await indexedDB.databases()).map((d) => d.name),
-        keys,
-        caches: await caches.keys(),
-        storage: localStorage.length + sessionStorage.length,
-    };
-}"""
 
 SEED_HIGH_WATER_MARK = """(version) => new Promise((ok, fail) => {
     const r = indexedDB.open("secureface", 1);
@@ -79,62 +47,6 @@ SEED_HIGH_WATER_MARK = """(version) => new Promise((ok, fail) => {
         tx.onerror = () => fail(tx.error);
     };
 })"""
-
-TIMELINE = "performance.getEntriesByType('mark').map((m) => [m.name.split(':')[1], m.startTime])"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not (DIST / "index.html").exists():
-        pytest.fail("frontend/dist is missing: run `make frontend` (npm run build in frontend/)")
-    if not CHROMIUM.exists():
-        pytest.fail(
-            "/usr/bin/chromium is missing: apt-get install chromium (never playwright install)"
-        )
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh profile per test (empty IndexedDB)."""
-    context = browser.new_context(viewport={"width": 1000, "height": 700})
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-def watch_console(page: Page) -> list[str]:
-    """Collect console errors (CSP violations included) and uncaught exceptions."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    return errors
-
-
-def wait_for_outcome(page: Page, timeout_ms: int) -> dict[str, str]:
-    """Wait until the page is ready or has failed (a spinner never passes); returns the status."""
-    page.wait_for_selector(
-        "#status[data-state='ready'], #status[data-state='error']", timeout=timeout_ms
-    )
-    status: dict[str, str] = page.eval_on_selector(
-        "#status", "e => ({state: e.dataset.state, text: e.textContent})"
-    )
-    return status
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def bundle_sizes() -> dict[str, int]:
-    return {p.name: p.stat().st_size for p in sorted((DIST / "assets").iterdir())}
 
 
 def test_every_manifest_model_is_fetched_verified_and_loaded(
@@ -156,7 +68,7 @@ def test_every_manifest_model_is_fetched_verified_and_loaded(
     # The page takes the roles it runs (detector, anti-spoof); the embedder stays server-side.
     catalog = load_catalog(REPO / "model_versions.json")
     browser_models = [m for m in catalog.models if m.entry.role in BROWSER_ROLES]
-    assert outcome["text"] == f"{len(browser_models)} models verified and loaded."
+    assert outcome["text"] == f"Ready: {len(browser_models)} face models verified and loaded."
     loaded = {m["name"]: m for m in json.loads(page.get_attribute("#models", "data-models") or "")}
     assert set(loaded) == {m.entry.name for m in browser_models}
     assert not any("/models/sface/" in r.url for r in ranges)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,12 +27,14 @@ def root() -> ec.EllipticCurvePublicKey:
     return load_public_key(b64url_decode(VECTORS["root_spki"]))
 
 
-def test_vectors_file_is_what_the_generator_writes() -> None:
+@pytest.mark.parametrize("generator", ["tools/make_vectors.py", "tools/make_frontend_vectors.py"])
+def test_vectors_files_are_what_the_generators_write(generator: str) -> None:
+    paths = os.pathsep.join([str(REPO / "layers/secureface"), str(REPO)])
     result = subprocess.run(
-        [sys.executable, "tools/make_vectors.py", "--check"], cwd=REPO, capture_output=True,
-        text=True, env={"PYTHONPATH": str(REPO / "layers/secureface")}, check=False,
+        [sys.executable, generator, "--check"], cwd=REPO, capture_output=True,
+        text=True, env={"PYTHONPATH": paths, "PATH": os.environ.get("PATH", "")}, check=False,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_manifest_vector_verifies() -> None:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: Local manifests live a day; a restart re-publishes (moto starts empty).
 LOCAL_MANIFEST_TTL_S = 24 * 3600
+#: Enrolled from scikit-image's astronaut at every start; the page offers it by default.
+DEMO_SUBJECT = "demo"
 
 
 def seed(stack: Stack) -> None:
@@ -47,11 +49,9 @@ def frontend_config(api_url: str, public_key_der: bytes) -> bytes:
         "apiUrl": api_url,
         "serverKeySpki": b64url_encode(public_key_der),
         "serverKeyId": key_fingerprint(public_key_der),
+        "defaultSubject": DEMO_SUBJECT,  # the local stack enrolls it at every start
     }
     return (json.dumps(config, indent=2) + "\n").encode()
-
-
-DEMO_SUBJECT = "demo"
 
 
 def demo_face_png() -> bytes:

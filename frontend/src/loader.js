@@ -1,0 +1,104 @@
+// Secure model loading, started as soon as the page opens (nothing about the person is sent):
+// configuration → pinned key → signed manifest (+ rollback check) → key exchange → encrypted
+// model download with progress → SHA-256 checks → onnxruntime-web sessions in the worker.
+import { apiFetch } from "./api.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { importVerifyKey, sha256Hex } from "./crypto.js";
+import { b64urlDecode } from "./encoding.js";
+import { createSessions } from "./inference.js";
+import { highestSeenVersion, rememberVersion, verifyManifest } from "./manifest.js";
+import { loadModels } from "./models.js";
+import { openSession } from "./session.js";
+import { wipeKeys } from "./verify.js";
+
+/**
+ * The pinned server key from the configuration, checked against its declared id.
+ * @param {{serverKeySpki: string, serverKeyId: string}} config
+ * @returns {Promise<CryptoKey>}
+ */
+export async function pinnedKey({ serverKeySpki, serverKeyId }) {
+  let spki;
+  try {
+    spki = b64urlDecode(serverKeySpki);
+  } catch {
+    throw new ConfigError("serverKeySpki is not base64url");
+  }
+  if (serverKeyId && (await sha256Hex(spki)) !== serverKeyId) {
+    throw new ConfigError("serverKeySpki does not match serverKeyId");
+  }
+  try {
+    return await importVerifyKey(spki);
+  } catch {
+    throw new ConfigError("serverKeySpki is not a P-256 public key");
+  }
+}
+
+/**
+ * Fetch and verify the manifest, refusing a rollback, then raise the high-water mark.
+ * @param {string} apiUrl
+ * @param {CryptoKey} key
+ */
+async function fetchManifest(apiUrl, key) {
+  const response = await apiFetch(apiUrl, "/models/manifest");
+  const { manifest: token } = await response.json().catch(() => ({}));
+  const manifest = await verifyManifest(token, key, { minVersion: await highestSeenVersion() });
+  await rememberVersion(manifest.manifest_version);
+  return manifest;
+}
+
+/**
+ * Mark a step on the performance timeline (ms since navigation start; read by tests).
+ * @param {string} step
+ * @returns {number}
+ */
+export const mark = (step) => performance.mark(`secureface:${step}`).startTime;
+
+/**
+ * @typedef {object} Prepared
+ * @property {Readonly<import("./config.js").DEFAULTS>} config
+ * @property {CryptoKey} key the pinned server key
+ * @property {{detector: string, antispoof?: string}} models loaded model names by role
+ * @property {import("./ui.js").ModelSummary[]} summary
+ * @property {{verifiedMs: number, readyMs: number}} timing
+ */
+
+/**
+ * Load and check everything the page needs before a person can be guided.
+ * @param {object} options
+ * @param {import("./inference.js").InferenceWorker} options.worker
+ * @param {(text: string) => void} options.onStep progress sentence
+ * @param {(config: Readonly<import("./config.js").DEFAULTS>) => void} [options.onConfig]
+ * @param {(manifest: import("./manifest.js").Manifest) => void} [options.onManifest]
+ * @param {(progress: {received: number, total: number}) => void} [options.onProgress]
+ * @returns {Promise<Prepared>}
+ */
+export async function prepare({ worker, onStep, onConfig = () => {}, onManifest = () => {}, onProgress = () => {} }) {
+  onStep("Loading configuration…");
+  const config = await loadConfig();
+  const key = await pinnedKey(config);
+  onConfig(config);
+  mark("config");
+  onStep("Verifying the signed model manifest…");
+  const manifest = await fetchManifest(config.apiUrl, key);
+  onManifest(manifest);
+  mark("manifest");
+  onStep("Opening a secure session…");
+  const session = await openSession(config.apiUrl, key);
+  mark("session");
+  onStep("Downloading and decrypting the face models…");
+  const wanted = { ...manifest, models: manifest.models.filter((m) => config.browserRoles.includes(m.role)) };
+  const detector = wanted.models.find((m) => m.role === "detector");
+  if (!detector) throw new ConfigError("the manifest has no detector model for the browser");
+  const bytes = await loadModels({ apiUrl: config.apiUrl, session, manifest: wanted, onProgress });
+  wipeKeys(session); // this session only carried the models
+  const verifiedMs = mark("verified");
+  onStep("Models verified. Starting them…");
+  const infos = await createSessions(worker, bytes);
+  const readyMs = mark("ready");
+  const summary = wanted.models.map((m) => ({
+    name: m.name, version: m.version, role: m.role, sha256: m.sha256, size: m.size,
+    inputs: infos.get(m.name).inputNames,
+  }));
+  const antispoof = wanted.models.find((m) => m.role === "antispoof");
+  return { config, key, models: { detector: detector.name, antispoof: antispoof?.name }, summary, timing: { verifiedMs, readyMs } };
+}

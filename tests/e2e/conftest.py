@@ -1,0 +1,96 @@
+"""Fixtures of the browser tests: one Playwright driver per module, browsers with or without a
+fake camera (closed after each test), and camera clips built once per session from real photos.
+
+Needs ``frontend/dist`` (``make frontend`` or ``cd frontend && npm run build``) and
+``/usr/bin/chromium`` (``apt-get install chromium``); never downloads a browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+
+from tests.e2e.browser import CHROMIUM, DIST, Camera, chromium_args
+from tests.e2e.clips import challenge_clip, still_clip
+from tests.synth import people
+
+
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if not (DIST / "index.html").exists():
+        pytest.fail("frontend/dist is missing: run `make frontend` (npm run build in frontend/)")
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "/usr/bin/chromium is missing: apt-get install chromium (never playwright install)"
+        )
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """A browser without a camera, shared by the module's tests."""
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=chromium_args()
+    )
+    try:
+        yield browser
+    finally:
+        browser.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh profile per test (empty IndexedDB)."""
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def launch(playwright: Playwright) -> Iterator[Callable[..., Browser]]:
+    """Start a browser with a given camera (``launch("clip", clip=path)``, ``"denied"``,
+    ``"none"``); every browser started is closed after the test."""
+    started: list[Browser] = []
+
+    def start(camera: Camera, clip: Path | None = None) -> Browser:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=chromium_args(camera, clip)
+        )
+        started.append(browser)
+        return browser
+
+    try:
+        yield start
+    finally:
+        for browser in started:
+            browser.close()
+
+
+class Clips:
+    """Fake-camera clips, each rendered on first use (2-3 s) and kept for the session."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _clip(self, name: str, build: Callable[[Path], Path]) -> Path:
+        path = self.directory / f"{name}.y4m"
+        return path if path.exists() else build(path)
+
+    def challenge(self, person: str) -> Path:
+        """``person`` (tests.synth.people) looking at the camera, turning left, right."""
+        return self._clip(person, lambda p: challenge_clip(p, people.person(person)))
+
+    def still(self, person: str) -> Path:
+        """A still photo of ``person`` held to the camera."""
+        return self._clip(f"{person}-still", lambda p: still_clip(p, people.person(person)))
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
+    return Clips(tmp_path_factory.mktemp("clips"))

@@ -1,0 +1,300 @@
+"""The whole flow in Debian's Chromium with a fake camera, against the local stack.
+
+A person gives consent and a user ID, the page opens the camera, a fresh session whose signed
+transcript names the challenge, guides the person (face box, hints), captures one frame per step,
+sends them sealed under the session key, checks the server's signed assertion and shows the
+decision. The camera is a ``.y4m`` clip rendered from a real photo (tests/e2e/clips.py). The
+server decides; each test checks what it decided and what the person was told.
+
+Lockout (5 failures in 180 s per subject or client) counts every browser test as the client
+127.0.0.1: this module makes two failing attempts for ``demo`` (a ``locked`` answer counts none).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, Request
+
+from secureface.client import SecureFaceClient
+from secureface.crypto.ecdsa import load_public_key
+from secureface.verify.assertion import verify_assertion_at
+from tests.conftest import launch_stack
+from tests.e2e.browser import (
+    READY_TIMEOUT_MS,
+    STORED,
+    Camera,
+    bundle_sizes,
+    dataset,
+    screenshot,
+    wait_for_outcome,
+    watch_console,
+)
+from tests.e2e.conftest import Clips
+from tests.helpers import pinned_spki, s3_client
+from tests.synth import people, repeated_frame_sequence, to_jpeg
+
+pytestmark = pytest.mark.e2e
+PHONE = {"width": 390, "height": 844}
+RESULT_TIMEOUT_MS = 45_000
+Launch = Callable[..., Browser]
+
+# WCAG 2 contrast ratio of each element's text against its effective background.
+CONTRAST = """(selector) => {
+    const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+        const f = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (e) => {
+        for (; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length === 3 || c[3] > 0) return c;
+        }
+        return [255, 255, 255];
+    };
+    return [...document.querySelectorAll(selector)].filter((e) => e.offsetParent).map((e) => {
+        const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(background(e))];
+        return [e.id || e.tagName.toLowerCase(), (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)];
+    });
+}"""
+
+
+class Attempt:
+    """One page of the app in a browser, with the API calls it made."""
+
+    def __init__(self, browser: Browser, stack: dict[str, Any], viewport: dict[str, int]) -> None:
+        self.page: Page = browser.new_context(viewport=viewport).new_page()
+        self.errors = watch_console(self.page)
+        self.api = stack["urls"]["api"]
+        self.requests: list[Request] = []
+        self.page.on("request", lambda r: self.requests.append(r) if self.api in r.url else None)
+        self.page.goto(stack["urls"]["web"])
+
+    def posts(self, path: str) -> list[dict[str, Any]]:
+        return [
+            json.loads(r.post_data or "{}")
+            for r in self.requests
+            if r.method == "POST" and r.url == self.api + path
+        ]
+
+    def start_with_keyboard(self, subject: str) -> None:
+        """Tab to the user ID, type it, press Enter: no mouse."""
+        self.page.keyboard.press("Tab")
+        assert self.page.evaluate("document.activeElement.id") == "subject"
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(subject)
+        self.page.keyboard.press("Enter")
+
+    def result(self, timeout_ms: int = RESULT_TIMEOUT_MS) -> dict[str, str]:
+        """Wait for the result screen; its decision, reason and the words shown."""
+        self.page.wait_for_selector("#result:not([hidden])", timeout=timeout_ms)
+        outcome: dict[str, str] = self.page.eval_on_selector(
+            "#result",
+            "e => ({decision: e.dataset.decision, reason: e.dataset.reason, text: e.innerText})",
+        )
+        return outcome
+
+    def frame_times(self) -> list[float]:
+        times: list[float] = dataset(self.page, "#frame-stats").get("ms", [])
+        return times
+
+
+def open_app(browser: Browser, stack: dict[str, Any], viewport: dict[str, int] = PHONE) -> Attempt:
+    attempt = Attempt(browser, stack, viewport)
+    outcome = wait_for_outcome(attempt.page, READY_TIMEOUT_MS)
+    assert outcome["state"] == "ready", f"{outcome['text']} / console: {attempt.errors}"
+    return attempt
+
+
+def with_camera(launch: Launch, camera: Camera, clip: Path | None = None) -> Browser:
+    return launch(camera, clip=clip)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def test_consent_screen_is_keyboard_usable_labelled_and_readable_on_a_phone(
+    stack: dict[str, Any], browser: Browser
+) -> None:
+    attempt = open_app(browser, stack)
+    page = attempt.page
+    screenshot(page, "consent", readme=True)
+    # Labelled controls and live regions.
+    assert page.get_by_label("User ID").get_attribute("id") == "subject"
+    assert page.get_by_role("button", name="I agree — start the camera").is_enabled()
+    assert page.get_attribute("#status", "role") == "status"
+    assert page.get_attribute("#guidance", "aria-live") == "polite"
+    assert "Nothing is stored" in page.inner_text("#consent")
+    # Keyboard: the user ID first, then the start button.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "subject"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "start"
+    # The local stack's config offers its enrolled demo subject.
+    assert page.input_value("#subject") == "demo"
+    # An invalid user ID is refused on the page, next to the field, before the camera opens.
+    page.fill("#subject", '{"$ne": null}')
+    page.focus("#start")
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#subject", "aria-invalid") == "true"
+    assert "user ID" in page.inner_text("#subject-error")
+    assert page.is_visible("#consent") and not attempt.posts("/verify")
+    # Phone width: nothing wider than the screen; readable contrast in light and dark schemes.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        ratios = page.evaluate(CONTRAST, "h1, h2, #consent p, #consent li, label, button, #status")
+        assert ratios and all(ratio >= 4.5 for _, ratio in ratios), (scheme, ratios)
+    assert page.evaluate("crossOriginIsolated") is True
+    assert not attempt.errors, attempt.errors
+
+
+def test_the_enrolled_person_performing_the_challenge_is_verified(
+    stack: dict[str, Any], launch: Launch, clips: Clips
+) -> None:
+    attempt = open_app(with_camera(launch, "clip", clips.challenge("astronaut")), stack)
+    page = attempt.page
+    started = time.monotonic()
+    attempt.start_with_keyboard("demo")
+    # The guidance overlay: a face box on the video and a hint, while the challenge runs.
+    page.wait_for_selector("#frame-stats[data-last]", state="attached", timeout=30_000)
+    hint = "() => document.getElementById('guidance').dataset.hint"
+    deadline = time.monotonic() + 15
+    while page.evaluate(hint) not in ("turn_left", "turn_right") and time.monotonic() < deadline:
+        time.sleep(0.05)  # wait_for_function would need eval, which the page's CSP forbids
+    screenshot(page, "capture-guidance", readme=True)
+    result = attempt.result()
+    elapsed = time.monotonic() - started
+    screenshot(page, "verified", readme=True)
+    assert (result["decision"], result["reason"]) == ("verified", "ok"), result
+
+    # The page shows only what it verified; a relying party checks the same bundle in Python.
+    bundle = json.loads(page.text_content("#assertion") or "{}")
+    pinned = load_public_key(pinned_spki(stack))
+    assertion = verify_assertion_at(bundle, pinned, now=int(time.time()))
+    (sent,) = attempt.posts("/verify")
+    assert (assertion.decision, assertion.subject_id) == ("verified", "demo")
+    assert assertion.session_id == sent["session_id"]
+    # What went over the wire: the session id and ciphertext only (frames and user ID sealed).
+    assert set(sent) == {"session_id", "nonce", "ciphertext"}
+    assert b"demo" not in json.dumps(sent).encode()
+    assert len(attempt.posts("/session")) == 2  # the models' session, then the attempt's own
+    # Nothing was kept: no frame, no key, only the manifest high-water mark.
+    assert page.evaluate(STORED)["keys"] == ["manifest_version"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert not [e for e in attempt.errors if "Content Security Policy" in e], attempt.errors
+    times = attempt.frame_times()
+    ready_ms = dataset(page, "#models").get("readyMs")
+    print(
+        f"\nverified in {elapsed:.1f} s after Start ({len(times)} frames analysed);"
+        f" page open -> ready {ready_ms} ms; dist/assets: {bundle_sizes()}"
+    )
+
+
+def test_a_still_photo_is_refused_for_liveness_and_retry_opens_a_new_session(
+    stack: dict[str, Any], launch: Launch, clips: Clips
+) -> None:
+    attempt = open_app(with_camera(launch, "clip", clips.still("astronaut")), stack)
+    page = attempt.page
+    attempt.start_with_keyboard("demo")
+    result = attempt.result()
+    screenshot(page, "not-verified", readme=True)
+    assert result["decision"] == "not_verified"
+    assert result["reason"] in ("repeated_frame", "liveness_failed"), result
+    assert "Not verified" in result["text"]
+    assert "still picture" in result["text"] or "head movements" in result["text"]
+    assert page.is_visible("#retry")
+    assert page.evaluate("document.activeElement.id") == "result-title"
+
+    # Per-frame detector + anti-spoof in the worker (wasm), over the whole attempt.
+    times = attempt.frame_times()
+    assert len(times) >= 30
+    print(
+        f"\nper frame (detector + anti-spoof, wasm, {len(times)} frames):"
+        f" median {statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f} ms"
+    )
+
+    # Retry: a new session (new challenge), then Cancel before anything is sent.
+    sessions = len(attempt.posts("/session"))
+    page.click("#retry")
+    page.wait_for_selector("#steps li[aria-current='step']", timeout=15_000)
+    assert len(attempt.posts("/session")) == sessions + 1
+    page.click("#cancel")
+    assert page.is_visible("#consent")
+    assert len(attempt.posts("/verify")) == 1
+
+
+def test_a_different_person_performing_the_challenge_is_not_matched(
+    stack: dict[str, Any], launch: Launch, clips: Clips
+) -> None:
+    attempt = open_app(with_camera(launch, "clip", clips.challenge("group1")), stack)
+    attempt.start_with_keyboard("demo")
+    result = attempt.result()
+    screenshot(attempt.page, "not-matched")
+    assert (result["decision"], result["reason"]) == ("not_verified", "no_match"), result
+    assert "did not match" in result["text"]
+
+
+def test_a_locked_subject_is_told_to_try_later_without_a_retry(
+    stack: dict[str, Any], launch: Launch, clips: Clips
+) -> None:
+    # Five failures for one subject from another client lock the subject for everyone.
+    subject = f"locked-{time.time_ns()}"
+    client = SecureFaceClient(stack["urls"]["api"], pinned_spki(stack), source_ip="127.0.0.240")
+    photo = people.astronaut()
+    for _ in range(5):
+        session = client.open_session()
+        frames = [to_jpeg(f) for f in repeated_frame_sequence(photo, session.transcript.challenge)]
+        assert client.verify(session, subject, frames).decision == "not_verified"
+    attempt = open_app(with_camera(launch, "clip", clips.challenge("astronaut")), stack)
+    attempt.start_with_keyboard(subject)
+    result = attempt.result()
+    screenshot(attempt.page, "locked")
+    assert (result["decision"], result["reason"]) == ("locked", "locked"), result
+    assert "try again in 30 minutes" in result["text"]
+    assert not attempt.page.is_visible("#retry")
+
+
+def test_a_model_replaced_in_storage_stops_the_page_with_the_reason(
+    tmp_path: Path, launch: Launch
+) -> None:
+    with launch_stack(tmp_path) as info:
+        s3_client(info).put_object(
+            Bucket=info["model_bucket"],
+            Key="models/yunet/2023mar/model.onnx",
+            Body=b"\x08" * 241169,
+            ServerSideEncryption="aws:kms",
+        )
+        attempt = Attempt(with_camera(launch, "none"), info, PHONE)
+        outcome = wait_for_outcome(attempt.page, READY_TIMEOUT_MS)
+        screenshot(attempt.page, "refused-model-replaced")
+    assert outcome["state"] == "error"
+    assert "does not match the signed model manifest" in outcome["text"]
+    assert attempt.page.is_disabled("#start")
+    assert attempt.page.get_attribute("#models", "data-models") is None  # nothing was run
+
+
+@pytest.mark.parametrize(
+    ("camera", "words"),
+    [("denied", "Camera access was refused"), ("none", "No camera was found")],
+)
+def test_a_camera_that_cannot_be_used_is_explained(
+    stack: dict[str, Any], launch: Launch, camera: Camera, words: str
+) -> None:
+    attempt = open_app(with_camera(launch, camera), stack)
+    attempt.start_with_keyboard("demo")
+    result = attempt.result(timeout_ms=15_000)
+    screenshot(attempt.page, f"camera-{camera}")
+    assert result["decision"] == "error"
+    assert words in result["text"] and "Try again" in result["text"]
+    assert attempt.page.is_visible("#retry")
+    assert len(attempt.posts("/session")) == 1  # no session opened for an attempt

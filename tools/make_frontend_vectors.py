@@ -1,0 +1,256 @@
+"""Write the browser's cross-language vectors: ``tests/vectors/face.json`` and ``verify.json``.
+
+``face.json``: the Python face pipeline (secureface.face) on a small real picture (a 160 x 128
+crop of scikit-image's astronaut, stored as raw RGB), so that the JavaScript port in
+``frontend/src/face.js`` can be checked against it in node (``frontend/test/face.test.js``):
+letterbox geometry, YuNet decode + NMS (on sparse synthetic head outputs, exactly, and on the
+real model output, within a pixel), the anti-spoof crop box, pose cues, the anti-spoof score.
+
+``verify.json``: PROTOCOL.md section 5 with fixed keys and nonces: the verify payload container,
+the request sealed under K_request, the answer sealed under K_response, and an assertion bundle
+(deterministic ES256) that must verify against the root key, plus refusal cases.
+
+Deterministic: re-running reproduces both files byte for byte (numbers rounded)::
+
+    .venv/bin/python tools/make_frontend_vectors.py          # rewrite
+    .venv/bin/python tools/make_frontend_vectors.py --check  # fail if a file is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from PIL import Image
+
+from secureface.crypto.delegation import DELEGATION_TYP, DELEGATION_TYPE, issue_delegation
+from secureface.crypto.ecdsa import key_fingerprint, spki_der
+from secureface.crypto.jws import sign_compact
+from secureface.encoding import b64url_encode, canonical_json
+from secureface.face.antispoof import crop_box, real_score
+from secureface.face.detector import STRIDES, Face, decode_detections, detect_faces, letterbox
+from secureface.face.pose import pose_cues
+from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL
+from secureface.verify.assertion import ASSERTION_TYP, ASSERTION_TYPE
+from secureface.verify.request import encode_payload
+
+ROOT = Path(__file__).resolve().parents[1]
+FACE_OUT = ROOT / "tests" / "vectors" / "face.json"
+VERIFY_OUT = ROOT / "tests" / "vectors" / "verify.json"
+MODELS = ROOT / "s3-uploads"
+NOW = 1_764_316_800
+#: The test picture: this box of the astronaut, shrunk to 160 x 128 (eye distance ~35 px).
+CROP, SIZE = (130, 20, 330, 180), (160, 128)
+
+
+def r(value: float, digits: int = 6) -> float:
+    return round(float(value), digits)
+
+
+def face_json(face: Face) -> dict[str, Any]:
+    return {
+        "box": [r(v) for v in face.box],
+        "landmarks": [[r(x), r(y)] for x, y in face.landmarks],
+        "score": r(face.score),
+    }
+
+
+def test_picture() -> np.ndarray:
+    import skimage.data
+
+    picture = Image.fromarray(skimage.data.astronaut()).crop(CROP)
+    small = picture.resize(SIZE, Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
+
+
+def sparse_outputs() -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+    """A few non-zero YuNet cells (two overlapping candidates, one apart, one under threshold)."""
+    cells: list[dict[str, Any]] = [
+        {"stride": 8, "index": 1234, "cls": 0.95, "obj": 0.9, "bbox": [0.3, -0.2, 1.9, 2.1]},
+        {"stride": 8, "index": 1235, "cls": 0.9, "obj": 0.85, "bbox": [-0.4, -0.1, 1.8, 2.0]},
+        {"stride": 16, "index": 300, "cls": 0.8, "obj": 0.8, "bbox": [0.5, 0.5, 1.2, 1.4]},
+        {"stride": 32, "index": 77, "cls": 0.5, "obj": 0.6, "bbox": [0.1, 0.2, 0.5, 0.6]},
+        {"stride": 32, "index": 390, "cls": 1.2, "obj": 0.99, "bbox": [0.9, 0.1, 2.5, 11.0]},
+    ]
+    outputs: dict[str, np.ndarray] = {}
+    for stride in STRIDES:
+        count = (640 // stride) ** 2
+        outputs[f"cls_{stride}"] = np.zeros((1, count, 1), np.float32)
+        outputs[f"obj_{stride}"] = np.zeros((1, count, 1), np.float32)
+        outputs[f"bbox_{stride}"] = np.zeros((1, count, 4), np.float32)
+        outputs[f"kps_{stride}"] = np.zeros((1, count, 10), np.float32)
+    for n, cell in enumerate(cells):
+        s, i = cell["stride"], cell["index"]
+        cell["kps"] = [round(0.1 * ((n + k) % 7) - 0.3, 2) for k in range(10)]
+        outputs[f"cls_{s}"][0, i, 0] = cell["cls"]
+        outputs[f"obj_{s}"][0, i, 0] = cell["obj"]
+        outputs[f"bbox_{s}"][0, i] = cell["bbox"]
+        outputs[f"kps_{s}"][0, i] = cell["kps"]
+    return cells, outputs
+
+
+def face_vectors() -> dict[str, Any]:
+    from secureface.adapters.onnx_runtime import OnnxModel
+
+    detector = OnnxModel((MODELS / "yunet-2023mar.onnx").read_bytes())
+    antispoof = OnnxModel((MODELS / "antispoof-human-3.3.6.onnx").read_bytes())
+    image = test_picture()
+    tensor, scale = letterbox(image)
+    faces = detect_faces(detector, image)
+    assert len(faces) == 1, faces
+    face = faces[0]
+    cues = pose_cues(face.landmarks)
+    sizes = [(512, 512), (1280, 720), (640, 480), (720, 1280), (160, 128), (1, 1000),
+             (1000, 3), (641, 640), (333, 777), (1920, 1080)]  # fmt: skip
+    letterboxes = []
+    for width, height in sizes:
+        _, s = letterbox(np.zeros((height, width, 3), np.uint8))
+        letterboxes.append({"width": width, "height": height, "scale": s,
+                            "new_width": min(640, max(1, round(width * s))),
+                            "new_height": min(640, max(1, round(height * s)))})  # fmt: skip
+    crops = []
+    for box in [face.box, (0.5, 0.5, 5.0, 5.0), (10.0, 20.0, 25.0, 35.0), (-3.0, 2.5, 7.5, 2.5),
+                (100.25, 40.75, 60.5, 71.25)]:  # fmt: skip
+        fake = Face(box=tuple(box), landmarks=face.landmarks, score=1.0)  # type: ignore[arg-type]
+        crops.append({"box": [r(v, 9) for v in box], "crop": list(crop_box(fake))})
+    poses = []
+    for marks in [face.landmarks, ((10, 10), (30, 14), (24, 22), (14, 30), (28, 32)),
+                  ((50, 40), (90, 40), (62, 60), (55, 75), (85, 75))]:  # fmt: skip
+        c = pose_cues(marks)
+        poses.append({"landmarks": [[r(x, 9), r(y, 9)] for x, y in marks],
+                      "yaw": r(c.yaw, 12), "pitch": r(c.pitch, 12)})  # fmt: skip
+    cells, outputs = sparse_outputs()
+    decoded = decode_detections(outputs, scale=1.6, image_size=(400, 300))
+    grey = image.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    x, y, w, h = face.box
+    rows = slice(max(0, math.floor(y)), min(image.shape[0], math.ceil(y + h)))
+    cols = slice(max(0, math.floor(x)), min(image.shape[1], math.ceil(x + w)))
+    face_light = np.percentile(np.floor(grey[rows, cols]), 90, method="inverted_cdf")
+    return {
+        "description": "secureface.face on a real picture (tools/make_frontend_vectors.py)",
+        "image": {
+            "width": image.shape[1],
+            "height": image.shape[0],
+            "rgb": base64.b64encode(image.tobytes()).decode(),
+            "source": f"skimage astronaut, crop {CROP}, resized bilinear to {SIZE}",
+        },
+        "letterbox": {
+            "scale": scale,
+            "tensor_channel_sums": [int(tensor[0, c].astype(np.int64).sum()) for c in range(3)],
+        },
+        "faces": [face_json(f) for f in faces],
+        "pose": {"yaw": r(cues.yaw), "pitch": r(cues.pitch)},
+        "antispoof": {"crop": list(crop_box(face)), "score": r(real_score(antispoof, image, face))},
+        "mean_luma": r(float(grey.mean()), 4),
+        "face_light_p90": int(face_light),
+        "letterbox_cases": letterboxes,
+        "crop_cases": crops,
+        "pose_cases": poses,
+        "decode_case": {
+            "scale": 1.6,
+            "image_size": [400, 300],
+            "cells": cells,
+            "faces": [face_json(f) for f in decoded],
+        },
+    }
+
+
+def key(scalar: int) -> ec.EllipticCurvePrivateKey:
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def det_sign(private: ec.EllipticCurvePrivateKey):  # type: ignore[no-untyped-def]
+    return lambda message: private.sign(
+        message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
+    )
+
+
+def verify_vectors() -> dict[str, Any]:
+    root, delegated = key(0x5EC0FACE), key(0xA55E27)
+    root_spki = spki_der(root.public_key())
+    session_id = b64url_encode(bytes(range(200, 216)))
+    request_key = hashlib.sha256(b"request key").digest()
+    response_key = hashlib.sha256(b"response key").digest()
+    frames = [b"\xff\xd8\xff\xe0frame-zero", b"\xff\xd8\xff\xe0frame one!", b"\xff\xd8third"]
+    captured_at = [NOW * 1000 + 123, NOW * 1000 + 2456, NOW * 1000 + 5789]
+    payload = encode_payload("alice", frames, captured_at)
+    request_nonce, response_nonce = bytes(range(12)), bytes(range(12, 24))
+    aad_request = REQUEST_LABEL + b"\x00" + session_id.encode()
+    aad_response = RESPONSE_LABEL + b"\x00" + session_id.encode()
+    delegation = issue_delegation(
+        delegated.public_key(), det_sign(root), root_spki, now=NOW, validity_s=3600
+    )
+    session_only = sign_compact(
+        {"typ": DELEGATION_TYP, "kid": key_fingerprint(root_spki)},
+        canonical_json(
+            {
+                "type": DELEGATION_TYPE,
+                "public_key": b64url_encode(spki_der(delegated.public_key())),
+                "not_before": NOW,
+                "expires_at": NOW + 3600,
+                "usage": ["session"],
+            }
+        ),
+        det_sign(root),
+    )
+    assertion = {"type": ASSERTION_TYPE, "subject_id": "alice", "decision": "verified",
+                 "reason": "ok", "session_id": session_id, "issued_at": NOW + 20,
+                 "expires_at": NOW + 320}  # fmt: skip
+    token = sign_compact({"typ": ASSERTION_TYP}, canonical_json(assertion), det_sign(delegated))
+    bundle = canonical_json({"assertion": token, "delegation": delegation})
+    answer = AESGCM(response_key).encrypt(response_nonce, bundle, aad_response)
+    return {
+        "description": "PROTOCOL.md section 5 (tools/make_frontend_vectors.py)",
+        "now": NOW + 30,
+        "root_spki": b64url_encode(root_spki),
+        "session_id": session_id,
+        "request_key": request_key.hex(),
+        "response_key": response_key.hex(),
+        "request": {
+            "subject_id": "alice",
+            "frames": [b64url_encode(f) for f in frames],
+            "captured_at": captured_at,
+            "payload": b64url_encode(payload),
+            "nonce": b64url_encode(request_nonce),
+            "ciphertext": b64url_encode(
+                AESGCM(request_key).encrypt(request_nonce, payload, aad_request)
+            ),
+        },
+        "answer": {
+            "body": {"nonce": b64url_encode(response_nonce), "ciphertext": b64url_encode(answer)},
+            "bundle": json.loads(bundle),
+            "assertion": {k: v for k, v in assertion.items() if k != "type"},
+        },
+        "session_only_delegation": session_only,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    stale = 0
+    for path, build in ((FACE_OUT, face_vectors), (VERIFY_OUT, verify_vectors)):
+        text = json.dumps(build(), indent=1) + "\n"
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                print(f"{path} is stale: run tools/make_frontend_vectors.py", file=sys.stderr)
+                stale = 1
+            continue
+        path.write_text(text)
+        print(f"wrote {path} ({len(text)} bytes)")
+    return stale
+
+
+if __name__ == "__main__":
+    sys.exit(main())
