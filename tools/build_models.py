@@ -232,6 +232,17 @@ def _replace_graph_constants(graph: Any, nodes: list[Any], consts: dict[str, Arr
     graph.initializer.extend(initializers)
 
 
+def dynamic_image_size(model: Any) -> None:
+    """Let YuNet take any image size (a multiple of 32): the network is fully convolutional and
+    its reshapes use -1, but the published file pins 640 x 640. The server keeps 640; the
+    browser runs 320 x 320, four times fewer pixels, for guidance at a usable frame rate."""
+    image = model.graph.input[0].type.tensor_type.shape.dim
+    image[2].dim_param, image[3].dim_param = "height", "width"
+    for out in model.graph.output:
+        out.type.tensor_type.shape.dim[1].dim_param = f"{out.name}_cells"
+    del model.graph.value_info[:]  # stale 640-based intermediate shapes
+
+
 def finish(model: Any, ir_version: int | None = None) -> bytes:
     """Fix the producer fields, check the model and serialize it deterministically."""
     import onnx
@@ -276,7 +287,13 @@ def build_yunet(source: Source) -> bytes:
 
     model = onnx.load_from_string(source.main)
     fold_constant_dequantize(model)
+    dynamic_image_size(model)
     result = finish(model, ir_version=10)
+    for side in (320, 480):  # any multiple of 32 now runs; the browser uses 320
+        (small,) = _random_inputs((1, 3, side, side), 255.0, 1)
+        cells = session(result).run(["cls_8"], {"input": small})[0].shape[1]
+        if cells != (side // 8) ** 2:
+            raise BuildError(f"yunet: {side}px input gives {cells} stride-8 cells")
     (sample,) = _random_inputs((1, 3, 640, 640), 255.0, 1)
     expected = ReferenceEvaluator(onnx.load_from_string(source.main)).run(None, {"input": sample})
     actual = session(result).run(None, {"input": sample})

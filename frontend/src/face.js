@@ -5,8 +5,15 @@
 // test/face.test.js with tests/vectors/face.json. Everything here is a HINT for the person in
 // front of the camera: the server re-runs detection and decides.
 
-/** Side of YuNet's square input. */
+/** Side of YuNet's square input on the server (and the default here). */
 export const DETECTOR_INPUT = 640;
+/**
+ * Side the browser runs YuNet at. The published model takes any multiple of 32
+ * (tools/build_models.py); 320 has four times fewer pixels than the server's 640 and keeps
+ * webcam-sized faces well above the detector's smallest anchors. Guidance only: the server
+ * re-detects at 640.
+ */
+export const BROWSER_DETECTOR_INPUT = 320;
 /** Feature-map strides of YuNet's three heads. */
 export const STRIDES = Object.freeze([8, 16, 32]);
 /** Minimum score sqrt(cls * obj), as the server (secureface.face.detector.SCORE_THRESHOLD). */
@@ -80,12 +87,13 @@ export function detectorInput(rgba, size = DETECTOR_INPUT, out = new Float32Arra
  * @param {number} options.imageHeight
  * @param {number} [options.scoreThreshold]
  * @param {number} [options.nmsThreshold]
+ * @param {number} [options.size] side of the square the detector ran on
  * @returns {Face[]}
  */
-export function decodeDetections(outputs, { scale, imageWidth, imageHeight, scoreThreshold = SCORE_THRESHOLD, nmsThreshold = NMS_THRESHOLD }) {
+export function decodeDetections(outputs, { scale, imageWidth, imageHeight, scoreThreshold = SCORE_THRESHOLD, nmsThreshold = NMS_THRESHOLD, size = DETECTOR_INPUT }) {
   const candidates = [];
   for (const stride of STRIDES) {
-    const cells = DETECTOR_INPUT / stride;
+    const cells = size / stride;
     const count = cells * cells;
     const [cls, obj, bbox, kps] = ["cls", "obj", "bbox", "kps"].map((head) => {
       const data = outputs[`${head}_${stride}`];

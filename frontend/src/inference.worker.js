@@ -14,7 +14,7 @@
 // Messages out: {id, ok: true, result} | {id, ok: false, error}
 import * as ort from "onnxruntime-web/wasm";
 import {
-  ANTISPOOF_INPUT, DETECTOR_INPUT, antispoofInput, cropBox, decodeDetections, detectorInput, letterboxSize,
+  ANTISPOOF_INPUT, BROWSER_DETECTOR_INPUT, antispoofInput, cropBox, decodeDetections, detectorInput, letterboxSize,
   lumaPercentile, meanLuma, poseCues,
 } from "./face.js";
 import { warmupModel } from "./warmup-model.js";
@@ -36,11 +36,11 @@ const warm = ort.InferenceSession.create(warmupModel(), SESSION_OPTIONS).then((s
 warm.catch(() => {});
 
 /** Canvases and tensors reused frame after frame. */
-const square = new OffscreenCanvas(DETECTOR_INPUT, DETECTOR_INPUT);
+const square = new OffscreenCanvas(BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT);
 const squareContext = square.getContext("2d", { willReadFrequently: true });
 const crop = new OffscreenCanvas(ANTISPOOF_INPUT, ANTISPOOF_INPUT);
 const cropContext = crop.getContext("2d", { willReadFrequently: true });
-const detectorTensor = new Float32Array(3 * DETECTOR_INPUT * DETECTOR_INPUT);
+const detectorTensor = new Float32Array(3 * BROWSER_DETECTOR_INPUT * BROWSER_DETECTOR_INPUT);
 const antispoofTensor = new Float32Array(ANTISPOOF_INPUT * ANTISPOOF_INPUT * 3);
 /** @type {ImageBitmap | null} the last analysed frame */
 let kept = null;
@@ -114,16 +114,16 @@ const handlers = {
     kept = bitmap;
     release(previous);
     const { width, height } = bitmap;
-    const fit = letterboxSize(width, height);
-    squareContext.clearRect(0, 0, DETECTOR_INPUT, DETECTOR_INPUT); // padding: black
+    const fit = letterboxSize(width, height, BROWSER_DETECTOR_INPUT);
+    squareContext.clearRect(0, 0, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT); // padding: black
     squareContext.drawImage(bitmap, 0, 0, fit.width, fit.height);
-    const pixels = squareContext.getImageData(0, 0, DETECTOR_INPUT, DETECTOR_INPUT).data;
-    const tensor = detectorInput(pixels, DETECTOR_INPUT, detectorTensor);
+    const pixels = squareContext.getImageData(0, 0, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT).data;
+    const tensor = detectorInput(pixels, BROWSER_DETECTOR_INPUT, detectorTensor);
     const prepared = performance.now();
-    const outputs = await run(detector, tensor, [1, 3, DETECTOR_INPUT, DETECTOR_INPUT]);
+    const outputs = await run(detector, tensor, [1, 3, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT]);
     const detected = performance.now();
-    const faces = decodeDetections(outputs, { scale: fit.scale, imageWidth: width, imageHeight: height });
-    const frameLuma = meanLuma(pixels, DETECTOR_INPUT, [0, 0, fit.width, fit.height], 4);
+    const faces = decodeDetections(outputs, { scale: fit.scale, imageWidth: width, imageHeight: height, size: BROWSER_DETECTOR_INPUT });
+    const frameLuma = meanLuma(pixels, BROWSER_DETECTOR_INPUT, [0, 0, fit.width, fit.height], 4);
     let yaw = null;
     let faceLight = null;
     let score = null;
@@ -131,7 +131,7 @@ const handlers = {
       const [face] = faces;
       yaw = poseCues(face.landmarks).yaw;
       const [x, y, w, h] = face.box.map((v) => v * fit.scale);
-      faceLight = lumaPercentile(pixels, DETECTOR_INPUT, [x, y, Math.min(w, fit.width - x), Math.min(h, fit.height - y)], 0.9, 2);
+      faceLight = lumaPercentile(pixels, BROWSER_DETECTOR_INPUT, [x, y, Math.min(w, fit.width - x), Math.min(h, fit.height - y)], 0.9, 2);
       if (antispoof) score = await antispoofScore(antispoof, bitmap, face);
     }
     const finished = performance.now();
