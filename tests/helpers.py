@@ -57,3 +57,16 @@ def s3_client(stack: dict[str, Any]) -> Any:
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
     )
+
+
+def replace_stored_model(
+    stack: dict[str, Any], name: str = "yunet", version: str = "2023mar"
+) -> None:
+    """The storage attack: overwrite a published model's object with other bytes (SSE-KMS as
+    the real objects), leaving the signed manifest as it was."""
+    s3_client(stack).put_object(
+        Bucket=stack["model_bucket"],
+        Key=f"models/{name}/{version}/model.onnx",
+        Body=b"\x08" * 241169,
+        ServerSideEncryption="aws:kms",
+    )

@@ -37,7 +37,7 @@ from tests.e2e.browser import (
     watch_console,
 )
 from tests.e2e.conftest import Clips
-from tests.helpers import pinned_spki, s3_client
+from tests.helpers import pinned_spki, replace_stored_model
 from tests.synth import people, repeated_frame_sequence, to_jpeg
 
 pytestmark = pytest.mark.e2e
@@ -268,12 +268,7 @@ def test_a_model_replaced_in_storage_stops_the_page_with_the_reason(
     tmp_path: Path, launch: Launch
 ) -> None:
     with launch_stack(tmp_path) as info:
-        s3_client(info).put_object(
-            Bucket=info["model_bucket"],
-            Key="models/yunet/2023mar/model.onnx",
-            Body=b"\x08" * 241169,
-            ServerSideEncryption="aws:kms",
-        )
+        replace_stored_model(info)
         attempt = Attempt(with_camera(launch, "none"), info, PHONE)
         outcome = wait_for_outcome(attempt.page, READY_TIMEOUT_MS)
         screenshot(attempt.page, "refused-model-replaced")

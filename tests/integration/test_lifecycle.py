@@ -12,7 +12,7 @@ from pymongo import MongoClient
 
 from devstack import procs
 from tests.conftest import launch_stack
-from tests.helpers import client_for, error_body, http, s3_client
+from tests.helpers import client_for, error_body, http, replace_stored_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,12 +36,7 @@ def descendants(pid: int) -> set[int]:
 
 def test_model_replaced_in_storage_is_refused_by_the_server(tmp_path: Path) -> None:
     with launch_stack(tmp_path) as info:
-        s3_client(info).put_object(
-            Bucket=info["model_bucket"],
-            Key="models/yunet/2023mar/model.onnx",
-            Body=b"\x08" * 241169,
-            ServerSideEncryption="aws:kms",
-        )
+        replace_stored_model(info)
         session = client_for(info).open_session()
         status, _, body = http(
             "GET", info["urls"]["api"] + "/models/yunet/2023mar/segments?first=0&count=1",
