@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +100,15 @@ def test_cors_allows_only_the_frontend_origin(stack: dict[str, Any]) -> None:
     assert headers["access-control-allow-origin"] == stack["urls"]["web"]
     _, headers, _ = http("OPTIONS", url, headers=preflight | {"Origin": "http://evil.example"})
     assert "access-control-allow-origin" not in headers
+
+
+def test_deploy_writes_the_same_config_with_the_cli(stack: dict[str, Any]) -> None:
+    env = {**os.environ, **stack["env"], "PYTHONPATH": str(Path("layers/secureface").resolve())}
+    result = subprocess.run(
+        [sys.executable, "-m", "secureface", "frontend-config", "--api", stack["urls"]["api"]],
+        capture_output=True, env=env, check=True, timeout=60,
+    )  # fmt: skip
+    written = json.loads(result.stdout)
+    served = json.loads(http("GET", stack["urls"]["web"] + "/config.json")[2])
+    assert written == {k: v for k, v in served.items() if k != "defaultSubject"}
+    assert "defaultSubject" not in written  # the demo subject is a local-stack convenience

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import TYPE_CHECKING
 
 from devstack.functions import REPO
 from secureface.adapters.aws import KmsSigner, S3ObjectStore, reset_clients
-from secureface.crypto.ecdsa import key_fingerprint
 from secureface.encoding import b64url_encode
 from secureface.models.catalog import load_catalog
 from secureface.models.publish import publish_at
@@ -38,20 +36,6 @@ def seed(stack: Stack) -> None:
         ttl_s=LOCAL_MANIFEST_TTL_S,
     )
     log.info("published manifest v%s (%d models)", result.manifest_version, len(result.uploaded))
-
-
-def frontend_config(api_url: str, public_key_der: bytes) -> bytes:
-    """The page's runtime ``config.json``: API URL and the pinned server key (SPKI, base64url).
-
-    The deploy workflow writes the same file from the stack outputs.
-    """
-    config = {
-        "apiUrl": api_url,
-        "serverKeySpki": b64url_encode(public_key_der),
-        "serverKeyId": key_fingerprint(public_key_der),
-        "defaultSubject": DEMO_SUBJECT,  # the local stack enrolls it at every start
-    }
-    return (json.dumps(config, indent=2) + "\n").encode()
 
 
 def demo_face_png() -> bytes:

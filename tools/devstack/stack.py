@@ -143,11 +143,14 @@ class Stack:
         api = LocalApi(
             spec, self.pools, cors_origins=[self.urls["web"]], iam_credentials=credentials
         )
-        from devstack.seed import frontend_config
+        from devstack.seed import DEMO_SUBJECT
         from devstack.web import security_headers, site_root
+        from secureface.frontend import frontend_config
 
         assert self.resources is not None
-        config = frontend_config(self.urls["api"], self.resources.public_key_der)
+        config = frontend_config(
+            self.urls["api"], self.resources.public_key_der, default_subject=DEMO_SUBJECT
+        )
         headers = security_headers(self.urls["api"])
         self.servers = [
             make_server(api, self.ports.api),

@@ -8,6 +8,7 @@ Commands:
     erase            delete a subject's template (admin route)
     verify           run the whole protocol with one frame per challenge step
     match            compare two images with the server's pipeline and threshold (operator tool)
+    frontend-config  print the browser app's config.json (API URL, pinned KMS public key)
 """
 
 from __future__ import annotations
@@ -171,6 +172,18 @@ def _match(args: argparse.Namespace) -> int:
     return 0
 
 
+def _frontend_config(args: argparse.Namespace) -> int:
+    from secureface.adapters.aws import KmsSigner
+    from secureface.frontend import frontend_config
+
+    key_id = args.signing_key or _env_defaults().get("SECUREFACE_SIGNING_KEY_ID", "")
+    if not key_id:
+        print("error: --signing-key or SECUREFACE_SIGNING_KEY_ID is required", file=sys.stderr)
+        return 2
+    sys.stdout.buffer.write(frontend_config(args.api, KmsSigner(key_id).public_key_der()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(
@@ -225,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--catalog", type=Path, default=Path("model_versions.json"))
     match.add_argument("--models-dir", type=Path, default=Path("s3-uploads"))
     match.set_defaults(func=_match)
+    config = commands.add_parser("frontend-config", help="print the browser app's config.json")
+    config.add_argument("--api", required=True, help="API base URL")
+    config.add_argument("--signing-key", help="KMS key (env SECUREFACE_SIGNING_KEY_ID)")
+    config.set_defaults(func=_frontend_config)
     return parser
 
 

@@ -1,0 +1,25 @@
+"""The browser app's runtime ``config.json``: where the API is and which server key to pin.
+
+Written by the deploy workflow (``python -m secureface frontend-config``) from the stack's
+outputs and by the local stack; read by ``frontend/src/config.js``. The pin is the KMS signing
+key's DER SPKI (base64url) and its SHA-256, the key id of every manifest and delegation.
+"""
+
+from __future__ import annotations
+
+import json
+
+from secureface.crypto.ecdsa import key_fingerprint
+from secureface.encoding import b64url_encode
+
+
+def frontend_config(api_url: str, public_key_der: bytes, *, default_subject: str = "") -> bytes:
+    """``config.json`` bytes; ``default_subject`` pre-fills the user ID (local demo only)."""
+    config: dict[str, str] = {
+        "apiUrl": api_url.rstrip("/"),
+        "serverKeySpki": b64url_encode(public_key_der),
+        "serverKeyId": key_fingerprint(public_key_der),
+    }
+    if default_subject:
+        config["defaultSubject"] = default_subject
+    return (json.dumps(config, indent=2) + "\n").encode()
