@@ -5,6 +5,7 @@ command (moto server, a MongoDB wire server or the real MongoDB named by
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import signal
@@ -34,7 +35,10 @@ def launch_stack(state: Path) -> Iterator[dict[str, Any]]:
             "--api-port", "0", "--web-port", "0", "--moto-port", "0", "--mongo-port", "0",
             "--ready-file", str(ready)]  # fmt: skip
     if os.environ.get("SECUREFACE_TEST_MONGO_URI"):
-        args += ["--mongo-uri", os.environ["SECUREFACE_TEST_MONGO_URI"]]
+        # One shared MongoDB: each stack (its own KMS keys) gets its own database, so a private
+        # stack's templates never overwrite another's; the same state dir finds its data again.
+        database = "secureface_" + hashlib.sha256(str(state).encode()).hexdigest()[:12]
+        args += ["--mongo-uri", os.environ["SECUREFACE_TEST_MONGO_URI"], "--mongo-db", database]
     paths = [str(REPO / "tools"), str(REPO / "layers/secureface")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     log_path = state / "devstack.log"

@@ -70,3 +70,10 @@ def replace_stored_model(
         Body=b"\x08" * 241169,
         ServerSideEncryption="aws:kms",
     )
+
+
+def database(stack: dict[str, Any]) -> Any:
+    """The stack's MongoDB database (its own one when several stacks share a server)."""
+    from pymongo import MongoClient
+
+    return MongoClient(stack["urls"]["mongo"])[stack["mongo_db"]]

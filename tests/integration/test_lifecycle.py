@@ -8,11 +8,10 @@ import signal
 from pathlib import Path
 
 import pytest
-from pymongo import MongoClient
 
 from devstack import procs
 from tests.conftest import launch_stack
-from tests.helpers import client_for, error_body, http, replace_stored_model
+from tests.helpers import client_for, database, error_body, http, replace_stored_model
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -53,7 +52,7 @@ def test_model_replaced_in_storage_is_refused_by_the_server(tmp_path: Path) -> N
 def test_ctrl_c_stops_every_process_and_a_second_run_reuses_state(tmp_path: Path) -> None:
     with launch_stack(tmp_path) as info:
         client_for(info).open_session()  # starts function instances too
-        MongoClient(info["urls"]["mongo"])["secureface"]["marker"].insert_one({"_id": "kept"})
+        database(info)["marker"].insert_one({"_id": "kept"})
         proc = info["process"]
         started = descendants(proc.pid)
         external_mongo = bool(os.environ.get("SECUREFACE_TEST_MONGO_URI"))
@@ -63,7 +62,7 @@ def test_ctrl_c_stops_every_process_and_a_second_run_reuses_state(tmp_path: Path
     assert not any(procs.pid_alive(p) for p in started), "a child outlived Ctrl-C"
     assert not (tmp_path / "pids.json").exists()
     with launch_stack(tmp_path) as again:
-        marker = MongoClient(again["urls"]["mongo"])["secureface"]["marker"]
+        marker = database(again)["marker"]
         assert marker.find_one({"_id": "kept"}) == {"_id": "kept"}
         assert again["public_key_pem"] == info["public_key_pem"]  # KMS keys persisted too
         marker.delete_one({"_id": "kept"})

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import MongoClient
 
 from secureface.models.catalog import load_catalog
-from tests.helpers import client_for
+from tests.helpers import client_for, database
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -59,7 +58,7 @@ def test_cli_fetch_models_writes_verified_files(stack: dict[str, Any], tmp_path:
 
 def test_session_keys_are_stored_only_encrypted(stack: dict[str, Any]) -> None:
     session = client_for(stack).open_session()
-    db = MongoClient(stack["urls"]["mongo"])["secureface"]
+    db = database(stack)
     doc = db["sessions"].find_one({"_id": session.session_id})
     assert doc is not None
     stored = repr(doc).encode() + b"".join(bytes(v) for v in doc["keys"].values())

@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from pymongo import MongoClient
 
 from secureface.client import AdminClient, ApiError, SecureFaceClient
 from secureface.encoding import b64url_encode
 from secureface.errors import IntegrityError
 from secureface.sessions.sealed import REQUEST_LABEL, seal_message
 from secureface.verify.request import encode_payload
-from tests.helpers import error_body, http, pinned_spki
+from tests.helpers import database, error_body, http, pinned_spki
 from tests.synth import (
     genuine_sequence,
     people,
@@ -221,7 +220,7 @@ def test_every_attempt_is_audited_without_biometric_data(
 ) -> None:
     subject = enroll()
     assertion = run(client, subject, lambda ch: genuine_sequence(people.astronaut(), ch))
-    db = MongoClient(stack["urls"]["mongo"])["secureface"]
+    db = database(stack)
     record = db["audit"].find_one({"session_id": assertion.session_id})
     assert record is not None
     assert record["decision"] == "verified" and record["subject_id"] == subject
@@ -232,7 +231,7 @@ def test_every_attempt_is_audited_without_biometric_data(
 
 def test_templates_are_stored_encrypted(stack: dict[str, Any], enroll: Callable[..., str]) -> None:
     subject = enroll()
-    doc = MongoClient(stack["urls"]["mongo"])["secureface"]["templates"].find_one({"_id": subject})
+    doc = database(stack)["templates"].find_one({"_id": subject})
     assert doc is not None
     assert set(doc) == {"_id", "version", "model", "enrolled_at", "edk", "nonce", "ct"}
     assert len(doc["ct"]) == 128 * 4 + 16
@@ -294,7 +293,7 @@ BAD_FRAMES: dict[str, Callable[[bytes], list[bytes]]] = {
 def test_bad_frames_get_a_4xx_and_store_nothing(
     stack: dict[str, Any], client: SecureFaceClient, case: str
 ) -> None:
-    db = MongoClient(stack["urls"]["mongo"])["secureface"]
+    db = database(stack)
     audits = db["audit"].count_documents({})
     session = client.open_session()
     jpg = to_jpeg(people.astronaut())
@@ -356,10 +355,7 @@ def test_enrollment_without_exactly_one_face_is_refused(
         )
     assert refused.value.status == 422 and refused.value.code == "enrollment_rejected"
     assert why in refused.value.message
-    assert (
-        MongoClient(stack["urls"]["mongo"])["secureface"]["templates"].find_one({"_id": subject})
-        is None
-    )
+    assert database(stack)["templates"].find_one({"_id": subject}) is None
 
 
 def test_the_answer_opens_only_with_the_session_response_key(

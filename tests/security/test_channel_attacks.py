@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pymongo import MongoClient
 
 from secureface.client import ApiError, open_model
 from secureface.crypto.delegation import DelegatedSigner
@@ -20,7 +19,7 @@ from secureface.models.delivery import SEGMENT_SIZE
 from secureface.models.manifest import ModelEntry, verify_manifest_at
 from secureface.sessions.exchange import accept_exchange_at, finish_exchange_at, new_client_hello
 from tests.fakes import LocalSigner
-from tests.helpers import client_for, error_body, http
+from tests.helpers import client_for, database, error_body, http
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +87,7 @@ def test_range_from_another_session_is_refused(fetched, stack) -> None:  # type:
 def test_expired_session_is_refused_by_the_server(stack: dict[str, Any], fetched) -> None:  # type: ignore[no-untyped-def]
     client, _, entry, _ = fetched
     session = client.open_session()
-    db = MongoClient(stack["urls"]["mongo"])["secureface"]
+    db = database(stack)
     db["sessions"].update_one(
         {"_id": session.session_id}, {"$set": {"expires_at": int(time.time()) - 1}}
     )

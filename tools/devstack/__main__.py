@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-port", type=int, default=5010)
     parser.add_argument("--mongo-port", type=int, default=27018)
     parser.add_argument("--mongo-uri", default="", help="use this MongoDB instead of starting one")
+    parser.add_argument("--mongo-db", default="secureface", help="database name")
     parser.add_argument("--ready-file", type=Path, help="write the stack's info here when ready")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         state_dir=args.state_dir.resolve(),
         ports=Ports(args.api_port, args.web_port, args.moto_port, args.mongo_port),
         mongo_uri=args.mongo_uri,
+        mongo_db=args.mongo_db,
     )
     stopping = threading.Event()
 

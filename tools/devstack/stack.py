@@ -45,6 +45,7 @@ class Stack:
     state_dir: Path
     ports: Ports
     mongo_uri: str = ""
+    mongo_db: str = "secureface"
     children: list[Any] = field(default_factory=list)
     servers: list[ThreadingHTTPServer] = field(default_factory=list)
     pools: dict[str, FunctionPool] = field(default_factory=dict)
@@ -119,7 +120,7 @@ class Stack:
             "SECUREFACE_SIGNING_KEY_ID": self.resources.signing_key_id,
             "SECUREFACE_DATA_KEY_ID": self.resources.data_key_id,
             "SECUREFACE_MONGO_URI": self.mongo_uri,
-            "SECUREFACE_MONGO_DB": "secureface",
+            "SECUREFACE_MONGO_DB": self.mongo_db,
             "SECUREFACE_ALLOWED_ORIGIN": self.urls["web"],
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
@@ -173,6 +174,7 @@ class Stack:
             "urls": self.urls,
             "public_key_pem": pem.decode(),
             "model_bucket": self.resources.model_bucket,
+            "mongo_db": self.mongo_db,
             "signing_key_id": self.resources.signing_key_id,
             "data_key_id": self.resources.data_key_id,
             "pid": os.getpid(),
