@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secureface import runtime
-from secureface.api.http import create_app
+from secureface.api.http import SECURITY_HEADERS, create_app
 from secureface.models.delivery import SESSION_HEADER, current_manifest
 from secureface.sessions.service import load_session_at
 
@@ -42,7 +42,7 @@ def get_segments(name: str, version: str) -> Response[bytes]:
         status_code=200,
         content_type="application/octet-stream",
         body=body,
-        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+        headers=dict(SECURITY_HEADERS),  # Powertools adds to the dict it is given
     )
 
 

@@ -41,12 +41,16 @@ _addresses = count(10)
 _subjects = count(1)
 
 
-@pytest.fixture
-def client(stack: dict[str, Any]) -> SecureFaceClient:
+def own_client(stack: dict[str, Any]) -> SecureFaceClient:
     """A client with a source address of its own (lockout is per client)."""
     return SecureFaceClient(
         stack["urls"]["api"], pinned_spki(stack), source_ip=f"127.0.0.{next(_addresses)}"
     )
+
+
+@pytest.fixture
+def client(stack: dict[str, Any]) -> SecureFaceClient:
+    return own_client(stack)
 
 
 @pytest.fixture
@@ -195,24 +199,15 @@ def test_replayed_request_is_refused(client: SecureFaceClient, stack: dict[str, 
 
 
 def test_five_failures_lock_the_subject(
-    client: SecureFaceClient, enroll: Callable[..., str]
+    stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str]
 ) -> None:
     subject = enroll()
     stranger = lambda ch: genuine_sequence(people.person("group1"), ch)  # noqa: E731
     reasons = [run(client, subject, stranger).reason for _ in range(5)]
     assert reasons == ["no_match"] * 5
     # Even the genuine person is now refused, from another client too: the subject is locked.
-    other = SecureFaceClient(
-        client.api_url, pinned_spki_of(client), source_ip=f"127.0.0.{next(_addresses)}"
-    )
-    genuine = run(other, subject, lambda ch: genuine_sequence(people.astronaut(), ch))
+    genuine = run(own_client(stack), subject, lambda ch: genuine_sequence(people.astronaut(), ch))
     assert (genuine.decision, genuine.reason) == ("locked", "locked")
-
-
-def pinned_spki_of(client: SecureFaceClient) -> bytes:
-    from secureface.crypto.ecdsa import spki_der
-
-    return spki_der(client.pinned)
 
 
 def test_every_attempt_is_audited_without_biometric_data(

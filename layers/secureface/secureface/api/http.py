@@ -29,12 +29,12 @@ log = logging.getLogger(__name__)
 
 #: Largest JSON request body accepted by :func:`json_body`.
 MAX_JSON_BODY = 64 * 1024
-_SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def error_response(error: SecureFaceError) -> Response[str]:
     """The HTTP response for ``error``."""
-    headers = dict(_SECURITY_HEADERS)
+    headers = dict(SECURITY_HEADERS)
     if isinstance(error, MethodNotAllowedError) and error.allowed:
         headers["Allow"] = ", ".join(error.allowed)
     return Response(
