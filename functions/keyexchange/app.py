@@ -30,6 +30,7 @@ def post_session() -> dict[str, str]:
         runtime.session_store(),
         runtime.envelope(),
         now=int(time.time()),
+        allow_motion_only=runtime.settings().allow_motion_only,
     )
     metrics.add_metric(name="SessionsOpened", unit=MetricUnit.Count, value=1)
     return response

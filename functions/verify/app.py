@@ -11,19 +11,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secureface import runtime
 from secureface.api.http import create_app, json_body
-from secureface.verify.request import MAX_PAYLOAD
+from secureface.verify.request import MAX_ENROLL_PAYLOAD, MAX_PAYLOAD
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = create_app()
 MAX_BODY = MAX_PAYLOAD * 4 // 3 + 4096  # base64url of the sealed payload, plus JSON
+MAX_ENROLL_BODY = MAX_ENROLL_PAYLOAD * 4 // 3 + 4096
 
 
 @app.post("/verify")
 @tracer.capture_method(capture_response=False)
 def post_verify() -> dict[str, str]:
-    """Decide on an encrypted set of challenge frames; the answer is sealed for the session."""
+    """Decide on an encrypted burst of challenge frames; the answer is sealed for the session."""
     client = app.current_event.request_context.http.source_ip
     answer = runtime.verify_service().verify_at(
         json_body(app, limit=MAX_BODY), client, now=int(time.time())
@@ -36,7 +37,8 @@ def post_verify() -> dict[str, str]:
 @tracer.capture_method(capture_response=False)
 def post_enrollment() -> dict[str, Any]:
     """Enroll or re-enroll a subject (IAM-authorized at the API)."""
-    return runtime.verify_service().enroll_at(json_body(app, limit=MAX_BODY), now=int(time.time()))
+    body = json_body(app, limit=MAX_ENROLL_BODY)
+    return runtime.verify_service().enroll_at(body, now=int(time.time()))
 
 
 @app.delete("/admin/enrollments/<subject>")

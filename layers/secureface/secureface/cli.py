@@ -6,7 +6,7 @@ Commands:
     fetch-models     download every published model over an authenticated session
     enroll           enroll a subject from images (admin route, signed with AWS credentials)
     erase            delete a subject's template (admin route)
-    verify           run the whole protocol with one frame per challenge step
+    verify           run the whole protocol with a recorded burst (a folder: burst.json + JPEGs)
     match            compare two images with the server's pipeline and threshold (operator tool)
     frontend-config  print the browser app's config.json (API URL, pinned KMS public key)
 """
@@ -130,26 +130,19 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from secureface.client import SecureFaceClient
+    from secureface.client import SecureFaceClient, load_burst
 
-    by_step = dict(item.split("=", 1) for item in args.frames)
+    frames, times = load_burst(args.burst)
     client = SecureFaceClient(args.api, load_pinned_key(args.server_key))
-    session = client.open_session()
-    challenge = session.transcript.challenge
-    if missing := [step for step in challenge if step not in by_step]:
-        print(
-            f"error: the challenge is {', '.join(challenge)}; no frame for {missing}",
-            file=sys.stderr,
-        )
-        return 2
-    frames = [Path(by_step[step]).read_bytes() for step in challenge]
-    assertion = client.verify(session, args.subject, frames)
+    session = client.open_session(args.liveness)
+    assertion = client.verify(session, args.subject, frames, times)
     result = {
         "decision": assertion.decision,
-        "reason": assertion.reason,
+        "hint": assertion.hint,
+        "assurance": assertion.assurance,
         "subject_id": assertion.subject_id,
         "session_id": assertion.session_id,
-        "challenge": list(challenge),
+        "challenge": session.transcript.challenge.to_json(),
     }
     print(json.dumps(result))
     return 0 if assertion.decision == "verified" else 1
@@ -221,15 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--api", required=True)
     erase.add_argument("--subject", required=True)
     erase.set_defaults(func=_erase)
-    verify = commands.add_parser("verify", help="verify a subject with one frame per step")
+    verify = commands.add_parser("verify", help="verify a subject with a recorded burst")
     verify.add_argument("--api", required=True)
     verify.add_argument("--server-key", required=True, help="pinned key: PEM file or b64url SPKI")
     verify.add_argument("--subject", required=True)
+    verify.add_argument("--liveness", choices=("light", "motion"), default="light")
     verify.add_argument(
-        "frames",
-        nargs="+",
-        metavar="STEP=IMAGE",
-        help="a frame per step: center=a.jpg turn_left=b.jpg …",
+        "burst",
+        type=Path,
+        help="a folder holding burst.json ({'frames': [{'file': …, 't': ms}, …]}) and the JPEGs",
     )
     verify.set_defaults(func=_verify)
     match = commands.add_parser("match", help="compare two face images")

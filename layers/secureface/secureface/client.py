@@ -20,7 +20,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.stream import HEADER_LEN, StreamOpener, segment_count
-from secureface.errors import IntegrityError, SecureFaceError
+from secureface.errors import BadRequestError, IntegrityError, SecureFaceError
 from secureface.models.delivery import (
     MAX_SEGMENTS_PER_RESPONSE,
     SEGMENT_SIZE,
@@ -107,13 +107,16 @@ class SecureFaceClient:
             self.state_file.write_text(json.dumps({"manifest_version": manifest.manifest_version}))
         return manifest
 
-    def open_session(self) -> ClientSession:
-        """Run the key exchange and authenticate the server.
+    def open_session(self, liveness: str = "light") -> ClientSession:
+        """Run the key exchange and authenticate the server; the transcript holds the challenge.
+
+        Args:
+            liveness: ``light`` (default) or ``motion`` (where the operator allows it).
 
         Raises:
             IntegrityError: the answer does not chain to the pinned key.
         """
-        key, nonce, body = new_client_hello()
+        key, nonce, body = new_client_hello(liveness)
         answer = self.request(
             "POST",
             "/session",
@@ -126,16 +129,19 @@ class SecureFaceClient:
             raise IntegrityError(reason="key-exchange answer is not JSON") from exc
         return finish_exchange_at(response, key, nonce, self.pinned, now=int(self.clock()))
 
-    def verify(self, session: ClientSession, subject_id: str, frames: list[bytes]) -> Assertion:
-        """Send one frame per challenge step, encrypted; return the verified signed assertion.
+    def verify(
+        self, session: ClientSession, subject_id: str, frames: list[bytes], times_ms: list[int]
+    ) -> Assertion:
+        """Send a burst (JPEG frames captured during the session's challenge, each with its
+        capture time in ms from the challenge's time zero), encrypted; return the verified
+        signed assertion.
 
         Raises:
             ApiError: the server refused the request (bad input, session invalid...).
             IntegrityError: the answer does not open under the session's response key, or the
                 assertion does not verify against the pinned key or names another session.
         """
-        now_ms = int(self.clock() * 1000)
-        payload = encode_payload(subject_id, frames, [now_ms + i for i in range(len(frames))])
+        payload = encode_payload(subject_id, frames, times_ms)
         sealed = seal_message(session.keys.request, REQUEST_LABEL, session.session_id, payload)
         body = json.dumps({"session_id": session.session_id, **sealed}).encode()
         answer = json.loads(
@@ -270,3 +276,36 @@ class _BoundHttpHandler(urllib.request.HTTPHandler):
             return http.client.HTTPConnection(host, source_address=(self.source_ip, 0), **kwargs)
 
         return self.do_open(connect, req)
+
+
+BURST_INDEX = "burst.json"
+
+
+def save_burst(folder: Path, frames: Sequence[bytes], times_ms: Sequence[int]) -> Path:
+    """Write a recorded burst: ``frame-NNN.jpg`` files and ``burst.json`` listing them in order
+    with their capture times (ms from the challenge's time zero)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    index = []
+    for i, (frame, t) in enumerate(zip(frames, times_ms, strict=True)):
+        name = f"frame-{i:03d}.jpg"
+        (folder / name).write_bytes(frame)
+        index.append({"file": name, "t": int(t)})
+    (folder / BURST_INDEX).write_text(json.dumps({"frames": index}, indent=1))
+    return folder
+
+
+def load_burst(folder: Path) -> tuple[list[bytes], list[int]]:
+    """Read a burst written by :func:`save_burst` (or by hand in the same format).
+
+    Raises:
+        BadRequestError: no or a malformed ``burst.json``, or a file outside the folder.
+    """
+    try:
+        entries = json.loads((folder / BURST_INDEX).read_text())["frames"]
+        names = [str(e["file"]) for e in entries]
+        times = [int(e["t"]) for e in entries]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BadRequestError(f"{folder / BURST_INDEX} is missing or malformed") from exc
+    if any(Path(n).name != n for n in names):
+        raise BadRequestError("burst.json names a file outside its folder")
+    return [(folder / n).read_bytes() for n in names], times

@@ -83,6 +83,7 @@ def verify_service():  # type: ignore[no-untyped-def]
     """Verification with the face models loaded once per instance, each checked against the
     signed manifest (SHA-256) before an onnxruntime session is created from its bytes."""
     from secureface.adapters.mongo_verify import (
+        MongoAcceptedStore,
         MongoAttemptStore,
         MongoAuditLog,
         MongoTemplateStore,
@@ -105,9 +106,11 @@ def verify_service():  # type: ignore[no-untyped-def]
         templates=MongoTemplateStore(_db()),
         attempts=MongoAttemptStore(_db()),
         audit=MongoAuditLog(_db()),
+        accepted=MongoAcceptedStore(_db()),
         engine=FaceEngine(model["detector"], model["embedding"], model["antispoof"]),
         models={role: f"{e.name}/{e.version}" for role, e in by_role.items()},
         frame_workers=settings().frame_workers,
+        deadline_s=settings().verify_deadline_s,
         thresholds=Thresholds(match_min_cosine=settings().match_threshold),
     )
 

@@ -35,6 +35,11 @@ class Settings:
             0.363, the threshold OpenCV publishes for SFace on LFW; docs/LIVENESS.md).
         frame_workers: verify frames analysed side by side (1 = one after another); match it to
             the function's vCPUs (Lambda: ~1 vCPU per 1769 MB of memory).
+        allow_motion_only: whether a browser may ask for the motion-only liveness challenge (no
+            flashing colours, for people with photosensitive epilepsy): a lower assurance level,
+            stated in every assertion it produces (``SECUREFACE_ALLOW_MOTION_ONLY=true``).
+        verify_deadline_s: longest time from a session's issue to its ``/verify`` (the capture
+            itself takes about 6 s; docs/LIVENESS.md).
     """
 
     model_bucket: str
@@ -47,6 +52,8 @@ class Settings:
     manifest_ttl_s: int = 30 * 24 * 3600
     frame_workers: int = 2
     match_threshold: float = 0.363
+    allow_motion_only: bool = False
+    verify_deadline_s: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,7 +90,21 @@ class Settings:
             manifest_ttl_s=integer("SECUREFACE_MANIFEST_TTL_S", cls.manifest_ttl_s),
             frame_workers=integer("SECUREFACE_FRAME_WORKERS", cls.frame_workers),
             match_threshold=_fraction(env, "SECUREFACE_MATCH_THRESHOLD", cls.match_threshold),
+            allow_motion_only=_flag(env, "SECUREFACE_ALLOW_MOTION_ONLY"),
+            verify_deadline_s=integer("SECUREFACE_VERIFY_DEADLINE_S", cls.verify_deadline_s),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """``true`` / ``false`` (or unset: false) from ``env``.
+
+    Raises:
+        ConfigurationError: any other value.
+    """
+    value = env.get(name, "").strip().lower()
+    if value not in ("", "true", "false"):
+        raise ConfigurationError(reason=f"{name} must be true or false")
+    return value == "true"
 
 
 def _fraction(env: Mapping[str, str], name: str, default: float) -> float:

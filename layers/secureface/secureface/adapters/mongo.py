@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from secureface.crypto.envelope import Sealed
 from secureface.errors import StoreUnavailableError
+from secureface.sessions.challenge import Challenge
 from secureface.sessions.records import SessionRecord
 from secureface.settings import Settings
 
@@ -114,7 +115,7 @@ def _to_doc(record: SessionRecord) -> dict[str, Any]:
         "issued_at": record.issued_at,
         "expires_at": record.expires_at,
         "expire_at": utc(record.expires_at),
-        "challenge": list(record.challenge),
+        "challenge": record.challenge.to_json(),
         "transcript_hash": Binary(record.transcript_hash),
         "keys": {
             "edk": Binary(record.sealed_keys.encrypted_key),
@@ -131,7 +132,7 @@ def _from_doc(doc: dict[str, Any]) -> SessionRecord:
         session_id=str(doc["_id"]),
         issued_at=int(doc["issued_at"]),
         expires_at=int(doc["expires_at"]),
-        challenge=tuple(doc["challenge"]),
+        challenge=Challenge.from_json(doc["challenge"]),
         transcript_hash=bytes(doc["transcript_hash"]),
         sealed_keys=Sealed(bytes(keys["edk"]), bytes(keys["nonce"]), bytes(keys["ct"])),
         used=bool(doc.get("used", False)),

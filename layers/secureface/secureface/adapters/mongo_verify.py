@@ -1,4 +1,4 @@
-"""MongoDB stores of the verify side: templates, attempts/locks, audit.
+"""MongoDB stores of the verify side: templates, attempts/locks, audit, accepted bursts.
 
 Plain operations on string ``_id``s only (they run the same on Atlas, a ``mongo`` container and
 the local wire server); TTL indexes expire attempts, locks and audit records.
@@ -6,6 +6,7 @@ the local wire server); TTL indexes expire attempts, locks and audit records.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from bson.binary import Binary
@@ -100,3 +101,45 @@ class MongoAuditLog:
     def record(self, entry: dict[str, Any], now: int) -> None:
         doc = {**entry, "at": now, "expire_at": utc(now + self._retention_s)}
         guarded("insert", lambda: self._c.ready().insert_one(doc))
+
+
+class MongoAcceptedStore:
+    """Sealed fingerprints of accepted bursts (:mod:`secureface.verify.memory`), with a TTL."""
+
+    def __init__(self, db: Any) -> None:
+        self._c = IndexedCollection(
+            db, "accepted", [("subject_id", {}), ("expire_at", {"expireAfterSeconds": 0})]
+        )
+
+    def recent(self, subject_id: str) -> list[Sealed]:
+        docs = guarded(
+            "find",
+            lambda: list(
+                self._c.ready().find({"subject_id": subject_id}).sort("at", -1).limit(100)
+            ),
+        )
+        return [Sealed(bytes(d["edk"]), bytes(d["nonce"]), bytes(d["ct"])) for d in docs]
+
+    def remember(self, subject_id: str, sealed: Sealed, now: int, ttl_s: int, keep: int) -> None:
+        collection = self._c.ready()
+        doc = {
+            "_id": secrets.token_urlsafe(16),
+            "subject_id": subject_id,
+            "at": now,
+            "expire_at": utc(now + ttl_s),
+            "edk": Binary(sealed.encrypted_key),
+            "nonce": Binary(sealed.nonce),
+            "ct": Binary(sealed.ciphertext),
+        }
+        guarded("insert", lambda: collection.insert_one(doc))
+        old = guarded(
+            "find",
+            lambda: [
+                d["_id"]
+                for d in collection.find({"subject_id": subject_id}, {"_id": 1})
+                .sort("at", -1)
+                .skip(keep)
+            ],
+        )
+        if old:
+            guarded("delete", lambda: collection.delete_many({"_id": {"$in": old}}))

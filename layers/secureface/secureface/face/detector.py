@@ -87,8 +87,10 @@ def detect_faces(
     *,
     score_threshold: float = SCORE_THRESHOLD,
     nms_threshold: float = NMS_THRESHOLD,
+    input_size: int = INPUT_SIZE,
 ) -> list[Face]:
-    """Detect faces in an RGB image with YuNet.
+    """Detect faces in an RGB image with YuNet, letterboxed into an ``input_size`` square (a
+    multiple of 32; the weights take any such size: 640 for photos, 320 for small burst frames).
 
     Returns:
         The faces, best score first; empty when there is none.
@@ -97,7 +99,9 @@ def detect_faces(
         BadRequestError: ``image`` is not an RGB uint8 array.
         SecureFaceError: the model failed or is not YuNet.
     """
-    tensor, scale = letterbox(image)
+    if input_size % 32 or input_size < 32:
+        raise BadRequestError(reason=f"YuNet input size {input_size} is not a multiple of 32")
+    tensor, scale = letterbox(image, input_size)
     outputs = run_single(model, tensor)
     height, width = image.shape[:2]
     return decode_detections(
@@ -106,6 +110,7 @@ def detect_faces(
         image_size=(width, height),
         score_threshold=score_threshold,
         nms_threshold=nms_threshold,
+        input_size=input_size,
     )
 
 
@@ -116,6 +121,7 @@ def decode_detections(
     image_size: tuple[int, int],
     score_threshold: float = SCORE_THRESHOLD,
     nms_threshold: float = NMS_THRESHOLD,
+    input_size: int = INPUT_SIZE,
 ) -> list[Face]:
     """Turn YuNet's raw head outputs into faces in original image coordinates.
 
@@ -125,6 +131,7 @@ def decode_detections(
         image_size: ``(width, height)`` of the original image, to clip boxes.
         score_threshold: minimum ``sqrt(cls * obj)``.
         nms_threshold: IoU above which a lower-scoring overlapping box is dropped.
+        input_size: side of the square network input the outputs belong to.
 
     Returns:
         The faces, best score first.
@@ -132,7 +139,7 @@ def decode_detections(
     Raises:
         SecureFaceError: an output is missing or has the wrong size.
     """
-    scores, boxes, points = _decode_all_strides(outputs)
+    scores, boxes, points = _decode_all_strides(outputs, input_size)
     keep = np.flatnonzero(scores >= score_threshold)
     keep = keep[_nms(boxes[keep], scores[keep], nms_threshold)]
     width, height = image_size
@@ -155,12 +162,12 @@ def _five_points(marks: NDArray[np.float64]) -> tuple[Point, Point, Point, Point
 
 
 def _decode_all_strides(
-    outputs: Mapping[str, Tensor],
+    outputs: Mapping[str, Tensor], input_size: int = INPUT_SIZE
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Scores ``(n,)``, boxes ``(n, 4)`` as x1 y1 x2 y2, landmarks ``(n, 5, 2)``, network px."""
     scores, boxes, points = [], [], []
     for stride in STRIDES:
-        cells = INPUT_SIZE // stride
+        cells = input_size // stride
         count = cells * cells
         cls = output(outputs, f"cls_{stride}").astype(np.float64).reshape(count)
         obj = output(outputs, f"obj_{stride}").astype(np.float64).reshape(count)

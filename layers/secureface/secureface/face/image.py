@@ -40,7 +40,12 @@ _DECODE_ERRORS = (
 
 
 def decode_image(
-    data: bytes, *, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES
+    data: bytes,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    max_bytes: int = MAX_BYTES,
+    max_side: int = 0,
+    formats: tuple[str, ...] = ALLOWED_FORMATS,
 ) -> RGBImage:
     """Decode JPEG/PNG/WebP bytes into an upright ``(height, width, 3)`` uint8 RGB array.
 
@@ -51,6 +56,8 @@ def decode_image(
         data: the encoded image.
         max_pixels: refuse images with more pixels than this, before decoding them.
         max_bytes: refuse encoded images longer than this.
+        max_side: when non-zero, refuse images wider or taller than this, before decoding.
+        formats: the Pillow formats accepted (a subset of :data:`ALLOWED_FORMATS`).
 
     Returns:
         The pixels, C-contiguous.
@@ -58,14 +65,14 @@ def decode_image(
     Raises:
         PayloadTooLargeError: ``data`` is longer than ``max_bytes``.
         BadRequestError: empty, not an allowed format, truncated, corrupt, or larger than
-            ``max_pixels``.
+            ``max_pixels`` or ``max_side``.
     """
     if len(data) > max_bytes:
         raise PayloadTooLargeError(f"Image larger than {max_bytes} bytes")
     if not data:
         raise BadRequestError("Empty image")
     try:
-        with _open(data, max_pixels) as image:
+        with _open(data, max_pixels, max_side or 1 << 30, formats) as image:
             image.load()
             rgb = ImageOps.exif_transpose(image).convert("RGB")
     except BadRequestError:
@@ -75,15 +82,15 @@ def decode_image(
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
 
 
-def _open(data: bytes, max_pixels: int) -> Image.Image:
+def _open(data: bytes, max_pixels: int, max_side: int, formats: tuple[str, ...]) -> Image.Image:
     """Parse the header only and check the dimensions.
 
     Raises:
         BadRequestError: not an allowed format, or too many pixels.
     """
-    image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    image = Image.open(io.BytesIO(data), formats=[f for f in formats if f in ALLOWED_FORMATS])
     width, height = image.size
-    if width < 1 or height < 1 or width * height > max_pixels:
+    if width < 1 or height < 1 or width * height > max_pixels or max(width, height) > max_side:
         image.close()
         raise BadRequestError(
             f"Image dimensions {width}x{height} exceed {max_pixels} pixels",

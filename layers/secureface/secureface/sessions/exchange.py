@@ -1,9 +1,12 @@
-"""The key exchange (protocol version 1): messages, transcript and key schedule, both sides.
+"""The key exchange (protocol version 2): messages, transcript and key schedule, both sides.
 
 Client → server (``POST /session``)::
 
-    {"version": 1, "client_public_key": b64url(65-byte uncompressed P-256 point),
-     "client_nonce": b64url(32 bytes)}
+    {"version": 2, "client_public_key": b64url(65-byte uncompressed P-256 point),
+     "client_nonce": b64url(32 bytes), "liveness": "light" | "motion" (optional)}
+
+``liveness: "motion"`` asks for the motion-only challenge (no flashing colours, a lower assurance
+level stated in the assertion); the server grants it only where the operator allowed it.
 
 Server → client::
 
@@ -11,7 +14,8 @@ Server → client::
      "delegation": <compact JWS signed by the pinned KMS key>}
 
 The transcript names the protocol version, a random 128-bit session id, both ephemeral public
-keys, both nonces, issue and expiry times, the liveness challenge and the SHA-256 of the
+keys, both nonces, issue and expiry times, the liveness challenge
+(:class:`~secureface.sessions.challenge.Challenge`, as an object) and the SHA-256 of the
 delegation. The delegated key signs ``"secureface/v1/session-transcript" ‖ 0x00 ‖ transcript``.
 
 Key schedule: ``Z`` = ECDH(server ephemeral, client ephemeral); for each purpose ``p`` in
@@ -42,9 +46,9 @@ from secureface.crypto.ecdsa import verify_raw
 from secureface.crypto.kdf import hkdf_sha256
 from secureface.encoding import b64url_decode, b64url_encode, canonical_json
 from secureface.errors import BadRequestError, IntegrityError
-from secureface.sessions.challenge import new_challenge
+from secureface.sessions.challenge import MODE_LIGHT, MODE_MOTION, MODES, Challenge, new_challenge
 
-VERSION = 1
+VERSION = 2
 TRANSCRIPT_TYPE = "secureface-session"
 TRANSCRIPT_CONTEXT = b"secureface/v1/session-transcript"
 NONCE_LEN = 32
@@ -83,7 +87,7 @@ class Transcript:
     server_nonce: bytes
     issued_at: int
     expires_at: int
-    challenge: tuple[str, ...]
+    challenge: Challenge
     delegation_sha256: str
 
     def encode(self) -> bytes:
@@ -98,18 +102,18 @@ class Transcript:
                 "server_nonce": b64url_encode(self.server_nonce),
                 "issued_at": self.issued_at,
                 "expires_at": self.expires_at,
-                "challenge": list(self.challenge),
+                "challenge": self.challenge.to_json(),
                 "delegation_sha256": self.delegation_sha256,
             }
         )
 
     @classmethod
     def decode(cls, data: bytes) -> Transcript:
-        """Raises IntegrityError when ``data`` is not a version-1 transcript."""
+        """Raises IntegrityError when ``data`` is not a well-formed transcript of this version."""
         try:
             raw = json.loads(data)
             if raw["type"] != TRANSCRIPT_TYPE or raw["version"] != VERSION:
-                raise ValueError("not a v1 transcript")
+                raise ValueError(f"not a v{VERSION} transcript")
             return cls(
                 session_id=str(raw["session_id"]),
                 client_public_key=b64url_decode(raw["client_public_key"]),
@@ -118,7 +122,7 @@ class Transcript:
                 server_nonce=b64url_decode(raw["server_nonce"]),
                 issued_at=int(raw["issued_at"]),
                 expires_at=int(raw["expires_at"]),
-                challenge=tuple(str(s) for s in raw["challenge"]),
+                challenge=Challenge.from_json(raw["challenge"]),
                 delegation_sha256=str(raw["delegation_sha256"]),
             )
         except (ValueError, KeyError, TypeError, BadRequestError) as exc:
@@ -170,11 +174,11 @@ def derive_session_keys(
     return SessionKeys(*keys)
 
 
-def parse_request(body: dict[str, Any]) -> tuple[ec.EllipticCurvePublicKey, bytes]:
-    """Validate a ``POST /session`` body.
+def parse_request(body: dict[str, Any]) -> tuple[ec.EllipticCurvePublicKey, bytes, str]:
+    """Validate a ``POST /session`` body: the client's key, nonce and liveness mode.
 
     Raises:
-        BadRequestError: unsupported version, missing or malformed key or nonce.
+        BadRequestError: unsupported version, missing or malformed key, nonce or mode.
     """
     if body.get("version") != VERSION:
         raise BadRequestError(f"version must be {VERSION}")
@@ -184,18 +188,29 @@ def parse_request(body: dict[str, Any]) -> tuple[ec.EllipticCurvePublicKey, byte
     nonce = b64url_decode(body.get("client_nonce", ""), field="client_nonce", max_len=64)
     if len(nonce) != NONCE_LEN:
         raise BadRequestError(f"client_nonce must be {NONCE_LEN} bytes")
-    return client_key, nonce
+    mode = body.get("liveness", MODE_LIGHT)
+    if mode not in MODES:
+        raise BadRequestError(f"liveness must be one of {', '.join(MODES)}")
+    return client_key, nonce, str(mode)
 
 
 def accept_exchange_at(
-    body: dict[str, Any], signer: DelegatedSigner, *, now: int, ttl_s: int = DEFAULT_SESSION_TTL_S
+    body: dict[str, Any],
+    signer: DelegatedSigner,
+    *,
+    now: int,
+    ttl_s: int = DEFAULT_SESSION_TTL_S,
+    allow_motion_only: bool = False,
 ) -> ServerSession:
     """Server side: validate the request, run ECDH, sign the transcript, derive the keys.
 
     Raises:
-        BadRequestError: the request is malformed (see :func:`parse_request`).
+        BadRequestError: the request is malformed (see :func:`parse_request`), or asks for the
+            motion-only challenge where the operator did not allow it.
     """
-    client_key, client_nonce = parse_request(body)
+    client_key, client_nonce, mode = parse_request(body)
+    if mode == MODE_MOTION and not allow_motion_only:
+        raise BadRequestError("The motion-only liveness check is not enabled here")
     ephemeral = ec.generate_private_key(ec.SECP256R1())
     delegated_key, delegation = signer.credential_at(now)
     transcript = Transcript(
@@ -206,7 +221,7 @@ def accept_exchange_at(
         server_nonce=secrets.token_bytes(NONCE_LEN),
         issued_at=now,
         expires_at=now + ttl_s,
-        challenge=new_challenge(),
+        challenge=new_challenge(mode),
         delegation_sha256=hashlib.sha256(delegation.encode()).hexdigest(),
     )
     encoded = transcript.encode()
@@ -234,7 +249,9 @@ class ClientSession:
         return self.transcript.session_id
 
 
-def new_client_hello() -> tuple[ec.EllipticCurvePrivateKey, bytes, dict[str, Any]]:
+def new_client_hello(
+    liveness: str = MODE_LIGHT,
+) -> tuple[ec.EllipticCurvePrivateKey, bytes, dict[str, Any]]:
     """Client side: an ephemeral key, a nonce, and the request body."""
     key = ec.generate_private_key(ec.SECP256R1())
     nonce = secrets.token_bytes(NONCE_LEN)
@@ -243,6 +260,8 @@ def new_client_hello() -> tuple[ec.EllipticCurvePrivateKey, bytes, dict[str, Any
         "client_public_key": b64url_encode(encode_point(key.public_key())),
         "client_nonce": b64url_encode(nonce),
     }
+    if liveness != MODE_LIGHT:
+        body["liveness"] = liveness
     return key, nonce, body
 
 

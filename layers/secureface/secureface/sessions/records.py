@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from secureface.crypto.envelope import Sealed
+from secureface.sessions.challenge import Challenge
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class SessionRecord:
     session_id: str
     issued_at: int
     expires_at: int
-    challenge: tuple[str, ...]
+    challenge: Challenge
     transcript_hash: bytes
     sealed_keys: Sealed
     used: bool = False

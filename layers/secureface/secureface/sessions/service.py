@@ -24,14 +24,17 @@ def open_session_at(
     *,
     now: int,
     ttl_s: int = DEFAULT_SESSION_TTL_S,
+    allow_motion_only: bool = False,
 ) -> dict[str, str]:
     """Run the server side of the key exchange and store the session; returns the response body.
 
     Raises:
-        BadRequestError: malformed request.
+        BadRequestError: malformed request, or a mode the operator did not allow.
         StoreUnavailableError: the store or KMS failed.
     """
-    accepted = accept_exchange_at(body, signer, now=now, ttl_s=ttl_s)
+    accepted = accept_exchange_at(
+        body, signer, now=now, ttl_s=ttl_s, allow_motion_only=allow_motion_only
+    )
     t = accepted.transcript
     sealed = envelope.seal_at(accepted.keys.packed(), session_aad(t.session_id), now=now)
     store.insert(

@@ -35,6 +35,7 @@ from secureface.face import (
     real_score,
 )
 from secureface.face.embedder import normalise
+from secureface.face.inference import InferenceModel as _Model
 from secureface.face.inference import RGBImage
 
 #: Smallest usable face: eye distance in pixels. Package faces shrunk to 21-24 px keep a cosine
@@ -88,6 +89,31 @@ class EnrollmentQuality:
 
 
 @dataclass(frozen=True)
+class FrameScan:
+    """The cheap measurements taken on EVERY frame of a verify burst (detector only).
+
+    Attributes:
+        face_count: faces YuNet found.
+        face: the face when ``face_count == 1``.
+        yaw: yaw cue of the face (:mod:`secureface.face.pose`).
+        pitch: pitch cue.
+        eye_distance: pixels.
+        face_rgb: mean linear RGB (0..1) of the inner face (eyes to mouth, unclipped pixels).
+        background_rgb: mean linear RGB of the frame's upper side strips, away from the face.
+        face_luma: mean sRGB luma (0..255) of the inner face, for the "too dark" hint.
+    """
+
+    face_count: int
+    face: Face | None
+    yaw: float | None
+    pitch: float | None
+    eye_distance: float | None
+    face_rgb: tuple[float, float, float] | None
+    background_rgb: tuple[float, float, float]
+    face_luma: float | None
+
+
+@dataclass(frozen=True)
 class FrameAnalysis:
     """The server's measurements of one frame. Never log :attr:`embedding` or
     :attr:`fingerprint`: both are derived from the face.
@@ -133,12 +159,64 @@ class FaceEngine:
         embedder: InferenceModel,
         antispoof: InferenceModel,
         *,
+        landmarks: _Model | None = None,
         quality: EnrollmentQuality = EnrollmentQuality(),  # noqa: B008 (frozen, immutable)
     ) -> None:
         self._detector = detector
         self._embedder = embedder
         self._antispoof = antispoof
+        self._landmarks = landmarks
         self.quality = quality
+
+    @property
+    def has_mesh(self) -> bool:
+        """Whether the face-mesh model is loaded (else :meth:`surface_points` gives 5 points)."""
+        return self._landmarks is not None
+
+    def scan(self, image: RGBImage) -> FrameScan:
+        """The cheap per-frame measurements of a burst frame (no embedding).
+
+        Raises:
+            BadRequestError: ``image`` is not an RGB uint8 array.
+            SecureFaceError: the detector failed.
+        """
+        side = max(image.shape[:2])
+        size = min(640, max(160, -(-side // 32) * 32))
+        faces = detect_faces(self._detector, image, input_size=size)
+        linear = LINEAR_LUT[image]
+        background = _background_rgb(linear, faces[0] if len(faces) == 1 else None)
+        if len(faces) != 1:
+            return FrameScan(len(faces), None, None, None, None, None, background, None)
+        face = faces[0]
+        cues = pose_cues(face.landmarks)
+        region = _inner_face(image.shape[:2], face)
+        pixels = image[region].reshape(-1, 3)
+        unclipped = pixels.max(axis=1) < 250
+        face_rgb = luma = None
+        if unclipped.sum() >= 16:
+            mean = linear[region].reshape(-1, 3)[unclipped].mean(axis=0)
+            face_rgb = (float(mean[0]), float(mean[1]), float(mean[2]))
+            luma = float((pixels[unclipped] @ np.array([0.299, 0.587, 0.114])).mean())
+        return FrameScan(
+            1, face, cues.yaw, cues.pitch, eye_distance(face), face_rgb, background, luma
+        )
+
+    def embed(self, image: RGBImage, face: Face) -> tuple[NDArray[np.float32], bytes]:
+        """The SFace embedding of ``face`` in ``image`` and its aligned face's fingerprint."""
+        aligned = align_face(image, face.landmarks)
+        return embed_face(self._embedder, aligned), fingerprint(aligned)
+
+    def spoof_score(self, image: RGBImage, face: Face) -> float:
+        """The anti-spoof model's "real" score (weak, auxiliary)."""
+        return real_score(self._antispoof, image, face)
+
+    def surface_points(self, image: RGBImage, face: Face) -> NDArray[np.float64]:
+        """``(n, 2)`` face surface points: the 468 mesh landmarks, or the 5 YuNet points."""
+        if self._landmarks is None:
+            return np.asarray(face.landmarks, dtype=np.float64)
+        from secureface.face.mesh import face_mesh
+
+        return np.asarray(face_mesh(self._landmarks, image, face)[:, :2], dtype=np.float64)
 
     def analyze(self, image: RGBImage) -> FrameAnalysis:
         """Measure one RGB frame.
@@ -211,6 +289,41 @@ def quality_problem(
     if abs(yaw) > limits.max_abs_yaw:
         return "not_frontal", "face not looking straight at the camera"
     return None
+
+
+#: sRGB 0..255 → linear light 0..1 (IEC 61966-2-1), a lookup table.
+_SRGB = np.arange(256, dtype=np.float64) / 255.0
+LINEAR_LUT = np.where(_SRGB <= 0.04045, _SRGB / 12.92, ((_SRGB + 0.055) / 1.055) ** 2.4).astype(
+    np.float32
+)
+
+
+def _inner_face(shape: tuple[int, ...], face: Face) -> tuple[slice, slice]:
+    """Rows and columns of the skin between the eyes and the mouth (cheeks and nose)."""
+    points = np.asarray(face.landmarks, dtype=np.float64)
+    d = max(eye_distance(face), 1.0)
+    top = points[:2, 1].mean() + 0.15 * d
+    bottom = max(points[3:, 1].mean(), top + 0.3 * d)
+    left, right = points[:, 0].min() - 0.05 * d, points[:, 0].max() + 0.05 * d
+    height, width = shape[0], shape[1]
+    rows = slice(int(np.clip(top, 0, height - 1)), int(np.clip(bottom, 1, height)))
+    cols = slice(int(np.clip(left, 0, width - 1)), int(np.clip(right, 1, width)))
+    return rows, cols
+
+
+def _background_rgb(linear: NDArray[np.float32], face: Face | None) -> tuple[float, float, float]:
+    """Mean linear RGB of the upper side strips (outer fifth of the width, upper half of the
+    height), leaving out columns within one face width of the face's centre."""
+    height, width = linear.shape[:2]
+    columns = np.arange(width)
+    strips = (columns < width * 0.2) | (columns >= width * 0.8)
+    if face is not None:
+        x, _, w, _ = face.box
+        strips &= np.abs(columns - (x + w / 2)) > w
+    if not strips.any():
+        strips = (columns < width * 0.05) | (columns >= width * 0.95)
+    mean = linear[: max(height // 2, 1)][:, strips].reshape(-1, 3).mean(axis=0)
+    return (float(mean[0]), float(mean[1]), float(mean[2]))
 
 
 def eye_distance(face: Face) -> float:

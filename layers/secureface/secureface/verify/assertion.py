@@ -5,9 +5,14 @@ A compact JWS (ES256, ``typ`` = :data:`ASSERTION_TYP`) signed by the instance's 
 can verify it offline::
 
     {"type": "secureface-assertion", "subject_id": "alice", "decision": "verified",
-     "reason": "ok", "session_id": "…", "issued_at": 1764316800, "expires_at": 1764317100}
+     "hint": "", "assurance": "light", "session_id": "…", "issued_at": 1764316800,
+     "expires_at": 1764317100}
 
-Decisions: ``verified``, ``not_verified``, ``locked``. No score is ever included.
+Decisions: ``verified``, ``not_verified``, ``locked``. ``hint`` is empty or one of
+:data:`~secureface.verify.liveness.CLIENT_HINTS` (what the person can do about a refusal: no
+face, several faces, too dark, too far, moves not followed); which liveness signal refused is
+never said. ``assurance`` is the challenge performed: ``light`` (light and motion) or
+``motion`` (motion only, a lower level an operator may allow). No score is ever included.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ class Assertion:
 
     subject_id: str
     decision: str
-    reason: str
+    hint: str
+    assurance: str
     session_id: str
     issued_at: int
     expires_at: int
@@ -46,7 +52,8 @@ class Assertion:
             "type": ASSERTION_TYPE,
             "subject_id": self.subject_id,
             "decision": self.decision,
-            "reason": self.reason,
+            "hint": self.hint,
+            "assurance": self.assurance,
             "session_id": self.session_id,
             "issued_at": self.issued_at,
             "expires_at": self.expires_at,

@@ -1,64 +1,57 @@
-"""The server's liveness decision over the frames of one challenge.
+"""The server's liveness decision over one burst of frames, from its own copy of the challenge.
 
-The challenge is a sequence of steps chosen by the server (secureface.sessions.challenge):
-``center`` (look at the camera), ``turn_left`` and ``turn_right``; the browser sends one frame
-per step, in order. Directions are the person's own: ``turn_left`` = the person turns their
-head toward THEIR left. In the unmirrored camera image their nose then moves to the image's
-right, so the yaw cue grows (secureface.face.pose). Frames must be sent as the camera records
-them, not mirrored like a selfie preview; a mirrored sequence fails (both turns reversed).
+The browser sends every frame it captured during the challenge (about 10 a second for 6 s) with
+its capture time. The server re-measures everything; nothing the client says about what it
+showed or saw is trusted. Two stages, cheapest first; the first rule that fails is the reason
+(kept in the server log and the audit record; the client learns only a quality hint, see
+:func:`client_hint`):
 
-Rules, checked in this order; the first that fails gives the reason:
+Stage 1, on every frame (detector only, :meth:`FaceEngine.scan`) — :func:`check_burst`:
 
-1. every frame holds exactly one face (``no_face`` / ``multiple_faces``), at least
-   ``min_face_size`` pixels between the eyes (``no_face``: none usable);
-2. every two frames are distinct captures: fingerprint distance at least
-   ``distinct_min_difference`` (``repeated_frame``);
-3. every frame shows the person of the reference frame (the most frontal ``center`` frame):
-   SFace cosine at least ``same_identity_min_cosine`` (``identity_changed``);
-4. the pose sequence was performed: each ``center`` frame has ``|yaw| <= center_max_abs_yaw``;
-   each ``turn_left`` frame's yaw exceeds the reference's by at least ``turn_min_yaw_change``,
-   each ``turn_right`` frame's is below it by as much, so the two turns move the cue in opposite
-   directions (``liveness_failed``). A flat photo tilted in front of the camera has no parallax:
-   it moves the cue little, and the same way for both tilts;
-5. the anti-spoof score of every frame is at least ``antispoof_min`` (``spoof_suspected``);
-   a weak, auxiliary check (real faces score 0.40-0.81).
+1. ``timing``: times strictly increasing, at least :attr:`Thresholds.min_fps` frames a second
+   over the capture, no gap over :attr:`Thresholds.max_gap_ms`, the capture covered from start
+   to end (a subsampled, truncated or padded burst fails);
+2. ``multiple_faces`` (any frame), ``no_face`` (fewer than :attr:`Thresholds.min_face_fraction`
+   of the frames with one face), ``too_far`` (median eye distance under
+   :attr:`Thresholds.min_face_size`);
+3. :mod:`secureface.verify.motion`: ``moves_not_followed``, ``discontinuity``;
+4. :mod:`secureface.verify.light` (light mode): ``light_not_reflected`` — or ``too_dark`` when
+   the face is too dark to measure — and ``uniform_tint``.
 
-Every default is justified by a measurement in docs/LIVENESS.md.
+Stage 2, on a few frames (the baseline, each move's peak, and evenly spread frames) —
+:func:`check_frames`:
+
+5. ``identity_changed``: every sampled frame shows the baseline's person (SFace cosine);
+6. ``flat``: :mod:`secureface.verify.depth` on the face-mesh points of the baseline and peaks;
+7. ``spoof_suspected``: the weak anti-spoof model on the baseline frame (a tripwire).
+
+The caller then checks the memory of earlier accepted bursts (``replayed``) and matches the
+baseline frame against the enrolled template (``no_match``). Every default is justified by a
+measurement in docs/LIVENESS.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from itertools import combinations
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from secureface.errors import BadRequestError
 from secureface.face import cosine_similarity
-from secureface.verify.analysis import (
-    FRONTAL_MAX_ABS_YAW,
-    MIN_FACE_SIZE,
-    FrameAnalysis,
-    fingerprint_distance,
-)
+from secureface.sessions.challenge import MODE_LIGHT, Challenge
+from secureface.verify.analysis import MIN_FACE_SIZE, FrameScan
+from secureface.verify.depth import check_depth
+from secureface.verify.light import LightThresholds, check_light
+from secureface.verify.motion import MotionThresholds, Pose, check_motion
 
-#: The steps a challenge may contain.
-STEPS = ("center", "turn_left", "turn_right")
+#: Reasons a client may hear about, as a hint it can act on; every other reason stays private.
+CLIENT_HINTS = ("no_face", "multiple_faces", "too_dark", "too_far", "moves_not_followed")
 
-#: The reasons :func:`check_liveness` answers with (``LivenessResult.reason`` is a plain ``str``
-#: so that callers can extend the vocabulary, e.g. with ``no_match``).
-Reason = Literal[
-    "ok",
-    "no_face",
-    "multiple_faces",
-    "liveness_failed",
-    "spoof_suspected",
-    "identity_changed",
-    "repeated_frame",
-]
+
+def client_hint(reason: str) -> str:
+    """The hint the client may see for ``reason`` (``""`` for a private reason or ``ok``)."""
+    return reason if reason in CLIENT_HINTS else ""
 
 
 @dataclass(frozen=True)
@@ -66,38 +59,62 @@ class Thresholds:
     """Decision thresholds; defaults measured in docs/LIVENESS.md, each overridable.
 
     Attributes:
-        center_max_abs_yaw: largest ``|yaw|`` of a ``center`` frame.
-        turn_min_yaw_change: least yaw change of a turn frame relative to the reference
-            ``center`` frame, in the step's direction.
-        same_identity_min_cosine: least SFace cosine of every frame to the reference frame.
-        antispoof_min: least anti-spoof "real" score of every frame.
-        distinct_min_difference: least fingerprint distance between any two frames.
-        match_min_cosine: least cosine between the reference frame and the enrolled template
-            for a match (OpenCV's SFace threshold; applied by the caller).
-        min_face_size: least eye distance in pixels.
+        min_fps: least frames per second of capture.
+        max_gap_ms: longest time between two frames, and from the capture's start and end to
+            the first and last frame.
+        min_face_fraction: least fraction of frames with exactly one face.
+        min_face_size: least median eye distance, pixels.
+        min_face_luma: median face luma (0..255) under which a light failure is told "too dark".
+        same_identity_min_cosine: least SFace cosine of every sampled frame to the baseline.
+        identity_samples: evenly spread frames embedded besides the baseline and the peaks.
+        depth_min_residual: least planar residual (eye distances) of every move, mesh points.
+        depth_min_residual_5: the same with the five YuNet points (no mesh model).
+        antispoof_min: least anti-spoof "real" score of the baseline frame.
+        match_min_cosine: least cosine between the baseline frame and the enrolled template
+            (OpenCV's SFace threshold; applied by the caller).
+        motion: the motion check's thresholds.
+        light: the light check's thresholds.
     """
 
-    center_max_abs_yaw: float = FRONTAL_MAX_ABS_YAW
-    turn_min_yaw_change: float = 0.18
-    same_identity_min_cosine: float = 0.363
-    antispoof_min: float = 0.2
-    distinct_min_difference: float = 0.2
-    match_min_cosine: float = 0.363
+    min_fps: float = 8.0
+    max_gap_ms: int = 400
+    min_face_fraction: float = 0.9
     min_face_size: float = MIN_FACE_SIZE
+    min_face_luma: float = 40.0
+    same_identity_min_cosine: float = 0.363
+    identity_samples: int = 4
+    depth_min_residual: float = 0.02
+    depth_min_residual_5: float = 0.03
+    antispoof_min: float = 0.2
+    match_min_cosine: float = 0.363
+    motion: MotionThresholds = field(default_factory=MotionThresholds)
+    light: LightThresholds = field(default_factory=LightThresholds)
+
+
+@dataclass(frozen=True)
+class BurstCheck:
+    """Stage 1's verdict.
+
+    Attributes:
+        passed: every stage-1 rule held.
+        reason: ``ok`` or the first failed rule.
+        detail: measurements for the server log only.
+        baseline: frame index of the baseline (most frontal ``center``) frame.
+        peaks: frame index of each move's peak.
+        samples: frame indices to embed for the identity rule (baseline and peaks included).
+    """
+
+    passed: bool
+    reason: str
+    detail: str
+    baseline: int = 0
+    peaks: tuple[int, ...] = ()
+    samples: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
 class LivenessResult:
-    """The decision.
-
-    Attributes:
-        passed: every rule held.
-        reason: ``ok`` or the first rule that failed (see the module docstring).
-        match_frame: when passed, the index of the frame to match against the template (the
-            most frontal ``center`` frame); ``None`` otherwise.
-        detail: which frame failed and by how much, for the server log only (never for the
-            client: it holds scores).
-    """
+    """Stage 2's verdict: ``match_frame`` is the baseline frame when it passed."""
 
     passed: bool
     reason: str
@@ -105,133 +122,110 @@ class LivenessResult:
     detail: str = ""
 
 
-@dataclass(frozen=True)
-class _Measured:
-    """One frame with one face, every measurement present."""
-
-    yaw: float
-    embedding: NDArray[np.float32]
-    antispoof: float
-    fingerprint: bytes
+def _fail(reason: str, detail: str) -> BurstCheck:
+    return BurstCheck(False, reason, detail)
 
 
-def check_liveness(
-    challenge: Sequence[str],
-    frames: Sequence[FrameAnalysis],
+def check_timing(challenge: Challenge, times: Sequence[int], thresholds: Thresholds) -> str:
+    """A description of what is wrong with the frame times, or ``""``."""
+    t = np.asarray(times, dtype=np.int64)
+    capture = challenge.capture_ms
+    inside = int(np.count_nonzero((t >= 0) & (t < capture)))
+    gaps = np.diff(np.concatenate([[0], np.clip(t, 0, capture), [capture]]))
+    if len(t) < 2 or np.any(np.diff(t) <= 0):
+        return "frame times not strictly increasing"
+    if inside < thresholds.min_fps * capture / 1000.0:
+        return f"{inside} frames inside a {capture} ms capture"
+    if gaps.max() > thresholds.max_gap_ms:
+        return f"a gap of {int(gaps.max())} ms"
+    return ""
+
+
+def check_burst(
+    challenge: Challenge,
+    times: Sequence[int],
+    scans: Sequence[FrameScan],
     thresholds: Thresholds = Thresholds(),  # noqa: B008 (frozen, immutable)
-) -> LivenessResult:
-    """Decide whether ``frames`` are a live person performing ``challenge``.
+) -> BurstCheck:
+    """Stage 1 (module docstring) over every frame's scan.
 
     Args:
-        challenge: the steps the server asked for, in order.
-        frames: the analysis of the frame sent for each step, in the same order.
+        challenge: the session's challenge, from the server's own record.
+        times: each frame's capture time (ms from the challenge's time zero).
+        scans: each frame's :class:`FrameScan`, same order.
         thresholds: decision thresholds.
-
-    Returns:
-        The decision; ``match_frame`` is set only when it passed.
-
-    Raises:
-        BadRequestError: the number of frames differs from the number of steps, or the
-            challenge has an unknown step, or lacks a ``center``, a ``turn_left`` or a
-            ``turn_right`` step.
     """
-    _check_arguments(challenge, frames)
-    measured = _measure(frames, thresholds)
-    if isinstance(measured, LivenessResult):
-        return measured
-    repeated = _repeated(measured, thresholds)
-    if repeated is not None:
-        return repeated
-    reference = min(
-        (i for i, step in enumerate(challenge) if step == "center"),
-        key=lambda i: abs(measured[i].yaw),
-    )
-    for rule in (_identity, _pose, _spoof):
-        failure = rule(challenge, measured, reference, thresholds)
-        if failure is not None:
-            return failure
-    return LivenessResult(passed=True, reason="ok", match_frame=reference)
-
-
-def _fail(reason: Reason, detail: str) -> LivenessResult:
-    return LivenessResult(passed=False, reason=reason, match_frame=None, detail=detail)
-
-
-def _check_arguments(challenge: Sequence[str], frames: Sequence[FrameAnalysis]) -> None:
-    """Raises: BadRequestError: see :func:`check_liveness`."""
-    unknown = [step for step in challenge if step not in STEPS]
-    if unknown:
-        raise BadRequestError(reason=f"unknown challenge steps {unknown}")
-    if set(challenge) != set(STEPS):
-        raise BadRequestError(reason=f"challenge {tuple(challenge)} lacks a step of {STEPS}")
-    if len(frames) != len(challenge):
-        raise BadRequestError(
-            "One frame per challenge step is required",
-            reason=f"{len(frames)} frames for {len(challenge)} steps",
+    if len(times) != len(scans):
+        raise ValueError("one time per frame scan")
+    if problem := check_timing(challenge, times, thresholds):
+        return _fail("timing", problem)
+    if any(s.face_count > 1 for s in scans):
+        return _fail("multiple_faces", "a frame has several faces")
+    usable = [i for i, s in enumerate(scans) if s.face is not None and s.face_rgb is not None]
+    if len(usable) < thresholds.min_face_fraction * len(scans):
+        return _fail("no_face", f"{len(usable)} of {len(scans)} frames with one face")
+    sizes = [scans[i].eye_distance or 0.0 for i in usable]
+    if float(np.median(sizes)) < thresholds.min_face_size:
+        return _fail("too_far", f"median eye distance {float(np.median(sizes)):.1f} px")
+    poses = [_pose(times[i], scans[i]) for i in usable]
+    motion = check_motion(challenge, poses, thresholds.motion)
+    if not motion.passed:
+        return _fail(motion.reason, motion.detail)
+    detail = f"motion: {motion.detail}"
+    if challenge.mode == MODE_LIGHT:
+        light = check_light(
+            challenge,
+            [times[i] for i in usable],
+            np.array([scans[i].face_rgb for i in usable], dtype=np.float64),
+            np.array([scans[i].background_rgb for i in usable], dtype=np.float64),
+            thresholds.light,
         )
+        detail += f"; light: {light.detail}"
+        if not light.passed:
+            luma = float(np.median([scans[i].face_luma or 0.0 for i in usable]))
+            dark = light.reason == "light_not_reflected" and luma < thresholds.min_face_luma
+            return _fail("too_dark" if dark else light.reason, detail)
+    baseline = usable[motion.baseline]
+    peaks = tuple(usable[i] for i in motion.peaks)
+    spread = np.linspace(0, len(usable) - 1, thresholds.identity_samples + 2)[1:-1]
+    samples = sorted({baseline, *peaks, *(usable[round(x)] for x in spread)})
+    return BurstCheck(True, "ok", detail, baseline, peaks, tuple(samples))
 
 
-def _measure(
-    frames: Sequence[FrameAnalysis], thresholds: Thresholds
-) -> list[_Measured] | LivenessResult:
-    """The frames' measurements, or the face-count / face-size failure of the first bad frame."""
-    measured = []
-    for i, frame in enumerate(frames):
-        if frame.face_count > 1:
-            return _fail("multiple_faces", f"frame {i}: {frame.face_count} faces")
-        yaw, embedding, score, size = frame.yaw, frame.embedding, frame.antispoof, frame.face_size
-        if frame.face_count == 0 or yaw is None or embedding is None or score is None:
-            return _fail("no_face", f"frame {i}: no face")
-        if size is None or size < thresholds.min_face_size:
-            return _fail("no_face", f"frame {i}: face size {size} < {thresholds.min_face_size}")
-        measured.append(_Measured(yaw, embedding, score, frame.fingerprint))
-    return measured
+def _pose(t_ms: int, scan: FrameScan) -> Pose:
+    assert scan.face is not None and scan.yaw is not None and scan.pitch is not None
+    return Pose(t_ms, scan.yaw, scan.pitch, scan.face.box)
 
 
-def _repeated(measured: Sequence[_Measured], thresholds: Thresholds) -> LivenessResult | None:
-    for (i, first), (j, second) in combinations(enumerate(measured), 2):
-        distance = fingerprint_distance(first.fingerprint, second.fingerprint)
-        if distance < thresholds.distinct_min_difference:
-            limit = thresholds.distinct_min_difference
-            return _fail("repeated_frame", f"frames {i}, {j}: distance {distance:.3f} < {limit}")
-    return None
+def check_frames(
+    plan: BurstCheck,
+    embeddings: Mapping[int, NDArray[np.float32]],
+    points: Mapping[int, NDArray[np.float64]],
+    spoof: float,
+    eye_distance: float,
+    thresholds: Thresholds = Thresholds(),  # noqa: B008 (frozen, immutable)
+) -> LivenessResult:
+    """Stage 2 (module docstring) over the sampled frames of a burst that passed stage 1.
 
-
-def _identity(
-    challenge: Sequence[str], measured: Sequence[_Measured], ref: int, thresholds: Thresholds
-) -> LivenessResult | None:
-    for i, frame in enumerate(measured):
-        cosine = cosine_similarity(frame.embedding, measured[ref].embedding)
-        limit = thresholds.same_identity_min_cosine
-        if i != ref and cosine < limit:
-            detail = f"frame {i} ({challenge[i]}): cosine {cosine:.3f} to frame {ref} < {limit}"
-            return _fail("identity_changed", detail)
-    return None
-
-
-def _pose(
-    challenge: Sequence[str], measured: Sequence[_Measured], ref: int, thresholds: Thresholds
-) -> LivenessResult | None:
-    centre_yaw = measured[ref].yaw
-    for i, (step, frame) in enumerate(zip(challenge, measured, strict=True)):
-        if step == "center":
-            if abs(frame.yaw) > thresholds.center_max_abs_yaw:
-                limit = thresholds.center_max_abs_yaw
-                return _fail("liveness_failed", f"frame {i}: yaw {frame.yaw:+.3f}, limit {limit}")
-            continue
-        change = (frame.yaw - centre_yaw) * (1.0 if step == "turn_left" else -1.0)
-        if change < thresholds.turn_min_yaw_change:
-            limit = thresholds.turn_min_yaw_change
-            return _fail("liveness_failed", f"frame {i} ({step}): {change:+.3f} < {limit}")
-    return None
-
-
-def _spoof(
-    challenge: Sequence[str], measured: Sequence[_Measured], ref: int, thresholds: Thresholds
-) -> LivenessResult | None:
-    del ref  # every frame is scored alike
-    for i, frame in enumerate(measured):
-        if frame.antispoof < thresholds.antispoof_min:
-            limit = thresholds.antispoof_min
-            return _fail("spoof_suspected", f"frame {i}: {frame.antispoof:.3f} < {limit}")
-    return None
+    Args:
+        plan: stage 1's verdict (passed).
+        embeddings: SFace embedding of every frame in ``plan.samples``.
+        points: surface points of the baseline and every peak frame.
+        spoof: anti-spoof score of the baseline frame.
+        eye_distance: the baseline face's eye distance, pixels.
+        thresholds: decision thresholds.
+    """
+    reference = embeddings[plan.baseline]
+    for index in plan.samples:
+        cosine = cosine_similarity(embeddings[index], reference)
+        if cosine < thresholds.same_identity_min_cosine:
+            detail = f"frame {index}: cosine {cosine:.3f} to the baseline"
+            return LivenessResult(False, "identity_changed", None, detail)
+    base = points[plan.baseline]
+    limit = thresholds.depth_min_residual if len(base) > 5 else thresholds.depth_min_residual_5
+    depth = check_depth(base, [points[i] for i in plan.peaks], eye_distance, limit)
+    if not depth.passed:
+        return LivenessResult(False, "flat", None, depth.detail)
+    if spoof < thresholds.antispoof_min:
+        return LivenessResult(False, "spoof_suspected", None, f"anti-spoof {spoof:.3f}")
+    return LivenessResult(True, "ok", plan.baseline, f"{plan.detail}; {depth.detail}")

@@ -1,13 +1,16 @@
-"""The decrypted verify payload: subject id, one frame per challenge step, capture times.
+"""The decrypted verify payload: subject id and the burst of frames with their capture times.
 
 Plaintext (inside the sealed message of :mod:`secureface.sessions.sealed`)::
 
     u32 meta_length (big-endian) ‖ meta (UTF-8 JSON) ‖ frame 0 ‖ frame 1 ‖ …
 
-    meta = {"subject_id": "alice", "frames": [{"size": 48213, "captured_at": 1764316800123}, …]}
+    meta = {"subject_id": "alice", "frames": [{"size": 14213, "t": 83}, {"size": 14020, "t": 166}]}
 
-Frames are JPEG, PNG or WebP bytes, in challenge order. Limits keep a request inside Lambda's
-6 MB payload (base64 inside JSON) and bound the work per request.
+``t`` is the frame's capture time in ms relative to time zero of the challenge (when the page
+painted the first colour of the light schedule; :mod:`secureface.sessions.challenge`). Frames
+are baseline or progressive JPEG (what a browser canvas encodes) in capture order. The limits
+bound the work per request (the whole burst is at most 1 MiB; each frame at most 640 pixels on
+its longer side is checked when it is decoded, before any model runs).
 """
 
 from __future__ import annotations
@@ -22,18 +25,36 @@ from secureface.errors import BadRequestError, PayloadTooLargeError
 
 SUBJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MAX_META = 8 * 1024
-MAX_FRAMES = 8
-MAX_FRAME_BYTES = 1536 * 1024
-MAX_PAYLOAD = 4 * 1024 * 1024
+#: Most frames in one burst (12 a second over an 8 s capture).
+MAX_FRAMES = 96
+#: Largest JPEG frame, bytes.
+MAX_FRAME_BYTES = 64 * 1024
+#: Largest plaintext payload, bytes.
+MAX_PAYLOAD = 1024 * 1024
+#: Longest side of a verify frame, pixels.
+MAX_FRAME_SIDE = 640
+#: Enrollment images may be larger (uploaded by an operator, not captured by the page).
+MAX_ENROLL_BYTES = 1536 * 1024
+#: Largest enrollment request (images as base64url inside JSON stay under Lambda's 6 MB).
+MAX_ENROLL_PAYLOAD = 4 * 1024 * 1024
+#: Frame times must lie within this many ms of the capture window ``[0, capture_ms]``.
+TIME_SLACK_MS = 2000
+JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 @dataclass(frozen=True)
 class VerifyPayload:
-    """A parsed verify request."""
+    """A parsed verify request.
+
+    Attributes:
+        subject_id: who the person claims to be.
+        frames: JPEG bytes, in capture order.
+        times_ms: each frame's capture time relative to the challenge's time zero.
+    """
 
     subject_id: str
     frames: tuple[bytes, ...]
-    captured_at: tuple[int, ...]
+    times_ms: tuple[int, ...]
 
 
 def check_subject_id(value: Any) -> str:
@@ -47,25 +68,27 @@ def check_subject_id(value: Any) -> str:
     return value
 
 
-def encode_payload(subject_id: str, frames: list[bytes], captured_at: list[int]) -> bytes:
+def encode_payload(subject_id: str, frames: list[bytes], times_ms: list[int]) -> bytes:
     """Build the plaintext (used by clients and tests)."""
     meta = {
         "subject_id": subject_id,
-        "frames": [
-            {"size": len(f), "captured_at": t} for f, t in zip(frames, captured_at, strict=True)
-        ],
+        "frames": [{"size": len(f), "t": t} for f, t in zip(frames, times_ms, strict=True)],
     }
     raw = json.dumps(meta, separators=(",", ":")).encode()
     return struct.pack(">I", len(raw)) + raw + b"".join(frames)
 
 
-def parse_payload(data: bytes, *, expected_frames: int) -> VerifyPayload:
+def parse_payload(data: bytes, *, capture_ms: int) -> VerifyPayload:
     """Parse and bound a decrypted payload.
 
+    Args:
+        data: the plaintext.
+        capture_ms: length of this session's capture (frame times are bounded by it).
+
     Raises:
-        PayloadTooLargeError: over the total or per-frame limit.
-        BadRequestError: malformed container, bad subject id, frame count not matching the
-            challenge, sizes not adding up.
+        PayloadTooLargeError: over the total, per-frame or frame-count limit.
+        BadRequestError: malformed container, bad subject id, a frame that is not JPEG, sizes
+            not adding up, times that are not integers inside the capture window.
     """
     if len(data) > MAX_PAYLOAD:
         raise PayloadTooLargeError(f"Verify payload is over {MAX_PAYLOAD} bytes")
@@ -77,19 +100,39 @@ def parse_payload(data: bytes, *, expected_frames: int) -> VerifyPayload:
     try:
         meta = json.loads(data[4 : 4 + meta_len])
         entries = meta["frames"]
-        sizes = [int(e["size"]) for e in entries]
-        times = [int(e["captured_at"]) for e in entries]
+        if not isinstance(entries, list):
+            raise TypeError("frames is not a list")
+        sizes = [_integer(e["size"]) for e in entries]
+        times = [_integer(e["t"]) for e in entries]
     except (ValueError, KeyError, TypeError) as exc:
         raise BadRequestError("Verify payload metadata is malformed") from exc
     subject = check_subject_id(meta.get("subject_id"))
-    if not 1 <= len(sizes) <= MAX_FRAMES or len(sizes) != expected_frames:
-        raise BadRequestError(f"Expected {expected_frames} frames, one per challenge step")
+    if not sizes:
+        raise BadRequestError("The burst holds no frames")
+    if len(sizes) > MAX_FRAMES:
+        raise PayloadTooLargeError(f"At most {MAX_FRAMES} frames per burst")
     if any(not 0 < s <= MAX_FRAME_BYTES for s in sizes):
         raise PayloadTooLargeError(f"Each frame must be 1..{MAX_FRAME_BYTES} bytes")
+    if any(not -TIME_SLACK_MS <= t <= capture_ms + TIME_SLACK_MS for t in times):
+        raise BadRequestError("Frame times lie outside the capture")
     if 4 + meta_len + sum(sizes) != len(data):
         raise BadRequestError("Frame sizes do not match the payload")
     frames, offset = [], 4 + meta_len
     for size in sizes:
-        frames.append(data[offset : offset + size])
+        frame = data[offset : offset + size]
+        if not frame.startswith(JPEG_MAGIC):
+            raise BadRequestError("Frames must be JPEG images")
+        frames.append(frame)
         offset += size
-    return VerifyPayload(subject_id=subject, frames=tuple(frames), captured_at=tuple(times))
+    return VerifyPayload(subject_id=subject, frames=tuple(frames), times_ms=tuple(times))
+
+
+def _integer(value: Any) -> int:
+    """An int (not a bool, not a float): JSON numbers only.
+
+    Raises:
+        TypeError: anything else.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("not an integer")
+    return int(value)

@@ -1,10 +1,12 @@
 """Verification and enrollment use cases: the server decides, from evidence it checks itself.
 
 ``verify_at``: consume the session (single use) → open the request under ``K_request`` → parse
-and bound it → lockout → decode every frame → liveness (challenge from the signed transcript,
-distinct frames, one identity, anti-spoof) → match the most frontal frame against the enrolled
-template → signed assertion, sealed under ``K_response`` → audit. An unknown subject answers
-exactly like ``no_match``. No score ever leaves the server.
+and bound the burst → deadline → lockout → decode and scan every frame → stage-1 liveness
+(timing, faces, motion, light; :mod:`secureface.verify.liveness`) → embed and mesh a few frames
+→ stage-2 liveness (identity, depth, anti-spoof) → memory of accepted bursts → match the
+baseline frame against the enrolled template → signed assertion, sealed under ``K_response`` →
+audit. An unknown subject answers exactly like ``no_match``. No score and no liveness reason
+ever leaves the server: the client hears a decision and, at most, a hint it can act on.
 """
 
 from __future__ import annotations
@@ -16,19 +18,36 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.envelope import EnvelopeCipher
 from secureface.encoding import b64url_decode, canonical_json
 from secureface.errors import BadRequestError, IntegrityError, PayloadTooLargeError
 from secureface.face import cosine_similarity, decode_image
+from secureface.face.inference import RGBImage
+from secureface.sessions.challenge import Challenge
 from secureface.sessions.records import SessionStore
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.sessions.service import consume_session_at
-from secureface.verify.analysis import FaceEngine, FrameAnalysis
+from secureface.verify.analysis import FaceEngine, FrameScan
 from secureface.verify.assertion import ASSERTION_TTL_S, Assertion, sign_assertion_at
-from secureface.verify.liveness import Thresholds, check_liveness
+from secureface.verify.liveness import (
+    BurstCheck,
+    Thresholds,
+    check_burst,
+    check_frames,
+    client_hint,
+)
 from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, register_failure_at
+from secureface.verify.memory import (
+    MEMORY_PER_SUBJECT,
+    MEMORY_TTL_S,
+    AcceptedStore,
+    is_replay,
+    open_fingerprints,
+    seal_fingerprints,
+)
 from secureface.verify.records import (
     AttemptStore,
     AuditLog,
@@ -37,7 +56,9 @@ from secureface.verify.records import (
     seal_template,
 )
 from secureface.verify.request import (
+    MAX_ENROLL_BYTES,
     MAX_FRAME_BYTES,
+    MAX_FRAME_SIDE,
     VerifyPayload,
     check_subject_id,
     parse_payload,
@@ -45,6 +66,18 @@ from secureface.verify.request import (
 
 log = logging.getLogger(__name__)
 MAX_ENROLL_IMAGES = 5
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one attempt: ``decision`` and the private ``reason`` (log, audit)."""
+
+    decision: str
+    reason: str
+
+    @property
+    def hint(self) -> str:
+        return client_hint(self.reason)
 
 
 @dataclass
@@ -57,11 +90,12 @@ class VerifyService:
     templates: TemplateStore
     attempts: AttemptStore
     audit: AuditLog
+    accepted: AcceptedStore
     engine: FaceEngine
     models: dict[str, str]
     thresholds: Thresholds = field(default_factory=Thresholds)
     policy: LockoutPolicy = field(default_factory=LockoutPolicy)
-
+    deadline_s: int = 90
     frame_workers: int = 2
 
     def __post_init__(self) -> None:
@@ -70,9 +104,6 @@ class VerifyService:
     @property
     def embedding_model(self) -> str:
         return self.models["embedding"]
-
-    def _analyze(self, frame: bytes) -> FrameAnalysis:
-        return self.engine.analyze(decode_image(frame))
 
     def verify_at(self, body: dict[str, Any], client: str, *, now: int) -> dict[str, str]:
         """Handle one ``POST /verify``; returns the sealed answer.
@@ -87,25 +118,30 @@ class VerifyService:
             str(body.get("session_id", "")), self.sessions, self.envelope, now=now
         )
         plaintext = open_message(keys.request, REQUEST_LABEL, record.session_id, body)
-        payload = parse_payload(plaintext, expected_frames=len(record.challenge))
-        decision, reason = self._decide(payload, record.challenge, client, now)
+        payload = parse_payload(plaintext, capture_ms=record.challenge.capture_ms)
+        if now - record.issued_at > self.deadline_s:
+            outcome = self._refuse(payload, client, now, "deadline")
+        else:
+            outcome = self._decide(payload, record.challenge, client, now)
         assertion = Assertion(
-            payload.subject_id, decision, reason, record.session_id, now, now + ASSERTION_TTL_S
-        )
+            payload.subject_id, outcome.decision, outcome.hint, record.challenge.mode,
+            record.session_id, now, now + ASSERTION_TTL_S,
+        )  # fmt: skip
         bundle = sign_assertion_at(assertion, self.signer, now=now)
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         self.audit.record(
             {"kind": "verify", "subject_id": payload.subject_id, "session_id": record.session_id,
-             "decision": decision, "reason": reason, "client": client, "models": self.models,
-             "latency_ms": latency_ms},
+             "decision": outcome.decision, "reason": outcome.reason, "client": client,
+             "assurance": record.challenge.mode, "frames": len(payload.frames),
+             "models": self.models, "latency_ms": latency_ms},
             now,
         )  # fmt: skip
         log.info(
             "verify decided",
             extra={
                 "session_id": record.session_id,
-                "outcome": decision,
-                "reason": reason,
+                "outcome": outcome.decision,
+                "reason": outcome.reason,
                 "duration_ms": latency_ms,
             },
         )
@@ -113,31 +149,97 @@ class VerifyService:
             keys.response, RESPONSE_LABEL, record.session_id, canonical_json(bundle)
         )
 
-    def _decide(
-        self, payload: VerifyPayload, challenge: tuple[str, ...], client: str, now: int
-    ) -> tuple[str, str]:
-        keys = attempt_keys(payload.subject_id, client)
-        if locked_at(self.attempts, keys, now):
-            return "locked", "locked"
-        # onnxruntime releases the GIL, so frames can be analysed side by side (frame_workers).
-        analyses = list(self._frames_pool.map(self._analyze, payload.frames))
-        live = check_liveness(challenge, analyses, self.thresholds)
-        reason = live.reason
-        if not live.passed:
-            log.info("liveness refused", extra={"reason": live.reason, "detail": live.detail})
-        if live.passed:
-            probe = analyses[live.match_frame if live.match_frame is not None else 0].embedding
-            reason = "ok" if self._matches(payload.subject_id, probe) else "no_match"
-        if reason == "ok":
-            return "verified", "ok"
-        register_failure_at(self.attempts, keys, now, self.policy)
-        return "not_verified", reason
+    def _refuse(self, payload: VerifyPayload, client: str, now: int, reason: str) -> Decision:
+        register_failure_at(
+            self.attempts, attempt_keys(payload.subject_id, client), now, self.policy
+        )
+        return Decision("not_verified", reason)
 
-    def _matches(self, subject_id: str, probe: Any) -> bool:
+    def _scan(self, frame: bytes) -> tuple[RGBImage, FrameScan]:
+        image = decode_image(
+            frame, max_bytes=MAX_FRAME_BYTES, max_side=MAX_FRAME_SIDE, formats=("JPEG",)
+        )
+        return image, self.engine.scan(image)
+
+    def _decide(
+        self, payload: VerifyPayload, challenge: Challenge, client: str, now: int
+    ) -> Decision:
+        if locked_at(self.attempts, attempt_keys(payload.subject_id, client), now):
+            return Decision("locked", "locked")
+        # onnxruntime releases the GIL, so frames are decoded and scanned side by side.
+        scanned = list(self._frames_pool.map(self._scan, payload.frames))
+        images = [image for image, _ in scanned]
+        plan = check_burst(challenge, payload.times_ms, [s for _, s in scanned], self.thresholds)
+        if not plan.passed:
+            return self._refuse(payload, client, now, plan.reason)
+        embeddings, prints, points = self._sample(plan, images, [s for _, s in scanned])
+        base_face = scanned[plan.baseline][1].face
+        assert base_face is not None  # stage 1 chose a frame with one face
+        live = check_frames(
+            plan,
+            embeddings,
+            points,
+            self.engine.spoof_score(images[plan.baseline], base_face),
+            scanned[plan.baseline][1].eye_distance or 1.0,
+            self.thresholds,
+        )
+        if not live.passed:
+            return self._refuse(payload, client, now, live.reason)
+        if self._replayed(payload.subject_id, prints):
+            return self._refuse(payload, client, now, "replayed")
+        if not self._matches(payload.subject_id, embeddings[plan.baseline]):
+            return self._refuse(payload, client, now, "no_match")
+        self.accepted.remember(
+            payload.subject_id,
+            seal_fingerprints(self.envelope, payload.subject_id, prints, now=now),
+            now,
+            MEMORY_TTL_S,
+            MEMORY_PER_SUBJECT,
+        )
+        return Decision("verified", "ok")
+
+    def _sample(
+        self, plan: BurstCheck, images: list[RGBImage], scans: list[FrameScan]
+    ) -> tuple[dict[int, NDArray[np.float32]], list[bytes], dict[int, NDArray[np.float64]]]:
+        """Embeddings and fingerprints of the sampled frames, surface points of the key ones."""
+
+        def face(i: int) -> Any:
+            return scans[i].face
+
+        described = dict(
+            zip(
+                plan.samples,
+                self._frames_pool.map(
+                    lambda i: self.engine.embed(images[i], face(i)), plan.samples
+                ),
+                strict=True,
+            )
+        )
+        keyframes = (plan.baseline, *plan.peaks)
+        points = dict(
+            zip(
+                keyframes,
+                self._frames_pool.map(
+                    lambda i: self.engine.surface_points(images[i], face(i)), keyframes
+                ),
+                strict=True,
+            )
+        )
+        embeddings = {i: e for i, (e, _) in described.items()}
+        return embeddings, [p for _, p in described.values()], points
+
+    def _replayed(self, subject_id: str, prints: list[bytes]) -> bool:
+        remembered = []
+        for sealed in self.accepted.recent(subject_id):
+            try:
+                remembered.append(open_fingerprints(self.envelope, subject_id, sealed))
+            except IntegrityError as exc:
+                log.error("remembered burst does not open", extra={"reason": exc.reason})
+        return is_replay(prints, remembered)
+
+    def _matches(self, subject_id: str, probe: NDArray[np.float32]) -> bool:
         record = self.templates.get(subject_id)
-        if record is None or probe is None:
-            # Same work as a real comparison, so an unknown subject looks like a non-match.
-            cosine_similarity(np.ones(128, dtype=np.float32), np.ones(128, dtype=np.float32))
+        if record is None:
             return False
         if record.model != self.embedding_model:
             log.warning(
@@ -167,10 +269,10 @@ class VerifyService:
         decoded = []
         for index, text in enumerate(images):
             data = b64url_decode(
-                text, field=f"images[{index}]", max_len=MAX_FRAME_BYTES * 4 // 3 + 4
+                text, field=f"images[{index}]", max_len=MAX_ENROLL_BYTES * 4 // 3 + 4
             )
-            if len(data) > MAX_FRAME_BYTES:
-                raise PayloadTooLargeError(f"images[{index}] is over {MAX_FRAME_BYTES} bytes")
+            if len(data) > MAX_ENROLL_BYTES:
+                raise PayloadTooLargeError(f"images[{index}] is over {MAX_ENROLL_BYTES} bytes")
             decoded.append(decode_image(data))
         embedding = self.engine.enrollment_embedding(decoded)
         version = self.templates.next_version(subject_id)

@@ -1,0 +1,107 @@
+"""Is the face a 3-D head or a flat picture? (the geometry half of the liveness check)
+
+Any view of a plane — a print or a screen, tilted, bent a little, moved — is related to any other
+view of it by a homography (a 3 x 3 projective map): the points of one view map onto the other's
+exactly. A head is not a plane: as it turns, the nose tip moves across the cheeks and the
+silhouette slides over the face (parallax), and no homography maps one view onto the other.
+
+So for the baseline frame and each move's peak frame the server locates the same surface points
+in both (the face mesh's landmarks, or the five YuNet points where the mesh is not available),
+fits the best homography by least squares (normalised DLT), and measures what it leaves over:
+the RMS distance between the mapped and the observed points, in eye distances. A flat picture
+leaves only the landmark model's jitter; a real head's parallax leaves far more. Every move must
+show depth (``flat`` otherwise): a photo cannot be swapped in for one of them.
+
+This decides geometry, not identity or liveness alone: a 3-D mask passes it (docs/SECURITY.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class DepthResult:
+    """The geometry check's verdict.
+
+    Attributes:
+        passed: every move showed depth.
+        reason: ``ok`` or ``flat``.
+        residuals: for each move, the RMS residual after the homography, in eye distances.
+    """
+
+    passed: bool
+    reason: str
+    residuals: tuple[float, ...]
+
+    @property
+    def detail(self) -> str:
+        return "residuals " + ", ".join(f"{r:.4f}" for r in self.residuals)
+
+
+def _normaliser(points: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Hartley normalisation: centroid to 0, mean distance sqrt(2)."""
+    centre = points.mean(axis=0)
+    spread = float(np.mean(np.linalg.norm(points - centre, axis=1))) or 1.0
+    s = np.sqrt(2) / spread
+    return np.array([[s, 0, -s * centre[0]], [0, s, -s * centre[1]], [0, 0, 1.0]])
+
+
+def fit_homography(source: NDArray[np.float64], target: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The least-squares homography mapping ``source`` points onto ``target`` points.
+
+    Args:
+        source: ``(n, 2)`` points, ``n >= 4``.
+        target: ``(n, 2)`` points.
+
+    Returns:
+        ``H`` (3 x 3, ``H[2, 2] = 1`` where possible).
+
+    Raises:
+        ValueError: fewer than four points or mismatched shapes.
+    """
+    if source.shape != target.shape or source.ndim != 2 or source.shape[0] < 4:
+        raise ValueError(f"need n >= 4 matching points, got {source.shape} and {target.shape}")
+    ts, tt = _normaliser(source), _normaliser(target)
+    a = np.c_[source, np.ones(len(source))] @ ts.T
+    b = np.c_[target, np.ones(len(target))] @ tt.T
+    rows = []
+    for (x, y, w), (u, v, z) in zip(a, b, strict=True):
+        rows.append([0, 0, 0, -z * x, -z * y, -z * w, v * x, v * y, v * w])
+        rows.append([z * x, z * y, z * w, 0, 0, 0, -u * x, -u * y, -u * w])
+    _, _, vt = np.linalg.svd(np.asarray(rows))
+    h: NDArray[np.float64] = np.linalg.inv(tt) @ vt[-1].reshape(3, 3) @ ts
+    return h / h[2, 2] if abs(h[2, 2]) > 1e-12 else h
+
+
+def planar_residual(
+    source: NDArray[np.float64], target: NDArray[np.float64], scale: float
+) -> float:
+    """RMS distance between ``target`` and ``source`` mapped by the best homography, / ``scale``."""
+    h = fit_homography(source, target)
+    mapped = np.c_[source, np.ones(len(source))] @ h.T
+    mapped = mapped[:, :2] / np.where(np.abs(mapped[:, 2:]) < 1e-12, 1e-12, mapped[:, 2:])
+    return float(np.sqrt(np.mean(np.sum((mapped - target) ** 2, axis=1)))) / max(scale, 1e-6)
+
+
+def check_depth(
+    baseline: NDArray[np.float64],
+    peaks: Sequence[NDArray[np.float64]],
+    eye_distance: float,
+    min_residual: float,
+) -> DepthResult:
+    """Check that every move's view departs from a plane seen in the baseline view.
+
+    Args:
+        baseline: ``(n, 2)`` landmark positions in the baseline frame.
+        peaks: the same landmarks in each move's peak frame.
+        eye_distance: the baseline face's eye distance, pixels (the residuals' unit).
+        min_residual: least residual every move must leave.
+    """
+    residuals = tuple(planar_residual(baseline, p, eye_distance) for p in peaks)
+    passed = bool(residuals) and min(residuals) >= min_residual
+    return DepthResult(passed, "ok" if passed else "flat", residuals)

@@ -1,0 +1,168 @@
+"""Were the moves made, in order, with a continuous human motion? (the motion half of liveness)
+
+Per frame the server has the head-pose cues of :mod:`secureface.face.pose` (yaw: > 0 toward the
+person's own left; pitch: grows when they look down) and the face box. Relative to the
+**baseline** (the median cues of the frames in the ``center`` window), each direction has a
+**progress**: ``left`` = Δyaw, ``right`` = -Δyaw, ``up`` = -Δpitch, ``down`` = Δpitch.
+
+Rules, in order (the first that fails is the reason):
+
+1. ``moves_not_followed``: in each move's window (plus :attr:`MotionThresholds.late_ms` for
+   the person's reaction), the progress toward the asked direction reaches its minimum
+   (:attr:`MotionThresholds.min_yaw` / :attr:`MotionThresholds.min_pitch`), and it dominates:
+   every other direction's progress in that window stays below
+   :attr:`MotionThresholds.max_other` of it (a clip that sweeps every direction in every window
+   fails). The ``center`` window must hold a near-frontal face.
+2. ``discontinuity``: between consecutive frames, the cues move no faster than a head can
+   (:attr:`MotionThresholds.max_cue_speed` cue units a second; ~600°/s) and the face box moves
+   and scales no more than :attr:`MotionThresholds.max_box_jump` of its size a frame: a cut
+   between two clips, a reordered or a spliced burst jumps.
+
+The peak frame of each move (its largest progress) is returned: the 3-D and identity checks look
+at those frames.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from secureface.sessions.challenge import CENTER, Challenge
+
+
+@dataclass(frozen=True)
+class MotionThresholds:
+    """Thresholds of the motion check (measured in docs/LIVENESS.md).
+
+    Attributes:
+        min_yaw: least yaw-cue progress of a ``left``/``right`` move.
+        min_pitch: least pitch-cue progress of an ``up``/``down`` move.
+        max_other: largest progress toward another direction, as a fraction of the asked one's.
+        center_max_abs_yaw: largest |yaw| of the baseline.
+        late_ms: how far past its window a move's peak may come (reaction time).
+        max_cue_speed: largest change of yaw + pitch cues per second between two frames.
+        max_box_jump: largest move of the face box centre or change of its size between two
+            consecutive frames, as a fraction of the box's size.
+    """
+
+    min_yaw: float = 0.15
+    min_pitch: float = 0.08
+    max_other: float = 0.75
+    center_max_abs_yaw: float = 0.25
+    late_ms: int = 500
+    max_cue_speed: float = 6.0
+    max_box_jump: float = 0.5
+
+
+@dataclass(frozen=True)
+class Pose:
+    """What the motion check reads of one frame with one face.
+
+    Attributes:
+        t_ms: capture time relative to the challenge's time zero.
+        yaw: yaw cue.
+        pitch: pitch cue.
+        box: face box ``(x, y, width, height)``.
+    """
+
+    t_ms: int
+    yaw: float
+    pitch: float
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class MotionResult:
+    """The motion check's verdict.
+
+    Attributes:
+        passed: every rule held.
+        reason: ``ok``, ``moves_not_followed`` or ``discontinuity``.
+        baseline: index (into the poses) of the most frontal frame of the ``center`` window.
+        peaks: for each move after ``center``, the index of its peak frame (empty on failure).
+        detail: measurements for the server log.
+    """
+
+    passed: bool
+    reason: str
+    baseline: int
+    peaks: tuple[int, ...]
+    detail: str
+
+
+def progress(direction: str, d_yaw: float, d_pitch: float) -> float:
+    """How far a pose change goes toward ``direction`` (cue units)."""
+    return {"left": d_yaw, "right": -d_yaw, "up": -d_pitch, "down": d_pitch}[direction]
+
+
+def check_motion(
+    challenge: Challenge,
+    poses: Sequence[Pose],
+    thresholds: MotionThresholds = MotionThresholds(),  # noqa: B008 (frozen, immutable)
+) -> MotionResult:
+    """Check the moves of ``challenge`` against the poses of the burst (module docstring).
+
+    Args:
+        challenge: the session's challenge.
+        poses: the frames with exactly one face, in capture order.
+        thresholds: decision thresholds.
+    """
+    t = np.array([p.t_ms for p in poses], dtype=np.float64)
+    yaw = np.array([p.yaw for p in poses])
+    pitch = np.array([p.pitch for p in poses])
+    start, end = challenge.move_window(0)
+    centre = np.flatnonzero((t >= start) & (t < end))
+    if centre.size == 0:
+        return MotionResult(False, "moves_not_followed", 0, (), "no frame in the center window")
+    base_yaw, base_pitch = float(np.median(yaw[centre])), float(np.median(pitch[centre]))
+    baseline = int(centre[np.argmin(np.abs(yaw[centre] - base_yaw))])
+    if abs(base_yaw) > thresholds.center_max_abs_yaw:
+        return MotionResult(
+            False, "moves_not_followed", baseline, (), f"center yaw {base_yaw:+.3f}"
+        )
+    peaks, details = [], []
+    for index, move in enumerate(challenge.moves):
+        if move == CENTER:
+            continue
+        start, end = challenge.move_window(index)
+        inside = np.flatnonzero((t >= start) & (t < end + thresholds.late_ms))
+        if inside.size == 0:
+            return MotionResult(False, "moves_not_followed", baseline, (), f"{move}: no frames")
+        reach = {
+            d: np.array([progress(d, yaw[i] - base_yaw, pitch[i] - base_pitch) for i in inside])
+            for d in ("left", "right", "up", "down")
+        }
+        peak = float(reach[move].max())
+        other = max(float(reach[d].max()) for d in reach if d != move)
+        needed = thresholds.min_yaw if move in ("left", "right") else thresholds.min_pitch
+        details.append(f"{move} {peak:+.3f} (other {other:+.3f})")
+        if peak < needed or other > thresholds.max_other * peak:
+            return MotionResult(
+                False, "moves_not_followed", baseline, (), f"{'; '.join(details)} < {needed}"
+            )
+        peaks.append(int(inside[int(np.argmax(reach[move]))]))
+    jump = _discontinuity(poses, thresholds)
+    if jump:
+        return MotionResult(False, "discontinuity", baseline, (), jump)
+    return MotionResult(True, "ok", baseline, tuple(peaks), "; ".join(details))
+
+
+def _discontinuity(poses: Sequence[Pose], thresholds: MotionThresholds) -> str:
+    """A description of the first jump between consecutive frames, or ``""``."""
+    for i, (a, b) in enumerate(itertools.pairwise(poses)):
+        dt = max(b.t_ms - a.t_ms, 1) / 1000.0
+        speed = (abs(b.yaw - a.yaw) + abs(b.pitch - a.pitch)) / dt
+        if speed > thresholds.max_cue_speed:
+            return f"frames {i}-{i + 1}: cue speed {speed:.2f}/s"
+        size = max(a.box[2], a.box[3], 1.0)
+        shift = np.hypot(
+            (b.box[0] + b.box[2] / 2) - (a.box[0] + a.box[2] / 2),
+            (b.box[1] + b.box[3] / 2) - (a.box[1] + a.box[3] / 2),
+        )
+        scale = abs(max(b.box[2], b.box[3]) - size) / size
+        if shift / size > thresholds.max_box_jump or scale > thresholds.max_box_jump:
+            return f"frames {i}-{i + 1}: box moved {shift / size:.2f}, scaled {scale:.2f}"
+    return ""
