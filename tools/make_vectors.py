@@ -26,6 +26,7 @@ from secureface.crypto.stream import MIN_SEGMENT_SIZE, StreamSealer
 from secureface.encoding import b64url_encode
 from secureface.models.delivery import stream_id
 from secureface.models.manifest import ModelEntry, build_manifest, sign_manifest
+from secureface.sessions.challenge import Challenge
 from secureface.sessions.exchange import (
     TRANSCRIPT_CONTEXT,
     Transcript,
@@ -33,6 +34,15 @@ from secureface.sessions.exchange import (
     encode_point,
 )
 
+#: A fixed challenge (as the server draws them: center, three moves, a light schedule).
+CHALLENGE = Challenge(
+    mode="light",
+    moves=("center", "left", "up", "right"),
+    move_ms=1500,
+    light=(("red", 500), ("cyan", 650), ("blue", 400), ("yellow", 700), ("green", 550),
+           ("magenta", 350), ("red", 600), ("blue", 450), ("green", 700), ("yellow", 500),
+           ("cyan", 600)),
+)  # fmt: skip
 OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "protocol.json"
 NOW = 1_764_316_800
 
@@ -88,7 +98,7 @@ def exchange_vector(root: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
         server_nonce=server_nonce,
         issued_at=NOW,
         expires_at=NOW + 300,
-        challenge=("center", "turn_right", "turn_left"),
+        challenge=CHALLENGE,
         delegation_sha256=hashlib.sha256(delegation.encode()).hexdigest(),
     ).encode()
     signature = der_to_raw(det_sign(delegated)(TRANSCRIPT_CONTEXT + b"\x00" + transcript))
@@ -141,7 +151,7 @@ def build() -> dict[str, Any]:
     root = key(0x5EC0FACE)
     exchange = exchange_vector(root)
     return {
-        "description": "SecureFace protocol v1 vectors (tools/make_vectors.py, docs/PROTOCOL.md)",
+        "description": "SecureFace protocol v2 vectors (tools/make_vectors.py, docs/PROTOCOL.md)",
         "root_spki": b64url_encode(spki_der(root.public_key())),
         "manifest": manifest_vector(root),
         "exchange": exchange,

@@ -16,6 +16,7 @@ from secureface.crypto.stream import StreamHeader
 from secureface.encoding import b64url_decode, b64url_encode
 from secureface.errors import SecureFaceError
 from secureface.models.manifest import Manifest
+from secureface.sessions.challenge import Challenge
 from secureface.sessions.exchange import parse_request
 from secureface.sessions.sealed import REQUEST_LABEL, open_message
 from secureface.verify.request import parse_payload
@@ -86,7 +87,7 @@ def test_sealed_message(body: dict[str, Any]) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=256), st.integers(min_value=1, max_value=8))
 def test_verify_payload(data: bytes, frames: int) -> None:
-    only_documented_errors(lambda: parse_payload(data, expected_frames=frames))
+    only_documented_errors(lambda: parse_payload(data, capture_ms=frames * 100))
 
 
 @settings(max_examples=200, deadline=None)
@@ -94,7 +95,7 @@ def test_verify_payload(data: bytes, frames: int) -> None:
 def test_verify_payload_with_json_meta(meta: Any, tail: bytes) -> None:
     raw = json.dumps(meta).encode()
     only_documented_errors(
-        lambda: parse_payload(len(raw).to_bytes(4, "big") + raw + tail, expected_frames=1)
+        lambda: parse_payload(len(raw).to_bytes(4, "big") + raw + tail, capture_ms=6000)
     )
 
 
@@ -122,3 +123,18 @@ def test_manifest_shaped_payload(value: dict[str, Any]) -> None:
 )  # fmt: skip
 def test_manifest_model_entries(value: dict[str, Any]) -> None:
     only_documented_errors(Manifest.from_payload, json.dumps(value).encode())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={"mode": json_values | st.sampled_from(["light", "motion"]),
+                  "moves": json_values | st.lists(st.sampled_from(
+                      ["center", "left", "right", "up", "down", "x"]), max_size=6),
+                  "move_ms": json_values, "light": json_values | st.lists(st.tuples(
+                      st.sampled_from(["red", "blue", "cyan", "x"]), st.integers()), max_size=16)},
+    )
+)  # fmt: skip
+def test_challenge(value: dict[str, Any]) -> None:
+    only_documented_errors(Challenge.from_json, json.loads(json.dumps(value)))

@@ -45,8 +45,9 @@ def test_both_sides_derive_the_same_distinct_keys(root: LocalSigner) -> None:
     client = finish_exchange_at(server.response, key, nonce, pinned(root), now=NOW + 1)
     assert client.keys == server.keys
     assert len({client.keys.model, client.keys.request, client.keys.response}) == 3
-    assert client.transcript.challenge[0] == "center"
-    assert sorted(client.transcript.challenge[1:]) == ["turn_left", "turn_right"]
+    assert client.transcript.challenge == server.transcript.challenge
+    assert client.transcript.challenge.moves[0] == "center"
+    assert client.transcript.challenge.mode == "light" and client.transcript.challenge.light
     assert len(b64url_decode(client.session_id)) == 16
 
 
@@ -114,7 +115,10 @@ def test_overlong_delegation_is_refused(root: LocalSigner) -> None:
 @pytest.mark.parametrize(
     "patch",
     [
-        {"version": 2},
+        {"version": 1},
+        {"version": 3},
+        {"liveness": "none"},
+        {"liveness": "motion"},  # not allowed unless the operator enabled it
         {"client_public_key": "AAAA"},
         {"client_public_key": b64url_encode(b"\x04" + b"\x01" * 64)},  # not on the curve
         {"client_public_key": b64url_encode(b"\x02" + b"\x01" * 32)},  # compressed

@@ -18,7 +18,13 @@ from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_messa
 from secureface.verify.assertion import Assertion, sign_assertion_at, verify_assertion_at
 from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, register_failure_at
 from secureface.verify.records import open_template, seal_template
-from secureface.verify.request import MAX_FRAME_BYTES, encode_payload, parse_payload
+from secureface.verify.request import (
+    MAX_FRAME_BYTES,
+    MAX_FRAMES,
+    MAX_PAYLOAD,
+    encode_payload,
+    parse_payload,
+)
 from tests.fakes import LocalSigner
 
 NOW = 1_764_316_800
@@ -82,33 +88,58 @@ def test_garbage_sealed_messages_are_integrity_errors(body: dict[str, object]) -
         open_message(KEY, REQUEST_LABEL, SID, body)
 
 
+JPEG = b"\xff\xd8\xff\xe0"
+
+
 def test_payload_round_trips() -> None:
-    data = encode_payload("alice", [b"one", b"two", b"three"], [1, 2, 3])
-    payload = parse_payload(data, expected_frames=3)
-    assert payload.subject_id == "alice" and payload.frames == (b"one", b"two", b"three")
+    frames = [JPEG + b"one", JPEG + b"two", JPEG + b"three"]
+    data = encode_payload("alice", frames, [-5, 80, 170])
+    payload = parse_payload(data, capture_ms=6000)
+    assert payload.subject_id == "alice" and payload.frames == tuple(frames)
+    assert payload.times_ms == (-5, 80, 170)
 
 
-@pytest.mark.parametrize("frames", [0, 2, 50])
-def test_payload_with_wrong_frame_count_is_refused(frames: int) -> None:
-    if frames == 0:
-        data = encode_payload("alice", [], [])
-    else:
-        data = encode_payload("alice", [b"x"] * frames, list(range(frames)))
+def test_an_empty_burst_is_refused() -> None:
     with pytest.raises(BadRequestError):
-        parse_payload(data, expected_frames=3)
+        parse_payload(encode_payload("alice", [], []), capture_ms=6000)
+
+
+def test_a_burst_of_too_many_frames_is_refused() -> None:
+    count = MAX_FRAMES + 1
+    data = encode_payload("alice", [JPEG] * count, list(range(count)))
+    with pytest.raises(PayloadTooLargeError):
+        parse_payload(data, capture_ms=6000)
+
+
+@pytest.mark.parametrize("frame", [b"\x89PNG\r\n\x1a\n", b"RIFF0000WEBP", b"GIF89a", b"x"])
+def test_frames_that_are_not_jpeg_are_refused(frame: bytes) -> None:
+    with pytest.raises(BadRequestError):
+        parse_payload(encode_payload("alice", [frame], [0]), capture_ms=6000)
+
+
+@pytest.mark.parametrize("t", [-2001, 8001, 1.5, "10", True, None])
+def test_frame_times_outside_the_capture_or_not_integers_are_refused(t: object) -> None:
+    meta = json.dumps({"subject_id": "a", "frames": [{"size": len(JPEG), "t": t}]}).encode()
+    with pytest.raises(BadRequestError):
+        parse_payload(len(meta).to_bytes(4, "big") + meta + JPEG, capture_ms=6000)
 
 
 @pytest.mark.parametrize("subject", [{"$ne": None}, "", "a/b", "../x", "x" * 65, 5, None, "$where"])
 def test_subject_ids_that_are_not_plain_strings_are_refused(subject: object) -> None:
-    meta = json.dumps({"subject_id": subject, "frames": [{"size": 1, "captured_at": 0}]}).encode()
+    meta = json.dumps({"subject_id": subject, "frames": [{"size": 4, "t": 0}]}).encode()
     with pytest.raises(BadRequestError):
-        parse_payload(len(meta).to_bytes(4, "big") + meta + b"x", expected_frames=1)
+        parse_payload(len(meta).to_bytes(4, "big") + meta + JPEG, capture_ms=6000)
 
 
 def test_oversized_frames_are_refused() -> None:
-    data = encode_payload("alice", [b"x" * (MAX_FRAME_BYTES + 1)], [0])
+    data = encode_payload("alice", [JPEG + b"x" * MAX_FRAME_BYTES], [0])
     with pytest.raises(PayloadTooLargeError):
-        parse_payload(data, expected_frames=1)
+        parse_payload(data, capture_ms=6000)
+
+
+def test_an_oversized_payload_is_refused_before_parsing() -> None:
+    with pytest.raises(PayloadTooLargeError):
+        parse_payload(b"\x00" * (MAX_PAYLOAD + 1), capture_ms=6000)
 
 
 @pytest.mark.parametrize(
@@ -117,13 +148,13 @@ def test_oversized_frames_are_refused() -> None:
 )
 def test_truncated_or_garbage_payloads_are_refused(data: bytes) -> None:
     with pytest.raises(BadRequestError):
-        parse_payload(data, expected_frames=1)
+        parse_payload(data, capture_ms=6000)
 
 
 def test_assertion_verifies_against_the_pinned_key_only() -> None:
     root = LocalSigner()
     signer = DelegatedSigner(root.sign, root.public_key_der)
-    assertion = Assertion("alice", "verified", "ok", SID, NOW, NOW + 300)
+    assertion = Assertion("alice", "verified", "", "light", SID, NOW, NOW + 300)
     bundle = sign_assertion_at(assertion, signer, now=NOW)
     assert (
         verify_assertion_at(bundle, load_public_key(root.public_key_der()), now=NOW + 1)
@@ -142,7 +173,7 @@ def test_assertion_verifies_against_the_pinned_key_only() -> None:
 def test_assertion_carries_no_score() -> None:
     root = LocalSigner()
     signer = DelegatedSigner(root.sign, root.public_key_der)
-    assertion = Assertion("a", "not_verified", "no_match", SID, NOW, NOW + 1)
+    assertion = Assertion("a", "not_verified", "", "light", SID, NOW, NOW + 1)
     payload = json.loads(
         b64url_decode(sign_assertion_at(assertion, signer, now=NOW)["assertion"].split(".")[1])
     )
@@ -150,7 +181,8 @@ def test_assertion_carries_no_score() -> None:
         "type",
         "subject_id",
         "decision",
-        "reason",
+        "hint",
+        "assurance",
         "session_id",
         "issued_at",
         "expires_at",

@@ -16,7 +16,10 @@ Rules, in order (the first that fails is the reason):
 2. ``discontinuity``: between consecutive frames, the cues move no faster than a head can
    (:attr:`MotionThresholds.max_cue_speed` cue units a second; ~600°/s) and the face box moves
    and scales no more than :attr:`MotionThresholds.max_box_jump` of its size a frame: a cut
-   between two clips, a reordered or a spliced burst jumps.
+   between two clips or a spliced burst jumps; and within each move the progress toward the
+   asked direction turns back at most :attr:`MotionThresholds.max_reversals` times (out and
+   back is one turn; sway and landmark noise under :attr:`MotionThresholds.reversal_step` are
+   ignored): frames shuffled in time zigzag.
 
 The peak frame of each move (its largest progress) is returned: the 3-D and identity checks look
 at those frames.
@@ -46,6 +49,8 @@ class MotionThresholds:
         max_cue_speed: largest change of yaw + pitch cues per second between two frames.
         max_box_jump: largest move of the face box centre or change of its size between two
             consecutive frames, as a fraction of the box's size.
+        max_reversals: most turns back of a move's progress within its window.
+        reversal_step: least progress change that counts toward a turn back (cue units).
     """
 
     min_yaw: float = 0.15
@@ -55,6 +60,8 @@ class MotionThresholds:
     late_ms: int = 500
     max_cue_speed: float = 6.0
     max_box_jump: float = 0.5
+    max_reversals: int = 3
+    reversal_step: float = 0.04
 
 
 @dataclass(frozen=True)
@@ -144,10 +151,29 @@ def check_motion(
                 False, "moves_not_followed", baseline, (), f"{'; '.join(details)} < {needed}"
             )
         peaks.append(int(inside[int(np.argmax(reach[move]))]))
+        turns = _reversals(reach[move], thresholds.reversal_step)
+        if turns > thresholds.max_reversals:
+            return MotionResult(False, "discontinuity", baseline, (), f"{move}: {turns} reversals")
     jump = _discontinuity(poses, thresholds)
     if jump:
         return MotionResult(False, "discontinuity", baseline, (), jump)
     return MotionResult(True, "ok", baseline, tuple(peaks), "; ".join(details))
+
+
+def _reversals(series: np.ndarray, step: float) -> int:
+    """How often ``series`` changes direction by more than ``step`` (a hysteresis count)."""
+    turns, direction, extreme = 0, 0, float(series[0]) if len(series) else 0.0
+    for value in (float(v) for v in series[1:]):
+        rising = value > extreme + step
+        falling = value < extreme - step
+        if direction == 0 and (rising or falling):
+            direction = 1 if rising else -1
+        elif (direction > 0 and falling) or (direction < 0 and rising):
+            turns += 1
+            direction = -direction
+        if direction == 0 or (direction > 0) == (value > extreme):
+            extreme = value
+    return turns
 
 
 def _discontinuity(poses: Sequence[Pose], thresholds: MotionThresholds) -> str:

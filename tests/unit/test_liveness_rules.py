@@ -1,0 +1,333 @@
+"""The liveness rules on hand-built measurements: each rule passes what it must and refuses the
+cheapest attack on it. The same rules on rendered bursts with the real models are in
+tests/unit/test_liveness_bursts.py."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from secureface.sessions.challenge import PALETTE, Challenge
+from secureface.verify.analysis import FrameScan
+from secureface.verify.depth import check_depth, fit_homography, planar_residual
+from secureface.verify.light import check_light, srgb_to_linear
+from secureface.verify.liveness import (
+    CLIENT_HINTS,
+    Thresholds,
+    check_burst,
+    check_timing,
+    client_hint,
+)
+from secureface.verify.motion import Pose, check_motion
+
+CHALLENGE = Challenge(
+    mode="light",
+    moves=("center", "left", "up", "right"),
+    move_ms=1500,
+    light=(("red", 500), ("cyan", 650), ("blue", 400), ("yellow", 700), ("green", 550),
+           ("magenta", 350), ("red", 600), ("blue", 450), ("green", 700), ("yellow", 500),
+           ("cyan", 600)),
+)  # fmt: skip
+OTHER = Challenge(
+    mode="light",
+    moves=("center", "left", "up", "right"),
+    move_ms=1500,
+    light=(("green", 600), ("magenta", 500), ("yellow", 450), ("red", 700), ("blue", 400),
+           ("cyan", 550), ("green", 650), ("red", 350), ("magenta", 600), ("blue", 700),
+           ("yellow", 500)),
+)  # fmt: skip
+ALBEDO = np.array([0.45, 0.30, 0.22])
+WALL = np.array([0.30, 0.30, 0.30])
+#: What a cue moves at the peak of each move (yaw for left/right, pitch for up/down).
+PEAK = {"left": (0.35, 0.0), "right": (-0.35, 0.0), "up": (0.0, -0.15), "down": (0.0, 0.15)}
+
+
+def times(fps: float = 10.0, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(0, CHALLENGE.capture_ms, 1000 / fps) + rng.normal(
+        0, 4, int(CHALLENGE.capture_ms * fps / 1000)
+    )
+    return np.sort(np.clip(t, 0, CHALLENGE.capture_ms - 1)).astype(int)
+
+
+def shown(challenge: Challenge | None, t: float) -> np.ndarray:
+    for colour, start, end in challenge.light_intervals() if challenge else ():
+        if start <= t < end:
+            return srgb_to_linear(np.asarray(PALETTE[colour], dtype=np.float64) / 255)
+    return np.zeros(3)
+
+
+def lit(
+    ts: np.ndarray,
+    light: Challenge | None,
+    *,
+    share: float = 0.15,
+    wall_share: float = 0.15 / 16,
+    lag_ms: float = 70,
+    seed: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Face and wall mean linear RGB under the screen's light (an exposure drift, 0.4 % noise)."""
+    rng = np.random.default_rng(seed)
+    face, wall = [], []
+    for t in ts:
+        colour = shown(light, t - lag_ms)
+        exposure = 1 + 0.2 * math.sin(t / 900)
+        face.append(
+            ALBEDO * (1 + share / (1 - share) * colour) * exposure * rng.normal(1, 0.004, 3)
+        )
+        wall.append(
+            WALL * (1 + wall_share / (1 - wall_share) * colour) * exposure * rng.normal(1, 0.004, 3)
+        )
+    return np.array(face), np.array(wall)
+
+
+def performed(ts: np.ndarray, moves: tuple[str, ...] = CHALLENGE.moves) -> list[Pose]:
+    """A head doing each move out and back inside its window (a smooth bump)."""
+    poses = []
+    for t in ts:
+        index = min(int(t // CHALLENGE.move_ms), len(moves) - 1)
+        phase = (t - index * CHALLENGE.move_ms) / CHALLENGE.move_ms
+        bump = math.sin(math.pi * min(max((phase - 0.2) / 0.7, 0.0), 1.0)) ** 2
+        d_yaw, d_pitch = PEAK.get(moves[index], (0.0, 0.0))
+        poses.append(Pose(int(t), 0.02 + d_yaw * bump, 0.57 + d_pitch * bump, (100, 60, 120, 140)))
+    return poses
+
+
+# --- light -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("share", [0.05, 0.10, 0.30])
+def test_a_face_lit_by_this_sessions_screen_passes(share: float) -> None:
+    ts = times()
+    result = check_light(CHALLENGE, ts, *lit(ts, CHALLENGE, share=share))
+    assert result.passed, result.detail
+    assert result.decoded == 1.0 and 0 <= result.lag_ms <= 120
+
+
+def test_a_face_lit_by_another_sessions_light_is_refused() -> None:
+    ts = times()
+    result = check_light(CHALLENGE, ts, *lit(ts, OTHER))
+    assert result.reason == "light_not_reflected", result.detail
+
+
+def test_a_face_that_does_not_answer_the_light_is_refused() -> None:
+    ts = times()
+    assert check_light(CHALLENGE, ts, *lit(ts, None)).reason == "light_not_reflected"
+
+
+def test_a_tint_over_the_whole_frame_is_refused() -> None:
+    ts = times()
+    result = check_light(CHALLENGE, ts, *lit(ts, CHALLENGE, wall_share=0.15))
+    assert result.reason == "uniform_tint", result.detail
+
+
+def test_light_that_arrives_late_through_a_relay_is_refused() -> None:
+    ts = times()
+    result = check_light(CHALLENGE, ts, *lit(ts, CHALLENGE, lag_ms=650))
+    assert result.reason == "light_not_reflected", result.detail
+
+
+def test_a_burst_whose_second_half_is_another_recording_is_refused() -> None:
+    ts = times()
+    face, wall = lit(ts, CHALLENGE)
+    other_face, other_wall = lit(ts, OTHER)
+    half = len(ts) // 2
+    face[half:], wall[half:] = other_face[half:], other_wall[half:]
+    assert not check_light(CHALLENGE, ts, face, wall).passed
+
+
+# --- motion ------------------------------------------------------------------------------------
+
+
+def test_the_moves_performed_in_order_pass_and_name_their_peaks() -> None:
+    ts = times()
+    result = check_motion(CHALLENGE, performed(ts))
+    assert result.passed, result.detail
+    assert len(result.peaks) == 3
+    for peak, index in zip(result.peaks, (1, 2, 3), strict=True):
+        start, end = CHALLENGE.move_window(index)
+        assert start <= ts[peak] < end
+
+
+@pytest.mark.parametrize(
+    "moves",
+    [
+        ("center", "right", "up", "left"),  # left and right swapped (a mirrored video)
+        ("center", "left", "down", "right"),  # the wrong vertical move
+        ("center", "left", "center", "right"),  # one move not made
+        ("center", "up", "left", "right"),  # out of order
+    ],
+)
+def test_moves_not_made_as_asked_are_refused(moves: tuple[str, ...]) -> None:
+    result = check_motion(CHALLENGE, performed(times(), moves))
+    assert result.reason == "moves_not_followed", result.detail
+
+
+def test_a_clip_sweeping_every_direction_in_every_window_is_refused() -> None:
+    ts = times()
+    poses = []
+    for t in ts:
+        angle = 2 * math.pi * t / 700
+        poses.append(
+            Pose(int(t), 0.35 * math.cos(angle), 0.57 + 0.15 * math.sin(angle), (100, 60, 120, 140))
+        )
+    # the center window is not frontal either way; make it frontal to test dominance alone
+    poses = [p if p.t_ms >= 1500 else Pose(p.t_ms, 0.0, 0.57, p.box) for p in poses]
+    assert check_motion(CHALLENGE, poses).reason == "moves_not_followed"
+
+
+def test_a_cut_between_two_clips_is_a_discontinuity() -> None:
+    poses = performed(times())
+    cut = len(poses) // 2
+    jumped = [
+        p if i < cut else Pose(p.t_ms, p.yaw, p.pitch, (260, 60, 120, 140))
+        for i, p in enumerate(poses)
+    ]
+    assert check_motion(CHALLENGE, jumped).reason == "discontinuity"
+
+
+def test_frames_shuffled_within_a_move_are_a_discontinuity() -> None:
+    poses = performed(times())
+    window = [i for i, p in enumerate(poses) if 1500 <= p.t_ms < 3000]
+    order = list(np.random.default_rng(3).permutation(window))
+    shuffled = list(poses)
+    for slot, source in zip(window, order, strict=True):
+        shuffled[slot] = Pose(
+            poses[slot].t_ms, poses[source].yaw, poses[source].pitch, poses[source].box
+        )
+    assert check_motion(CHALLENGE, shuffled).reason == "discontinuity"
+
+
+# --- depth -------------------------------------------------------------------------------------
+
+
+def _face_points(seed: int = 0) -> np.ndarray:
+    """468 points on a head-like surface (x, y, depth) in eye distances."""
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(-1, 1, 468), rng.uniform(-1.3, 1.3, 468)
+    z = 0.9 * np.sqrt(np.clip(1 - x**2 - (y / 1.4) ** 2, 0, None)) + 0.3 * np.exp(
+        -(x**2 + (y + 0.2) ** 2) / 0.05
+    )
+    return np.stack([x, y, z], axis=1)
+
+
+def _project(
+    points: np.ndarray, yaw_deg: float, eye: float = 50.0, camera: float = 8.0
+) -> np.ndarray:
+    a = math.radians(yaw_deg)
+    rot = np.array([[math.cos(a), 0, math.sin(a)], [0, 1, 0], [-math.sin(a), 0, math.cos(a)]])
+    p = points @ rot.T
+    depth = camera - p[:, 2]
+    return np.stack(
+        [160 + eye * camera * p[:, 0] / depth, 120 + eye * camera * p[:, 1] / depth], axis=1
+    )
+
+
+def test_the_homography_fit_is_exact_for_a_plane() -> None:
+    flat = _face_points() * np.array([1, 1, 0])
+    source, target = _project(flat, 0), _project(flat, 35)
+    h = fit_homography(source, target)
+    mapped = np.c_[source, np.ones(len(source))] @ h.T
+    assert np.allclose(mapped[:, :2] / mapped[:, 2:], target, atol=1e-6)
+    assert planar_residual(source, target, 50.0) < 1e-6
+
+
+def test_a_turning_head_shows_depth_and_a_tilted_print_is_flat() -> None:
+    head, flat = _face_points(), _face_points() * np.array([1, 1, 0])
+    live = check_depth(
+        _project(head, 0), [_project(head, a) for a in (25, -25, 15)], 1.0, 0.02 * 50
+    )
+    assert live.passed, live.detail
+    still = check_depth(
+        _project(flat, 0), [_project(flat, a) for a in (25, -25, 15)], 1.0, 0.02 * 50
+    )
+    assert still.reason == "flat", still.detail
+
+
+def test_one_flat_move_among_real_ones_is_refused() -> None:
+    head = _face_points()
+    frontal = _project(head, 0)
+    # a print of the frontal view: the frontal image's points on a plane, tilted by 25 degrees
+    print_ = np.c_[(frontal - [160, 120]) / 50.0, np.zeros(len(frontal))]
+    result = check_depth(frontal, [_project(head, 25), _project(print_, 25)], 50.0, 0.02)
+    assert result.reason == "flat", result.detail
+
+
+# --- timing and the whole first stage ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ts,problem",
+    [
+        (list(range(0, 6000, 100))[::3], "frames inside"),  # subsampled to ~3 fps
+        (list(range(0, 3000, 50)), "gap"),  # stops half-way
+        (list(range(2000, 6000, 70)), "gap"),  # starts late
+        ([0, 100, 100, *range(200, 6000, 100)], "increasing"),
+        ([*range(0, 3000, 100), 2900, *range(3000, 6000, 100)], "increasing"),
+    ],
+)
+def test_bursts_with_implausible_timing_are_refused(ts: list[int], problem: str) -> None:
+    assert problem in check_timing(CHALLENGE, ts, Thresholds())
+
+
+def scans_for(
+    ts: np.ndarray, light: Challenge | None = CHALLENGE, **overrides: object
+) -> list[FrameScan]:
+    from secureface.face.detector import Face
+
+    face_rgb, wall = lit(ts, light)
+    out = []
+    for pose, rgb, bg in zip(performed(ts), face_rgb, wall, strict=True):
+        face = Face(
+            box=pose.box,
+            landmarks=((130, 110), (180, 110), (155, 140), (135, 170), (175, 170)),
+            score=0.9,
+        )
+        scan = FrameScan(1, face, pose.yaw, pose.pitch, 50.0, tuple(rgb), tuple(bg), 120.0)
+        out.append(FrameScan(**{**scan.__dict__, **overrides}))
+    return out
+
+
+def test_a_good_burst_passes_stage_one_and_samples_its_key_frames() -> None:
+    ts = times()
+    plan = check_burst(CHALLENGE, list(ts), scans_for(ts))
+    assert plan.passed, plan.detail
+    assert plan.baseline in plan.samples and set(plan.peaks) <= set(plan.samples)
+    assert len(plan.samples) >= 5
+
+
+@pytest.mark.parametrize(
+    "overrides,reason",
+    [
+        ({"face_count": 2, "face": None}, "multiple_faces"),
+        ({"face_count": 0, "face": None}, "no_face"),
+        ({"eye_distance": 12.0}, "too_far"),
+    ],
+)
+def test_stage_one_refuses_bad_faces_with_a_hint_the_client_may_see(
+    overrides: dict[str, object], reason: str
+) -> None:
+    ts = times()
+    plan = check_burst(CHALLENGE, list(ts), scans_for(ts, **overrides))
+    assert plan.reason == reason and client_hint(plan.reason) == reason
+
+
+def test_a_dark_face_that_shows_no_light_is_told_too_dark() -> None:
+    ts = times()
+    plan = check_burst(CHALLENGE, list(ts), scans_for(ts, None, face_luma=20.0))
+    assert plan.reason == "too_dark"
+
+
+def test_which_liveness_signal_refused_is_never_a_client_hint() -> None:
+    for reason in ("timing", "discontinuity", "light_not_reflected", "uniform_tint", "flat",
+                   "identity_changed", "spoof_suspected", "replayed", "no_match", "deadline"):  # fmt: skip
+        assert client_hint(reason) == ""
+    assert set(CLIENT_HINTS) == {
+        "no_face",
+        "multiple_faces",
+        "too_dark",
+        "too_far",
+        "moves_not_followed",
+    }
