@@ -6,10 +6,17 @@ integration tests run the same logic against moto and the local API.
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from typing import Any
+
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from secureface.crypto.ecdsa import spki_der
+from secureface.crypto.envelope import Sealed
+from secureface.sessions.records import SessionRecord
+from secureface.verify.records import TemplateRecord
 
 
 class MemoryStore:
@@ -41,3 +48,99 @@ class LocalSigner:
 
     def public_key_der(self) -> bytes:
         return spki_der(self.key.public_key())
+
+
+class PlainDataKeys:
+    """DataKeys without KMS: the "wrapped" key is the key itself behind a prefix."""
+
+    def generate(self) -> tuple[bytes, bytes]:
+        key = os.urandom(32)
+        return key, b"wrapped:" + key
+
+    def decrypt(self, blob: bytes) -> bytes:
+        return blob.removeprefix(b"wrapped:")
+
+
+class MemoryAttempts:
+    """AttemptStore on dicts."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, list[int]] = {}
+        self.locks: dict[str, int] = {}
+
+    def record_failure(self, key: str, now: int, window_s: int) -> int:
+        self.failures.setdefault(key, []).append(now)
+        return sum(1 for t in self.failures[key] if t > now - window_s)
+
+    def lock(self, key: str, until: int) -> None:
+        self.locks[key] = until
+
+    def locked_until(self, key: str, now: int) -> int | None:
+        until = self.locks.get(key)
+        return until if until is not None and until > now else None
+
+
+class MemorySessions:
+    """SessionStore on a dict, single use like the MongoDB adapter."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, SessionRecord] = {}
+
+    def insert(self, record: SessionRecord) -> None:
+        if record.session_id in self.records:
+            raise ValueError("duplicate session id")
+        self.records[record.session_id] = record
+
+    def get(self, session_id: str) -> SessionRecord | None:
+        return self.records.get(session_id)
+
+    def consume_at(self, session_id: str, now: int) -> SessionRecord | None:
+        record = self.records.get(session_id)
+        if record is None or record.used or now >= record.expires_at:
+            return None
+        self.records[session_id] = dataclasses.replace(record, used=True)
+        return record
+
+
+class MemoryTemplates:
+    """TemplateStore on a dict."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, TemplateRecord] = {}
+
+    def next_version(self, subject_id: str) -> int:
+        record = self.records.get(subject_id)
+        return 1 if record is None else record.version + 1
+
+    def put(self, record: TemplateRecord) -> None:
+        self.records[record.subject_id] = record
+
+    def get(self, subject_id: str) -> TemplateRecord | None:
+        return self.records.get(subject_id)
+
+    def delete(self, subject_id: str) -> bool:
+        return self.records.pop(subject_id, None) is not None
+
+
+class MemoryAudit:
+    """AuditLog on a list."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def record(self, entry: dict[str, Any], now: int) -> None:
+        self.entries.append({**entry, "at": now})
+
+
+class MemoryAccepted:
+    """AcceptedStore on a dict of lists (newest first)."""
+
+    def __init__(self) -> None:
+        self.bursts: dict[str, list[Sealed]] = {}
+
+    def recent(self, subject_id: str) -> list[Sealed]:
+        return list(self.bursts.get(subject_id, []))
+
+    def remember(self, subject_id: str, sealed: Sealed, now: int, ttl_s: int, keep: int) -> None:
+        del now, ttl_s
+        self.bursts[subject_id] = [sealed, *self.bursts.get(subject_id, [])][:keep]

@@ -4,7 +4,6 @@ lockout. Pure code with in-memory fakes and a fixed clock."""
 from __future__ import annotations
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -25,37 +24,11 @@ from secureface.verify.request import (
     encode_payload,
     parse_payload,
 )
-from tests.fakes import LocalSigner
+from tests.fakes import LocalSigner, MemoryAttempts, PlainDataKeys
 
 NOW = 1_764_316_800
 KEY = bytes(32)
 SID = "A" * 22
-
-
-class PlainDataKeys:
-    def generate(self) -> tuple[bytes, bytes]:
-        key = os.urandom(32)
-        return key, b"wrapped:" + key
-
-    def decrypt(self, blob: bytes) -> bytes:
-        return blob.removeprefix(b"wrapped:")
-
-
-class MemoryAttempts:
-    def __init__(self) -> None:
-        self.failures: dict[str, list[int]] = {}
-        self.locks: dict[str, int] = {}
-
-    def record_failure(self, key: str, now: int, window_s: int) -> int:
-        self.failures.setdefault(key, []).append(now)
-        return sum(1 for t in self.failures[key] if t > now - window_s)
-
-    def lock(self, key: str, until: int) -> None:
-        self.locks[key] = until
-
-    def locked_until(self, key: str, now: int) -> int | None:
-        until = self.locks.get(key)
-        return until if until is not None and until > now else None
 
 
 def test_sealed_message_round_trips() -> None:
