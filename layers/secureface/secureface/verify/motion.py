@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from secureface.sessions.challenge import CENTER, Challenge
 
@@ -160,7 +161,7 @@ def check_motion(
     return MotionResult(True, "ok", baseline, tuple(peaks), "; ".join(details))
 
 
-def _reversals(series: np.ndarray, step: float) -> int:
+def _reversals(series: NDArray[np.float64], step: float) -> int:
     """How often ``series`` changes direction by more than ``step`` (a hysteresis count)."""
     turns, direction, extreme = 0, 0, float(series[0]) if len(series) else 0.0
     for value in (float(v) for v in series[1:]):

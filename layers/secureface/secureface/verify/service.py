@@ -25,20 +25,14 @@ from secureface.crypto.envelope import EnvelopeCipher
 from secureface.encoding import b64url_decode, canonical_json
 from secureface.errors import BadRequestError, IntegrityError, PayloadTooLargeError
 from secureface.face import cosine_similarity, decode_image
-from secureface.face.inference import RGBImage
 from secureface.sessions.challenge import Challenge
 from secureface.sessions.records import SessionStore
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.sessions.service import consume_session_at
-from secureface.verify.analysis import FaceEngine, FrameScan
+from secureface.verify.analysis import FaceEngine
 from secureface.verify.assertion import ASSERTION_TTL_S, Assertion, sign_assertion_at
-from secureface.verify.liveness import (
-    BurstCheck,
-    Thresholds,
-    check_burst,
-    check_frames,
-    client_hint,
-)
+from secureface.verify.burst import assess_burst
+from secureface.verify.liveness import Thresholds, client_hint
 from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, register_failure_at
 from secureface.verify.memory import (
     MEMORY_PER_SUBJECT,
@@ -57,8 +51,6 @@ from secureface.verify.records import (
 )
 from secureface.verify.request import (
     MAX_ENROLL_BYTES,
-    MAX_FRAME_BYTES,
-    MAX_FRAME_SIDE,
     VerifyPayload,
     check_subject_id,
     parse_payload,
@@ -155,78 +147,33 @@ class VerifyService:
         )
         return Decision("not_verified", reason)
 
-    def _scan(self, frame: bytes) -> tuple[RGBImage, FrameScan]:
-        image = decode_image(
-            frame, max_bytes=MAX_FRAME_BYTES, max_side=MAX_FRAME_SIDE, formats=("JPEG",)
-        )
-        return image, self.engine.scan(image)
-
     def _decide(
         self, payload: VerifyPayload, challenge: Challenge, client: str, now: int
     ) -> Decision:
         if locked_at(self.attempts, attempt_keys(payload.subject_id, client), now):
             return Decision("locked", "locked")
-        # onnxruntime releases the GIL, so frames are decoded and scanned side by side.
-        scanned = list(self._frames_pool.map(self._scan, payload.frames))
-        images = [image for image, _ in scanned]
-        plan = check_burst(challenge, payload.times_ms, [s for _, s in scanned], self.thresholds)
-        if not plan.passed:
-            return self._refuse(payload, client, now, plan.reason)
-        embeddings, prints, points = self._sample(plan, images, [s for _, s in scanned])
-        base_face = scanned[plan.baseline][1].face
-        assert base_face is not None  # stage 1 chose a frame with one face
-        live = check_frames(
-            plan,
-            embeddings,
-            points,
-            self.engine.spoof_score(images[plan.baseline], base_face),
-            scanned[plan.baseline][1].eye_distance or 1.0,
+        verdict = assess_burst(
+            self.engine,
+            challenge,
+            payload.frames,
+            payload.times_ms,
             self.thresholds,
+            self._frames_pool.map,
         )
-        if not live.passed:
-            return self._refuse(payload, client, now, live.reason)
-        if self._replayed(payload.subject_id, prints):
+        if not verdict.passed or verdict.probe is None:
+            return self._refuse(payload, client, now, verdict.reason)
+        if self._replayed(payload.subject_id, list(verdict.prints)):
             return self._refuse(payload, client, now, "replayed")
-        if not self._matches(payload.subject_id, embeddings[plan.baseline]):
+        if not self._matches(payload.subject_id, verdict.probe):
             return self._refuse(payload, client, now, "no_match")
         self.accepted.remember(
             payload.subject_id,
-            seal_fingerprints(self.envelope, payload.subject_id, prints, now=now),
+            seal_fingerprints(self.envelope, payload.subject_id, verdict.prints, now=now),
             now,
             MEMORY_TTL_S,
             MEMORY_PER_SUBJECT,
         )
         return Decision("verified", "ok")
-
-    def _sample(
-        self, plan: BurstCheck, images: list[RGBImage], scans: list[FrameScan]
-    ) -> tuple[dict[int, NDArray[np.float32]], list[bytes], dict[int, NDArray[np.float64]]]:
-        """Embeddings and fingerprints of the sampled frames, surface points of the key ones."""
-
-        def face(i: int) -> Any:
-            return scans[i].face
-
-        described = dict(
-            zip(
-                plan.samples,
-                self._frames_pool.map(
-                    lambda i: self.engine.embed(images[i], face(i)), plan.samples
-                ),
-                strict=True,
-            )
-        )
-        keyframes = (plan.baseline, *plan.peaks)
-        points = dict(
-            zip(
-                keyframes,
-                self._frames_pool.map(
-                    lambda i: self.engine.surface_points(images[i], face(i)), keyframes
-                ),
-                strict=True,
-            )
-        )
-        embeddings = {i: e for i, (e, _) in described.items()}
-        return embeddings, [p for _, p in described.values()], points
 
     def _replayed(self, subject_id: str, prints: list[bytes]) -> bool:
         remembered = []
