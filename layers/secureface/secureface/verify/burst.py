@@ -23,7 +23,6 @@ from secureface.verify.liveness import Thresholds, check_burst, check_frames
 from secureface.verify.request import MAX_FRAME_BYTES, MAX_FRAME_SIDE
 
 
-
 @dataclass(frozen=True)
 class BurstVerdict:
     """What the liveness check concluded about a burst.
