@@ -403,7 +403,15 @@ def test_functions_share_the_secureface_environment(template: Template) -> None:
         "SECUREFACE_MONGO_DB": "secureface",
         "SECUREFACE_ALLOWED_ORIGIN": "FrontendOrigin",
         "SECUREFACE_MANIFEST_TTL_S": "ManifestTtlSeconds",
+        "SECUREFACE_ALLOW_MOTION_ONLY": "AllowMotionOnly",
+        "SECUREFACE_VERIFY_DEADLINE_S": "VerifyDeadlineSeconds",
     }
+
+
+def test_the_lower_assurance_motion_only_mode_is_off_unless_the_operator_turns_it_on(
+    template: Template,
+) -> None:
+    assert template["Parameters"]["AllowMotionOnly"]["Default"] == "false"
 
 
 def test_verify_function_has_room_for_inference(template: Template) -> None:
