@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from livesim import bursts, people
-from livesim.bursts import Burst
 from PIL import Image
 
+from livesim import bursts, people
+from livesim.bursts import Burst
 from secureface.client import AdminClient, ApiError, SecureFaceClient, save_burst
 from secureface.encoding import b64url_encode
 from secureface.errors import IntegrityError

@@ -40,8 +40,10 @@ OTHER = Challenge(
 )  # fmt: skip
 ALBEDO = np.array([0.45, 0.30, 0.22])
 WALL = np.array([0.30, 0.30, 0.30])
-#: What a cue moves at the peak of each move (yaw for left/right, pitch for up/down).
-PEAK = {"left": (0.35, 0.0), "right": (-0.35, 0.0), "up": (0.0, -0.15), "down": (0.0, 0.15)}
+#: What a cue moves at the peak of each move (yaw for left/right, rise for up/down).
+PEAK = {"left": (0.35, 0.0), "right": (-0.35, 0.0), "up": (0.0, 0.2), "down": (0.0, -0.2)}
+#: The eyes' rise at rest: eyes 100 px below the top edge, 50 px apart.
+REST_RISE = -2.0
 
 
 def times(fps: float = 10.0, seed: int = 0) -> np.ndarray:
@@ -91,7 +93,9 @@ def performed(ts: np.ndarray, moves: tuple[str, ...] = CHALLENGE.moves) -> list[
         phase = (t - index * CHALLENGE.move_ms) / CHALLENGE.move_ms
         bump = math.sin(math.pi * min(max((phase - 0.2) / 0.7, 0.0), 1.0)) ** 2
         d_yaw, d_pitch = PEAK.get(moves[index], (0.0, 0.0))
-        poses.append(Pose(int(t), 0.02 + d_yaw * bump, 0.57 + d_pitch * bump, (100, 60, 120, 140)))
+        poses.append(
+            Pose(int(t), 0.02 + d_yaw * bump, REST_RISE + d_pitch * bump, (100, 60, 120, 140))
+        )
     return poses
 
 
@@ -171,10 +175,15 @@ def test_a_clip_sweeping_every_direction_in_every_window_is_refused() -> None:
     for t in ts:
         angle = 2 * math.pi * t / 700
         poses.append(
-            Pose(int(t), 0.35 * math.cos(angle), 0.57 + 0.15 * math.sin(angle), (100, 60, 120, 140))
+            Pose(
+                int(t),
+                0.35 * math.cos(angle),
+                REST_RISE + 0.2 * math.sin(angle),
+                (100, 60, 120, 140),
+            )
         )
     # the center window is not frontal either way; make it frontal to test dominance alone
-    poses = [p if p.t_ms >= 1500 else Pose(p.t_ms, 0.0, 0.57, p.box) for p in poses]
+    poses = [p if p.t_ms >= 1500 else Pose(p.t_ms, 0.0, REST_RISE, p.box) for p in poses]
     assert check_motion(CHALLENGE, poses).reason == "moves_not_followed"
 
 
@@ -182,7 +191,7 @@ def test_a_cut_between_two_clips_is_a_discontinuity() -> None:
     poses = performed(times())
     cut = len(poses) // 2
     jumped = [
-        p if i < cut else Pose(p.t_ms, p.yaw, p.pitch, (260, 60, 120, 140))
+        p if i < cut else Pose(p.t_ms, p.yaw, p.rise, (260, 60, 120, 140))
         for i, p in enumerate(poses)
     ]
     assert check_motion(CHALLENGE, jumped).reason == "discontinuity"
@@ -195,7 +204,7 @@ def test_frames_shuffled_within_a_move_are_a_discontinuity() -> None:
     shuffled = list(poses)
     for slot, source in zip(window, order, strict=True):
         shuffled[slot] = Pose(
-            poses[slot].t_ms, poses[source].yaw, poses[source].pitch, poses[source].box
+            poses[slot].t_ms, poses[source].yaw, poses[source].rise, poses[source].box
         )
     assert check_motion(CHALLENGE, shuffled).reason == "discontinuity"
 
@@ -280,12 +289,19 @@ def scans_for(
     face_rgb, wall = lit(ts, light)
     out = []
     for pose, rgb, bg in zip(performed(ts), face_rgb, wall, strict=True):
+        eyes = -pose.rise * 50.0
         face = Face(
             box=pose.box,
-            landmarks=((130, 110), (180, 110), (155, 140), (135, 170), (175, 170)),
+            landmarks=(
+                (130, eyes),
+                (180, eyes),
+                (155, eyes + 30),
+                (135, eyes + 60),
+                (175, eyes + 60),
+            ),
             score=0.9,
         )
-        scan = FrameScan(1, face, pose.yaw, pose.pitch, 50.0, tuple(rgb), tuple(bg), 120.0)
+        scan = FrameScan(1, face, pose.yaw, 0.6, 50.0, tuple(rgb), tuple(bg), 120.0)
         out.append(FrameScan(**{**scan.__dict__, **overrides}))
     return out
 
@@ -321,8 +337,9 @@ def test_a_dark_face_that_shows_no_light_is_told_too_dark() -> None:
 
 
 def test_which_liveness_signal_refused_is_never_a_client_hint() -> None:
-    for reason in ("timing", "discontinuity", "light_not_reflected", "uniform_tint", "flat",
-                   "identity_changed", "spoof_suspected", "replayed", "no_match", "deadline"):  # fmt: skip
+    private = "timing discontinuity light_not_reflected uniform_tint flat identity_changed"
+    private += " spoof_suspected replayed no_match deadline"
+    for reason in private.split():
         assert client_hint(reason) == ""
     assert set(CLIENT_HINTS) == {
         "no_face",

@@ -147,7 +147,9 @@ def test_a_locked_subject_is_refused_before_any_frame_is_looked_at() -> None:
     h.attempts.lock("subject:alice", NOW + 3600)
     session = h.session()
     # frames that would raise if decoded: a lock must answer before analysis
-    burst = bursts.Burst(frames=(b"\xff\xd8\xffnot really a jpeg",) * 50, times_ms=tuple(range(0, 6000, 120)))
+    burst = bursts.Burst(
+        frames=(b"\xff\xd8\xffnot really a jpeg",) * 50, times_ms=tuple(range(0, 6000, 120))
+    )
     assertion = h.verify(session, "alice", burst)
     assert (assertion.decision, h.reason(assertion)) == ("locked", "locked")
 

@@ -167,7 +167,8 @@ def check_burst(
     sizes = [scans[i].eye_distance or 0.0 for i in usable]
     if float(np.median(sizes)) < thresholds.min_face_size:
         return _fail("too_far", f"median eye distance {float(np.median(sizes)):.1f} px")
-    poses = [_pose(times[i], scans[i]) for i in usable]
+    scale = float(np.median(sizes))
+    poses = [_pose(times[i], scans[i], scale) for i in usable]
     motion = check_motion(challenge, poses, thresholds.motion)
     if not motion.passed:
         return _fail(motion.reason, motion.detail)
@@ -192,9 +193,10 @@ def check_burst(
     return BurstCheck(True, "ok", detail, baseline, peaks, tuple(samples))
 
 
-def _pose(t_ms: int, scan: FrameScan) -> Pose:
-    assert scan.face is not None and scan.yaw is not None and scan.pitch is not None
-    return Pose(t_ms, scan.yaw, scan.pitch, scan.face.box)
+def _pose(t_ms: int, scan: FrameScan, eye_distance: float) -> Pose:
+    assert scan.face is not None and scan.yaw is not None
+    eyes_y = (scan.face.landmarks[0][1] + scan.face.landmarks[1][1]) / 2
+    return Pose(t_ms, scan.yaw, -eyes_y / eye_distance, scan.face.box)
 
 
 def check_frames(

@@ -1,15 +1,17 @@
 """Were the moves made, in order, with a continuous human motion? (the motion half of liveness)
 
-Per frame the server has the head-pose cues of :mod:`secureface.face.pose` (yaw: > 0 toward the
-person's own left; pitch: grows when they look down) and the face box. Relative to the
-**baseline** (the median cues of the frames in the ``center`` window), each direction has a
-**progress**: ``left`` = Δyaw, ``right`` = -Δyaw, ``up`` = -Δpitch, ``down`` = Δpitch.
+Per frame the server has the yaw cue of :mod:`secureface.face.pose` (> 0 toward the person's
+own left), the **rise** (the eyes' height in the frame, in eye distances: a head lifting its
+chin turns about an axis behind the face, so the eyes rise; YuNet's nose point follows a pitch
+too little to measure it) and the face box. Relative to the **baseline** (the median cues of
+the frames in the ``center`` window), each direction has a **progress**: ``left`` = Δyaw,
+``right`` = -Δyaw, ``up`` = Δrise, ``down`` = -Δrise.
 
 Rules, in order (the first that fails is the reason):
 
 1. ``moves_not_followed``: in each move's window (plus :attr:`MotionThresholds.late_ms` for
    the person's reaction), the progress toward the asked direction reaches its minimum
-   (:attr:`MotionThresholds.min_yaw` / :attr:`MotionThresholds.min_pitch`), and it dominates:
+   (:attr:`MotionThresholds.min_yaw` / :attr:`MotionThresholds.min_rise`), and it dominates:
    every other direction's progress in that window stays below
    :attr:`MotionThresholds.max_other` of it (a clip that sweeps every direction in every window
    fails). The ``center`` window must hold a near-frontal face.
@@ -43,7 +45,7 @@ class MotionThresholds:
 
     Attributes:
         min_yaw: least yaw-cue progress of a ``left``/``right`` move.
-        min_pitch: least pitch-cue progress of an ``up``/``down`` move.
+        min_rise: least rise progress (eye distances) of an ``up``/``down`` move.
         max_other: largest progress toward another direction, as a fraction of the asked one's.
         center_max_abs_yaw: largest |yaw| of the baseline.
         late_ms: how far past its window a move's peak may come (reaction time).
@@ -55,7 +57,7 @@ class MotionThresholds:
     """
 
     min_yaw: float = 0.15
-    min_pitch: float = 0.08
+    min_rise: float = 0.12
     max_other: float = 0.75
     center_max_abs_yaw: float = 0.25
     late_ms: int = 500
@@ -72,13 +74,14 @@ class Pose:
     Attributes:
         t_ms: capture time relative to the challenge's time zero.
         yaw: yaw cue.
-        pitch: pitch cue.
+        rise: the eyes' midpoint height, measured upward, in the burst's median eye distance
+            (``-eye_y / eye_distance``).
         box: face box ``(x, y, width, height)``.
     """
 
     t_ms: int
     yaw: float
-    pitch: float
+    rise: float
     box: tuple[float, float, float, float]
 
 
@@ -101,9 +104,9 @@ class MotionResult:
     detail: str
 
 
-def progress(direction: str, d_yaw: float, d_pitch: float) -> float:
+def progress(direction: str, d_yaw: float, d_rise: float) -> float:
     """How far a pose change goes toward ``direction`` (cue units)."""
-    return {"left": d_yaw, "right": -d_yaw, "up": -d_pitch, "down": d_pitch}[direction]
+    return {"left": d_yaw, "right": -d_yaw, "up": d_rise, "down": -d_rise}[direction]
 
 
 def check_motion(
@@ -120,12 +123,12 @@ def check_motion(
     """
     t = np.array([p.t_ms for p in poses], dtype=np.float64)
     yaw = np.array([p.yaw for p in poses])
-    pitch = np.array([p.pitch for p in poses])
+    rise = np.array([p.rise for p in poses])
     start, end = challenge.move_window(0)
     centre = np.flatnonzero((t >= start) & (t < end))
     if centre.size == 0:
         return MotionResult(False, "moves_not_followed", 0, (), "no frame in the center window")
-    base_yaw, base_pitch = float(np.median(yaw[centre])), float(np.median(pitch[centre]))
+    base_yaw, base_rise = float(np.median(yaw[centre])), float(np.median(rise[centre]))
     baseline = int(centre[np.argmin(np.abs(yaw[centre] - base_yaw))])
     if abs(base_yaw) > thresholds.center_max_abs_yaw:
         return MotionResult(
@@ -140,12 +143,12 @@ def check_motion(
         if inside.size == 0:
             return MotionResult(False, "moves_not_followed", baseline, (), f"{move}: no frames")
         reach = {
-            d: np.array([progress(d, yaw[i] - base_yaw, pitch[i] - base_pitch) for i in inside])
+            d: np.array([progress(d, yaw[i] - base_yaw, rise[i] - base_rise) for i in inside])
             for d in ("left", "right", "up", "down")
         }
         peak = float(reach[move].max())
         other = max(float(reach[d].max()) for d in reach if d != move)
-        needed = thresholds.min_yaw if move in ("left", "right") else thresholds.min_pitch
+        needed = thresholds.min_yaw if move in ("left", "right") else thresholds.min_rise
         details.append(f"{move} {peak:+.3f} (other {other:+.3f})")
         if peak < needed or other > thresholds.max_other * peak:
             return MotionResult(
@@ -181,7 +184,7 @@ def _discontinuity(poses: Sequence[Pose], thresholds: MotionThresholds) -> str:
     """A description of the first jump between consecutive frames, or ``""``."""
     for i, (a, b) in enumerate(itertools.pairwise(poses)):
         dt = max(b.t_ms - a.t_ms, 1) / 1000.0
-        speed = (abs(b.yaw - a.yaw) + abs(b.pitch - a.pitch)) / dt
+        speed = (abs(b.yaw - a.yaw) + abs(b.rise - a.rise)) / dt
         if speed > thresholds.max_cue_speed:
             return f"frames {i}-{i + 1}: cue speed {speed:.2f}/s"
         size = max(a.box[2], a.box[3], 1.0)
