@@ -221,9 +221,11 @@ def spliced_burst(first: Burst, second: Burst) -> Burst:
 # ------------------------------------------------------------------------------ flat print
 
 
-def _plane_warp(head: HeadModel, yaw: float, pitch: float, distance: float) -> tuple[RGB, F32, F32]:
+def _plane_warp(
+    head: HeadModel, yaw: float, pitch: float, distance: float, lift: float = 0.0
+) -> tuple[RGB, F32, F32]:
     """The framed photo as a flat print (its face cut out), rotated as a plane in front of a
-    pinhole camera ``distance`` px away (focal length = distance)."""
+    pinhole camera ``distance`` px away (focal length = distance), and raised by ``lift`` px."""
     height, width = head.weight.shape
     cx, cy = head.centre
     a, b = math.radians(yaw), math.radians(pitch)
@@ -241,14 +243,16 @@ def _plane_warp(head: HeadModel, yaw: float, pitch: float, distance: float) -> t
     )
     # h maps (x - cx, y - cy, 1) of the print to the image; Pillow wants image -> print.
     shift = np.array([[1, 0, -cx], [0, 1, -cy], [0, 0, 1.0]])
-    inverse = np.linalg.inv(h @ shift)
+    raise_ = np.array([[1, 0, 0], [0, 1, -lift], [0, 0, 1.0]])
+    inverse = np.linalg.inv(raise_ @ h @ shift)
     inverse /= inverse[2, 2]
     coefficients = tuple(float(v) for v in inverse.flatten()[:8])
     room = Image.fromarray(head.image)
     face = Image.fromarray(head.image).transform(
         (width, height), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BILINEAR
     )
-    cut = Image.fromarray((np.clip(head.weight, 0, 1) * 255).astype(np.uint8)).transform(
+    # the print is cut out generously around the head (its whole face is paper)
+    cut = Image.fromarray((np.clip(head.weight * 3.0, 0, 1) * 255).astype(np.uint8)).transform(
         (width, height), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BILINEAR
     )
     mask = np.asarray(cut, dtype=np.float32) / 255.0
@@ -263,51 +267,45 @@ def _plane_warp(head: HeadModel, yaw: float, pitch: float, distance: float) -> t
 def flat_print_burst(
     photo: RGB | HeadModel, challenge: Challenge, seed: int = 0, adaptive: bool = True
 ) -> Burst:
-    """A printed photo, the face cut out, held in front of the screen and tilted for each move.
+    """A printed photo, the face cut out, held in front of the screen and moved for each move.
 
     The print reflects this session's light like skin would (paper is diffuse), so the light
-    rule passes; it is a plane, so the geometry rule must refuse it. ``adaptive`` picks, per
-    direction, the tilt gain and camera distance that move the 5-point pose cues furthest
-    (measured with YuNet), as an attacker tuning the print against the server would.
+    rule passes; it is a plane, so the geometry rule must refuse it. For ``up``/``down`` the
+    print is raised and lowered (the eyes rise as for a real head); for ``left``/``right`` it
+    is tilted, and ``adaptive`` picks, per direction, the tilt gain and camera distance that
+    move YuNet's yaw cue furthest that way, as an attacker tuning a print against the server
+    would.
     """
     rng = np.random.default_rng(seed)
     head = head_of(photo)
     path = trajectory(challenge, rng)
-    choice = {"yaw": (1.5, 6.0), "pitch": (1.5, 6.0)}
+    tilt = {1.0: (1.5, 6.0), -1.0: (1.5, 6.0)}
     if adaptive:
-        choice = {axis: _best_tilt(head, axis) for axis in ("yaw", "pitch")}
+        tilt = {sign: _best_tilt(head, sign) for sign in (1.0, -1.0)}
 
     def pose_frame(t: float) -> tuple[RGB, F32, F32]:
         yaw, pitch = path(t)
-        gain_y, dist_y = choice["yaw"]
-        gain_p, dist_p = choice["pitch"]
-        distance = dist_y if abs(yaw) >= abs(pitch) else dist_p
-        return _plane_warp(head, yaw * gain_y, pitch * gain_p, distance * head.eye_distance)
+        gain, distance = tilt[1.0 if yaw >= 0 else -1.0]
+        lift = pitch / 20.0 * 0.3 * head.eye_distance
+        return _plane_warp(head, yaw * gain, 0.0, distance * head.eye_distance, lift)
 
     return _film(challenge, _scene(rng, challenge, None, None), rng, pose_frame)
 
 
-def _best_tilt(head: HeadModel, axis: str) -> tuple[float, float]:
+def _best_tilt(head: HeadModel, sign: float) -> tuple[float, float]:
+    """The (gain, distance) whose tilt at 25° x gain moves the yaw cue furthest toward ``sign``."""
     from livesim.head import detector
 
+    def yaw_of(rgb: RGB) -> float | None:
+        faces = detect_faces(detector(), rgb, input_size=320)  # type: ignore[arg-type]
+        return pose_cues(faces[0].landmarks).yaw if len(faces) == 1 else None
+
+    rest = yaw_of(head.image) or 0.0
     best, chosen = -1.0, (1.5, 6.0)
-    for gain in (1.0, 1.5, 2.0):
+    for gain in (1.0, 1.5, 2.0, 2.4):
         for distance in (3.0, 6.0, 12.0):
-            moved = []
-            for sign in (1.0, -1.0):
-                angle = sign * 25.0 * gain
-                rgb, _, _ = _plane_warp(
-                    head,
-                    angle if axis == "yaw" else 0.0,
-                    angle if axis == "pitch" else 0.0,
-                    distance * head.eye_distance,
-                )
-                faces = detect_faces(detector(), rgb, input_size=320)  # type: ignore[arg-type]
-                if len(faces) != 1:
-                    break
-                cue = pose_cues(faces[0].landmarks)
-                eyes = (faces[0].landmarks[0][1] + faces[0].landmarks[1][1]) / 2
-                moved.append(cue.yaw if axis == "yaw" else -eyes / head.eye_distance)
-            if len(moved) == 2 and abs(moved[0] - moved[1]) > best:
-                best, chosen = abs(moved[0] - moved[1]), (gain, distance)
+            rgb, _, _ = _plane_warp(head, sign * 25.0 * gain, 0.0, distance * head.eye_distance)
+            moved = yaw_of(rgb)
+            if moved is not None and sign * (moved - rest) > best:
+                best, chosen = sign * (moved - rest), (gain, distance)
     return chosen

@@ -35,7 +35,6 @@ from secureface.face import (
     real_score,
 )
 from secureface.face.embedder import normalise
-from secureface.face.inference import InferenceModel as _Model
 from secureface.face.inference import RGBImage
 
 #: Smallest usable face: eye distance in pixels. Package faces shrunk to 21-24 px keep a cosine
@@ -159,19 +158,12 @@ class FaceEngine:
         embedder: InferenceModel,
         antispoof: InferenceModel,
         *,
-        landmarks: _Model | None = None,
         quality: EnrollmentQuality = EnrollmentQuality(),  # noqa: B008 (frozen, immutable)
     ) -> None:
         self._detector = detector
         self._embedder = embedder
         self._antispoof = antispoof
-        self._landmarks = landmarks
         self.quality = quality
-
-    @property
-    def has_mesh(self) -> bool:
-        """Whether the face-mesh model is loaded (else :meth:`surface_points` gives 5 points)."""
-        return self._landmarks is not None
 
     def scan(self, image: RGBImage) -> FrameScan:
         """The cheap per-frame measurements of a burst frame (no embedding).
@@ -209,14 +201,6 @@ class FaceEngine:
     def spoof_score(self, image: RGBImage, face: Face) -> float:
         """The anti-spoof model's "real" score (weak, auxiliary)."""
         return real_score(self._antispoof, image, face)
-
-    def surface_points(self, image: RGBImage, face: Face) -> NDArray[np.float64]:
-        """``(n, 2)`` face surface points: the 468 mesh landmarks, or the 5 YuNet points."""
-        if self._landmarks is None:
-            return np.asarray(face.landmarks, dtype=np.float64)
-        from secureface.face.mesh import face_mesh
-
-        return np.asarray(face_mesh(self._landmarks, image, face)[:, :2], dtype=np.float64)
 
     def analyze(self, image: RGBImage) -> FrameAnalysis:
         """Measure one RGB frame.

@@ -19,6 +19,7 @@ from secureface.face import decode_image
 from secureface.face.inference import RGBImage
 from secureface.sessions.challenge import Challenge
 from secureface.verify.analysis import FaceEngine, FrameScan
+from secureface.verify.depth import dense_planar_residual
 from secureface.verify.liveness import Thresholds, check_burst, check_frames
 from secureface.verify.request import MAX_FRAME_BYTES, MAX_FRAME_SIDE
 
@@ -97,20 +98,19 @@ def assess_burst(
             strict=True,
         )
     )
-    keyframes = (plan.baseline, *plan.peaks)
-    points = dict(
-        zip(
-            keyframes,
-            mapper(lambda i: engine.surface_points(images[i], face(i)), keyframes),
-            strict=True,
+    base = np.asarray(face(plan.baseline).landmarks, dtype=np.float64)
+
+    def residual(i: int) -> float:
+        found = dense_planar_residual(
+            images[plan.baseline], images[i], base, np.asarray(face(i).landmarks, dtype=np.float64)
         )
-    )
+        return 0.0 if found is None else found  # nothing measurable is no evidence of depth
+
     live = check_frames(
         plan,
         {i: e for i, (e, _) in described.items()},
-        points,
+        list(mapper(residual, plan.peaks)),
         engine.spoof_score(images[plan.baseline], face(plan.baseline)),
-        scans[plan.baseline].eye_distance or 1.0,
         thresholds,
     )
     if not live.passed:

@@ -22,7 +22,8 @@ Stage 2, on a few frames (the baseline, each move's peak, and evenly spread fram
 :func:`check_frames`:
 
 5. ``identity_changed``: every sampled frame shows the baseline's person (SFace cosine);
-6. ``flat``: :mod:`secureface.verify.depth` on the face-mesh points of the baseline and peaks;
+6. ``flat``: :mod:`secureface.verify.depth`: the pixels of the inner face move between the
+   baseline and each move's peak frame as no plane's can (parallax);
 7. ``spoof_suspected``: the weak anti-spoof model on the baseline frame (a tripwire).
 
 The caller then checks the memory of earlier accepted bursts (``replayed``) and matches the
@@ -67,8 +68,8 @@ class Thresholds:
         min_face_luma: median face luma (0..255) under which a light failure is told "too dark".
         same_identity_min_cosine: least SFace cosine of every sampled frame to the baseline.
         identity_samples: evenly spread frames embedded besides the baseline and the peaks.
-        depth_min_residual: least planar residual (eye distances) of every move, mesh points.
-        depth_min_residual_5: the same with the five YuNet points (no mesh model).
+        depth_min_residual: least planar residual of every move's face pixels, in eye
+            distances (prints tilted 30-60°: 0.006-0.03; rendered heads: 0.022-0.04).
         antispoof_min: least anti-spoof "real" score of the baseline frame.
         match_min_cosine: least cosine between the baseline frame and the enrolled template
             (OpenCV's SFace threshold; applied by the caller).
@@ -83,8 +84,7 @@ class Thresholds:
     min_face_luma: float = 40.0
     same_identity_min_cosine: float = 0.363
     identity_samples: int = 4
-    depth_min_residual: float = 0.02
-    depth_min_residual_5: float = 0.03
+    depth_min_residual: float = 0.018
     antispoof_min: float = 0.2
     match_min_cosine: float = 0.363
     motion: MotionThresholds = field(default_factory=MotionThresholds)
@@ -202,9 +202,8 @@ def _pose(t_ms: int, scan: FrameScan, eye_distance: float) -> Pose:
 def check_frames(
     plan: BurstCheck,
     embeddings: Mapping[int, NDArray[np.float32]],
-    points: Mapping[int, NDArray[np.float64]],
+    residuals: Sequence[float],
     spoof: float,
-    eye_distance: float,
     thresholds: Thresholds = Thresholds(),  # noqa: B008 (frozen, immutable)
 ) -> LivenessResult:
     """Stage 2 (module docstring) over the sampled frames of a burst that passed stage 1.
@@ -212,9 +211,9 @@ def check_frames(
     Args:
         plan: stage 1's verdict (passed).
         embeddings: SFace embedding of every frame in ``plan.samples``.
-        points: surface points of the baseline and every peak frame.
+        residuals: for each move's peak frame, the planar residual of its face's pixels against
+            the baseline's (:func:`secureface.verify.depth.dense_planar_residual`).
         spoof: anti-spoof score of the baseline frame.
-        eye_distance: the baseline face's eye distance, pixels.
         thresholds: decision thresholds.
     """
     reference = embeddings[plan.baseline]
@@ -223,9 +222,7 @@ def check_frames(
         if cosine < thresholds.same_identity_min_cosine:
             detail = f"frame {index}: cosine {cosine:.3f} to the baseline"
             return LivenessResult(False, "identity_changed", None, detail)
-    base = points[plan.baseline]
-    limit = thresholds.depth_min_residual if len(base) > 5 else thresholds.depth_min_residual_5
-    depth = check_depth(base, [points[i] for i in plan.peaks], eye_distance, limit)
+    depth = check_depth(residuals, thresholds.depth_min_residual)
     if not depth.passed:
         return LivenessResult(False, "flat", None, depth.detail)
     if spoof < thresholds.antispoof_min:

@@ -56,8 +56,8 @@ class MotionThresholds:
         reversal_step: least progress change that counts toward a turn back (cue units).
     """
 
-    min_yaw: float = 0.15
-    min_rise: float = 0.12
+    min_yaw: float = 0.10
+    min_rise: float = 0.10
     max_other: float = 0.75
     center_max_abs_yaw: float = 0.25
     late_ms: int = 500
