@@ -20,9 +20,13 @@ Conversions:
   ``_FusedConv2D``, tf2onnx ``--tfjs`` converts it in the throwaway ``.build/convert-venv``
   (TensorFlow never enters the project's environment), the batch dimension is fixed to 1, and
   the result is checked against a numpy run of the original tfjs graph.
+- Face mesh: MediaPipe's ``face_landmark.tflite`` converted by tf2onnx ``--tflite`` in the same
+  venv; tf2onnx numbers its generated tensor names in an order that changes from run to run, so
+  every node, initializer and intermediate tensor is renamed by its position in the graph; the
+  result is checked against the TFLite interpreter running the original (in that venv).
 
 Needs the ``onnx`` and ``onnxruntime`` packages (development tools, not runtime dependencies),
-``pip`` and, for the anti-spoof model, ``npm`` and ``python3.11``.
+``pip`` and, for the anti-spoof and face mesh models, ``python3.11`` (and ``npm``: anti-spoof).
 """
 
 from __future__ import annotations
@@ -357,13 +361,120 @@ def build_antispoof(source: Source) -> bytes:
     model = onnx.load(str(folder / "model.onnx"))
     for value in (*model.graph.input, *model.graph.output):
         value.type.tensor_type.shape.dim[0].dim_value = 1
+    drop_unused_opsets(model)
+    result = finish(model)
+    _check_against_tfjs(result, topology, weights)
+    return result
+
+
+def build_facemesh(source: Source) -> bytes:
+    """MediaPipe face mesh (TFLite) -> ONNX with tf2onnx in the convert venv, checked against the
+    TFLite interpreter running the original.
+
+    Raises:
+        BuildError: the converter failed or the ONNX outputs differ from the TFLite model's.
+    """
+    import onnx
+
+    folder = WORK / "facemesh"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    tflite = folder / "face_landmark.tflite"
+    tflite.write_bytes(source.main)
+    python = _convert_venv()
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+    command = [str(python), "-m", "tf2onnx.convert", "--tflite", str(tflite)]
+    _run([*command, "--output", str(folder / "model.onnx"), "--opset", str(CONVERT_OPSET)], env)
+    model = onnx.load(str(folder / "model.onnx"))
+    drop_unused_opsets(model)
+    canonical_names(model)
+    model.graph.doc_string = ""  # tf2onnx writes the path of the converted file there
+    result = finish(model)
+    _check_against_tflite(result, tflite, python, env)
+    return result
+
+
+#: Runs in the convert venv: the original TFLite model on the samples, outputs saved by name.
+TFLITE_REFERENCE = """\
+import sys
+import numpy as np
+import tensorflow as tf
+
+model, samples, target = sys.argv[1:4]
+interpreter = tf.lite.Interpreter(model_path=model)
+interpreter.allocate_tensors()
+(image,) = interpreter.get_input_details()
+found = {d["name"]: [] for d in interpreter.get_output_details()}
+for sample in np.load(samples):
+    interpreter.set_tensor(image["index"], sample[np.newaxis])
+    interpreter.invoke()
+    for d in interpreter.get_output_details():
+        found[d["name"]].append(interpreter.get_tensor(d["index"])[0])
+np.savez(target, **{name: np.stack(values) for name, values in found.items()})
+"""
+
+
+def _check_against_tflite(model: bytes, tflite: Path, python: Path, env: dict[str, str]) -> None:
+    """Compare the ONNX model with TensorFlow Lite's interpreter on the original file."""
+    folder = tflite.parent
+    converted = session(model)
+    name = converted.get_inputs()[0].name
+    samples = np.stack(_random_inputs((192, 192, 3), 1.0, 4))
+    np.save(folder / "samples.npy", samples)
+    (folder / "reference.py").write_text(TFLITE_REFERENCE)
+    script = [str(python), str(folder / "reference.py"), str(tflite)]
+    _run([*script, str(folder / "samples.npy"), str(folder / "reference.npz")], env)
+    with np.load(folder / "reference.npz") as reference:
+        expected = {key: reference[key] for key in reference.files}
+    if sorted(expected) != sorted(o.name for o in converted.get_outputs()):
+        raise BuildError(f"facemesh: outputs {sorted(expected)} differ from the ONNX model's")
+    worst = 0.0
+    for index, sample in enumerate(samples):
+        actual = converted.run(None, {name: sample[np.newaxis]})
+        for value, output in zip(actual, converted.get_outputs(), strict=True):
+            worst = max(worst, float(np.abs(value[0] - expected[output.name][index]).max()))
+    print(f"facemesh: max |onnx - tflite interpreter| = {worst:.2e}", file=sys.stderr)
+    if worst > 1e-3:  # landmarks are in 0..192 input pixels
+        raise BuildError(f"facemesh: ONNX output differs from the TFLite model by {worst}")
+
+
+def drop_unused_opsets(model: Any) -> None:
+    """Drop opset imports of domains no node uses (tf2onnx always imports ``ai.onnx.ml``)."""
     used_domains = {node.domain for node in model.graph.node}
     kept = [o for o in model.opset_import if o.domain in used_domains | {""}]
     del model.opset_import[:]
     model.opset_import.extend(kept)
-    result = finish(model)
-    _check_against_tfjs(result, topology, weights)
-    return result
+
+
+def canonical_names(model: Any) -> None:
+    """Rename every node, initializer and intermediate tensor by its position in the graph.
+
+    tf2onnx numbers the names it generates (``const_fold_opt__511``) in an order that changes
+    from one run to the next, although the graph is the same; graph inputs and outputs keep
+    their names. Initializers nothing uses are dropped, the others sorted by name; stale
+    ``value_info`` is dropped.
+    """
+    graph = model.graph
+    kept = {value.name for value in (*graph.input, *graph.output)}
+    renamed: dict[str, str] = {}
+    for index, node in enumerate(graph.node):
+        for slot, name in enumerate(node.input):
+            if name and name not in kept and name not in renamed:
+                renamed[name] = f"n{index}_in{slot}"
+        for slot, name in enumerate(node.output):
+            if name and name not in kept and name not in renamed:
+                renamed[name] = f"n{index}_out{slot}"
+    for index, node in enumerate(graph.node):
+        node.name = f"n{index}_{node.op_type}"
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+        node.output[:] = [renamed.get(name, name) for name in node.output]
+    used = [init for init in graph.initializer if init.name in renamed]  # drops unused ones
+    for initializer in used:
+        initializer.name = renamed[initializer.name]
+    ordered = sorted(used, key=lambda initializer: initializer.name)
+    del graph.initializer[:]
+    graph.initializer.extend(ordered)
+    del graph.value_info[:]
 
 
 def _convert_venv() -> Path:
@@ -482,6 +593,7 @@ BUILDERS: dict[str, Callable[[Source], bytes]] = {
     "yunet": build_yunet,
     "sface": build_sface,
     "antispoof": build_antispoof,
+    "facemesh": build_facemesh,
 }
 
 

@@ -181,9 +181,9 @@ def verify_vectors() -> dict[str, Any]:
     session_id = b64url_encode(bytes(range(200, 216)))
     request_key = hashlib.sha256(b"request key").digest()
     response_key = hashlib.sha256(b"response key").digest()
-    frames = [b"\xff\xd8\xff\xe0frame-zero", b"\xff\xd8\xff\xe0frame one!", b"\xff\xd8third"]
-    captured_at = [NOW * 1000 + 123, NOW * 1000 + 2456, NOW * 1000 + 5789]
-    payload = encode_payload("alice", frames, captured_at)
+    frames = [b"\xff\xd8\xff\xe0frame-zero", b"\xff\xd8\xff\xe0frame one!", b"\xff\xd8\xffthird"]
+    times = [-4, 83, 5991]
+    payload = encode_payload("alice", frames, times)
     request_nonce, response_nonce = bytes(range(12)), bytes(range(12, 24))
     aad_request = REQUEST_LABEL + b"\x00" + session_id.encode()
     aad_response = RESPONSE_LABEL + b"\x00" + session_id.encode()
@@ -204,8 +204,8 @@ def verify_vectors() -> dict[str, Any]:
         det_sign(root),
     )
     assertion = {"type": ASSERTION_TYPE, "subject_id": "alice", "decision": "verified",
-                 "reason": "ok", "session_id": session_id, "issued_at": NOW + 20,
-                 "expires_at": NOW + 320}  # fmt: skip
+                 "hint": "", "assurance": "light", "session_id": session_id,
+                 "issued_at": NOW + 20, "expires_at": NOW + 320}  # fmt: skip
     token = sign_compact({"typ": ASSERTION_TYP}, canonical_json(assertion), det_sign(delegated))
     bundle = canonical_json({"assertion": token, "delegation": delegation})
     answer = AESGCM(response_key).encrypt(response_nonce, bundle, aad_response)
@@ -219,7 +219,7 @@ def verify_vectors() -> dict[str, Any]:
         "request": {
             "subject_id": "alice",
             "frames": [b64url_encode(f) for f in frames],
-            "captured_at": captured_at,
+            "times_ms": times,
             "payload": b64url_encode(payload),
             "nonce": b64url_encode(request_nonce),
             "ciphertext": b64url_encode(

@@ -1,88 +1,182 @@
-// The capture loop: every new camera frame goes to the worker for analysis; the challenge run
-// (challenge.js) says when the current step is met, and that very frame is encoded as JPEG by the
-// worker (or, when the step's time is up, the step's best frame, which the worker keeps). One
-// frame is in flight at a time, so the page never queues work it cannot keep up with.
-import { ChallengeRun } from "./challenge.js";
-import { MAX_FRAME_BYTES } from "./verify.js";
+// The capture: first guidance until the face is placed (the worker analyses frames), then the
+// challenge itself. Time zero is the requestAnimationFrame timestamp at which the first colour of
+// the light schedule is painted; from then on, for `captureMs`, every animation frame shows the
+// schedule's colour and the move of the moment (challenge.js), and every camera frame, up to
+// `fps` a second, is drawn UNMIRRORED into a small canvas and kept as JPEG with its capture time
+// relative to time zero (requestVideoFrameCallback's captureTime where the browser has it). The
+// server re-reads the challenge from its own record and decides; the page only shows and records.
+import { assess, colourAt, moveAt } from "./challenge.js";
+import { MAX_FRAME_BYTES, MAX_FRAMES, MAX_PAYLOAD } from "./verify.js";
 
-/** Longest wait for a new video frame before analysing the current one again. */
+/** Longest wait for a new video frame before looking again. */
 const FRAME_WAIT_MS = 250;
+/** Longest guidance before the capture starts anyway (the server decides). */
+const GUIDANCE_TIMEOUT_MS = 20_000;
+/** Consecutive well-placed frames before the capture starts. */
+const READY_FRAMES = 3;
 
 /**
- * @typedef {object} FrameEvent
- * @property {import("./challenge.js").FrameAnalysis} analysis
- * @property {{hint: string, capture: boolean, forced: boolean, step: string}} verdict
- * @property {ChallengeRun} run
- * @property {number} now ms
+ * @typedef {object} CapturedFrame
+ * @property {Uint8Array} bytes JPEG, as the camera recorded it (not mirrored)
+ * @property {number} t capture time, ms from time zero (may be slightly negative)
  */
 
 /**
- * Perform the challenge in front of the camera.
+ * @typedef {object} CaptureHooks
+ * @property {(analysis: import("./challenge.js").FrameAnalysis, hint: string) => void} [onGuide]
+ *   after each analysed frame
+ * @property {(colour: string | null, move: {index: number, move: string, start: number} | null, t: number, t0: number) => void} [onTick]
+ *   every animation frame of the capture (colour null: none; move null: capture over); `t0` is
+ *   time zero on the performance.now() clock
+ */
+
+/**
+ * Guide the person until the face is placed, then perform the challenge and return the burst.
  * @param {object} options
  * @param {HTMLVideoElement} options.video playing
  * @param {import("./inference.js").InferenceWorker} options.worker with the models loaded
  * @param {{detector: string, antispoof?: string}} options.models model names by role
- * @param {string[]} options.challenge steps from the signed transcript
- * @param {import("./challenge.js").CaptureOptions} options.capture
- * @param {(event: FrameEvent) => void} [options.onFrame] after each analysed frame
- * @param {(step: string, index: number, forced: boolean) => void} [options.onCapture]
+ * @param {import("./challenge.js").Challenge} options.challenge
+ * @param {{fps: number, maxSide: number, jpegQuality: number, centerMaxAbsYaw: number, minFaceHeight: number, minFaceLight: number, minFrameLuma: number}} options.capture
+ * @param {CaptureHooks} [options.hooks]
  * @param {AbortSignal} [options.signal]
- * @returns {Promise<import("./verify.js").CapturedFrame[]>} one JPEG per step, in order
+ * @returns {Promise<CapturedFrame[]>}
  */
-export async function performChallenge({ video, worker, models, challenge, capture, onFrame = () => {}, onCapture = () => {}, signal }) {
-  const run = new ChallengeRun(challenge, capture, performance.now());
-  const frames = [];
-  let bestAt = 0;
+export async function performChallenge({ video, worker, models, challenge, capture, hooks = {}, signal }) {
+  await guide({ video, worker, models, capture, onGuide: hooks.onGuide ?? (() => {}), signal });
+  return record({ video, challenge, capture, onTick: hooks.onTick ?? (() => {}), signal });
+}
+
+/**
+ * Analyse frames until the face is well placed for READY_FRAMES frames (or the time is up).
+ * @param {{video: HTMLVideoElement, worker: import("./inference.js").InferenceWorker, models: {detector: string, antispoof?: string}, capture: any, onGuide: (a: any, hint: string) => void, signal?: AbortSignal}} options
+ */
+async function guide({ video, worker, models, capture, onGuide, signal }) {
+  const started = performance.now();
+  let ready = 0;
   try {
-    while (!run.done) {
+    while (ready < READY_FRAMES && performance.now() - started < GUIDANCE_TIMEOUT_MS) {
       signal?.throwIfAborted();
       await nextVideoFrame(video, signal);
-      const capturedAt = Date.now();
       const analysis = await worker.analyze(await createImageBitmap(video), models);
       signal?.throwIfAborted();
-      const now = performance.now();
-      const verdict = run.observe(analysis, now);
-      onFrame({ analysis, verdict, run, now });
-      if (verdict.better) {
-        await worker.remember();
-        bestAt = capturedAt;
-      }
-      if (!verdict.capture) continue;
-      const best = verdict.forced ? run.best : null;
-      const jpeg = await worker.encode({
-        maxSide: capture.maxSide, quality: capture.jpegQuality, maxBytes: MAX_FRAME_BYTES, source: best ? "best" : "last",
-      });
-      frames.push({ bytes: new Uint8Array(jpeg.bytes), capturedAt: best ? bestAt : capturedAt });
-      run.next(best ? best.frame : analysis, verdict.forced, performance.now());
-      onCapture(verdict.step, frames.length - 1, verdict.forced);
+      const verdict = assess(analysis, capture);
+      ready = verdict.ready ? ready + 1 : 0;
+      onGuide(analysis, verdict.hint);
     }
   } finally {
     worker.drop();
   }
-  return frames;
 }
 
 /**
- * Resolve when the video shows a new frame (requestVideoFrameCallback where available), or
- * after FRAME_WAIT_MS at most, so a stalled camera never hangs the loop.
+ * Show the schedule and record the burst.
+ * @param {{video: HTMLVideoElement, challenge: import("./challenge.js").Challenge, capture: {fps: number, maxSide: number, jpegQuality: number}, onTick: NonNullable<CaptureHooks["onTick"]>, signal?: AbortSignal}} options
+ * @returns {Promise<CapturedFrame[]>}
+ */
+async function record({ video, challenge, capture, onTick, signal }) {
+  const t0 = await paintFirst(challenge, onTick);
+  const scale = Math.min(1, capture.maxSide / Math.max(video.videoWidth, video.videoHeight));
+  const canvas = new OffscreenCanvas(Math.round(video.videoWidth * scale), Math.round(video.videoHeight * scale));
+  const context = canvas.getContext("2d");
+  const spacing = 1000 / capture.fps - 8; // grab at most `fps` a second (8 ms of slack)
+  // Each frame's share of the 1 MiB payload; the JPEG quality steps down when a frame is over it.
+  const budget = (MAX_PAYLOAD - 8192) / (capture.fps * challenge.captureMs / 1000 + 4);
+  let quality = capture.jpegQuality;
+  /** @type {Promise<CapturedFrame | null>[]} */
+  const pending = [];
+  let last = -Infinity;
+  let animation = 0;
+  const tick = (now) => {
+    const t = now - t0;
+    onTick(colourAt(challenge, t), moveAt(challenge, t), t, t0);
+    if (t < challenge.captureMs) animation = requestAnimationFrame(tick);
+  };
+  animation = requestAnimationFrame(tick);
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const captured = await nextVideoFrame(video, signal);
+      const t = captured - t0;
+      if (t >= challenge.captureMs) break;
+      if (t - last < spacing || pending.length >= MAX_FRAMES) continue;
+      last = t;
+      context.drawImage(video, 0, 0, canvas.width, canvas.height); // unmirrored
+      pending.push(toJpeg(canvas, quality).then((bytes) => {
+        if (bytes.length > budget) quality = Math.max(0.4, quality - 0.1);
+        return { bytes, t: Math.round(t) };
+      }));
+    }
+  } finally {
+    cancelAnimationFrame(animation);
+    onTick(null, null, challenge.captureMs, t0);
+  }
+  const frames = (await Promise.all(pending)).filter((f) => f !== null);
+  return fitPayload(frames);
+}
+
+/**
+ * Paint the first colour and resolve with its animation-frame timestamp: time zero.
+ * @param {import("./challenge.js").Challenge} challenge
+ * @param {NonNullable<CaptureHooks["onTick"]>} onTick
+ * @returns {Promise<number>}
+ */
+function paintFirst(challenge, onTick) {
+  return new Promise((resolve) => {
+    requestAnimationFrame((now) => {
+      onTick(colourAt(challenge, 0), moveAt(challenge, 0), 0, now);
+      resolve(now);
+    });
+  });
+}
+
+/**
+ * @param {OffscreenCanvas} canvas
+ * @param {number} quality
+ * @returns {Promise<Uint8Array>}
+ */
+async function toJpeg(canvas, quality) {
+  const blob = await canvas.convertToBlob({ type: "image/jpeg", quality });
+  return new Uint8Array(await blob.arrayBuffer());
+}
+
+/**
+ * Keep the burst inside the server's limits, as a last resort after the quality steps: drop
+ * oversized frames, then one frame in four until the whole fits.
+ * @param {CapturedFrame[]} frames
+ * @returns {CapturedFrame[]}
+ */
+export function fitPayload(frames) {
+  let kept = frames.filter((f) => f.bytes.length <= MAX_FRAME_BYTES);
+  const budget = MAX_PAYLOAD - 8192; // the metadata
+  while (kept.length > 1 && kept.reduce((sum, f) => sum + f.bytes.length, 0) > budget) {
+    kept = kept.filter((_, i) => i % 4 !== 3); // drop one frame in four
+  }
+  return kept;
+}
+
+/**
+ * Resolve with the capture time (performance.now() clock) of the next video frame: the
+ * frame's `captureTime` where the browser reports it, else its expected display time, else now.
+ * A stalled camera resolves after FRAME_WAIT_MS with the current time.
  * @param {HTMLVideoElement} video
  * @param {AbortSignal} [signal]
- * @returns {Promise<void>}
+ * @returns {Promise<number>}
  */
 function nextVideoFrame(video, signal) {
   return new Promise((resolve, reject) => {
     let handle = 0;
-    const done = () => {
+    const done = (now, metadata) => {
       clearTimeout(timer);
       if (handle && video.cancelVideoFrameCallback) video.cancelVideoFrameCallback(handle);
       signal?.removeEventListener("abort", abort);
-      resolve();
+      resolve(metadata?.captureTime ?? metadata?.expectedDisplayTime ?? performance.now());
     };
     const abort = () => {
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(done, video.requestVideoFrameCallback ? FRAME_WAIT_MS : 66);
+    const timer = setTimeout(() => done(performance.now()), video.requestVideoFrameCallback ? FRAME_WAIT_MS : 40);
     if (video.requestVideoFrameCallback) handle = video.requestVideoFrameCallback(done);
     signal?.addEventListener("abort", abort, { once: true });
   });

@@ -1,8 +1,10 @@
 // Entry point. At page open the models are loaded and checked in the background (loader.js);
 // the person reads the consent screen and enters a user ID; then: camera → a fresh session whose
-// signed transcript names the challenge → guided capture (one frame per step, capture.js) →
-// encrypted verify and the server's signed decision (verify.js) → result, with a retry that opens
-// a new session. Every failure ends on a message, never on a spinner.
+// signed transcript names the challenge (moves and light schedule) → guidance until the face is
+// placed, then the challenge: the screen shows the server's colours while the person follows the
+// moves and the page records a burst of frames (capture.js) → encrypted verify and the server's
+// signed decision (verify.js) → result, with a retry that opens a new session. Every failure ends
+// on a message, never on a spinner.
 import { CameraError, openCamera, stopCamera } from "./camera.js";
 import { performChallenge } from "./capture.js";
 import { InferenceWorker } from "./inference.js";
@@ -10,8 +12,8 @@ import { mark, prepare } from "./loader.js";
 import { describeDecision, describeError } from "./messages.js";
 import { openSession } from "./session.js";
 import {
-  drawOverlay, setStartEnabled, showFrameStats, showGuidance, showManifest, showModels, showPhase, showProgress,
-  showResult, showStatus, showSteps, showSubjectError, subjectInput, videoElement,
+  drawOverlay, setStartEnabled, showChallenge, showFrameStats, showGuidance, showManifest, showModels, showPhase,
+  showProgress, showResult, showStatus, showSteps, showSubjectError, subjectInput, videoElement,
 } from "./ui.js";
 import { SUBJECT_RE, submitVerification } from "./verify.js";
 
@@ -19,8 +21,8 @@ import { SUBJECT_RE, submitVerification } from "./verify.js";
 const TIMINGS_KEPT = 300;
 
 const worker = new InferenceWorker(); // starts loading its bundle while we talk to the API
-/** @type {{stream: MediaStream | null, abort: AbortController | null, timings: number[]}} */
-const current = { stream: null, abort: null, timings: [] };
+/** @type {{stream: MediaStream | null, abort: AbortController | null, timings: number[], liveness: "light" | "motion"}} */
+const current = { stream: null, abort: null, timings: [], liveness: "light" };
 const cancelButton = /** @type {HTMLButtonElement} */ (document.getElementById("cancel"));
 
 const ready = prepare({
@@ -28,6 +30,9 @@ const ready = prepare({
   onStep: (text) => showStatus(text, "loading"),
   onConfig: (config) => {
     if (!subjectInput().value) subjectInput().value = config.defaultSubject;
+    document.getElementById("start-motion").hidden = !config.allowMotionOnly;
+    document.getElementById("motion-alternative-text").textContent = config.allowMotionOnly
+      ? "; use the check without flashing colours below" : "; ask for another way to verify";
   },
   onManifest: showManifest,
   onProgress: showProgress,
@@ -47,8 +52,9 @@ ready.catch(() => {}); // reported above; attempts await it again
 /**
  * One verification attempt, from the camera to the result screen.
  * @param {string} subjectId
+ * @param {"light" | "motion"} liveness
  */
-async function attempt(subjectId) {
+async function attempt(subjectId, liveness) {
   const abort = new AbortController();
   current.abort = abort;
   const video = videoElement();
@@ -65,20 +71,26 @@ async function attempt(subjectId) {
     const prepared = await ready;
     abort.signal.throwIfAborted();
     showGuidance("", "Opening a secure session…");
-    const session = await openSession(prepared.config.apiUrl, prepared.key);
+    const session = await openSession(prepared.config.apiUrl, prepared.key, { liveness });
     abort.signal.throwIfAborted();
-    showSteps(session.challenge, 0);
+    const { challenge } = session;
+    showSteps(challenge.moves, -1);
     const frames = await performChallenge({
-      video, worker, models: prepared.models, challenge: session.challenge, capture: prepared.config.capture,
-      signal: abort.signal,
-      onFrame: ({ analysis, verdict }) => {
-        drawOverlay(analysis, verdict.hint === "hold_still");
-        showGuidance(verdict.hint);
-        current.timings.push(analysis.ms);
-        if (current.timings.length > TIMINGS_KEPT) current.timings.shift();
-        showFrameStats(current.timings, analysis);
+      video, worker, models: prepared.models, challenge, capture: prepared.config.capture, signal: abort.signal,
+      hooks: {
+        onGuide: (analysis, hint) => {
+          drawOverlay(analysis, hint === "ready");
+          showGuidance(hint);
+          current.timings.push(analysis.ms);
+          if (current.timings.length > TIMINGS_KEPT) current.timings.shift();
+          showFrameStats(current.timings, analysis);
+        },
+        onTick: (colour, move, t, t0) => {
+          if (t === 0) drawOverlay(null, false);
+          showChallenge(colour, move, t0);
+          showSteps(challenge.moves, move ? move.index : challenge.moves.length);
+        },
       },
-      onCapture: (step, index) => showSteps(session.challenge, index + 1),
     });
     mark("captured");
     cancelButton.hidden = true; // the frames are about to be sent: the server will decide
@@ -91,12 +103,13 @@ async function attempt(subjectId) {
     });
     mark("result");
     showResult({
-      ...describeDecision(assertion), decision: assertion.decision, reason: assertion.reason, bundle,
+      ...describeDecision(assertion), decision: assertion.decision, reason: assertion.hint, bundle,
       sessionId: session.sessionId,
       details: [
         ["User ID", assertion.subjectId],
-        ["Server decision", assertion.reason === "ok" || assertion.reason === assertion.decision
-          ? assertion.decision : `${assertion.decision}: ${assertion.reason}`],
+        ["Server decision", assertion.decision],
+        ["Liveness check", assertion.assurance === "light" ? "light and motion" : "motion only (lower assurance)"],
+        ["Frames sent", String(frames.length)],
         ["Signature", "checked against the pinned server key"],
         ["Valid until", new Date(assertion.expiresAt * 1000).toLocaleTimeString()],
       ],
@@ -128,8 +141,11 @@ function cancel() {
   showPhase("consent");
 }
 
-/** Start an attempt with the user ID typed, once it passes the server's rule. */
-function start() {
+/**
+ * Start an attempt with the user ID typed, once it passes the server's rule.
+ * @param {"light" | "motion"} [liveness]
+ */
+function start(liveness = "light") {
   if (current.abort) return; // one attempt at a time
   const subjectId = subjectInput().value.trim();
   if (!SUBJECT_RE.test(subjectId)) {
@@ -137,14 +153,16 @@ function start() {
     return;
   }
   showSubjectError("");
-  attempt(subjectId);
+  current.liveness = liveness;
+  attempt(subjectId, liveness);
 }
 
 document.getElementById("consent-form").addEventListener("submit", (event) => {
   event.preventDefault();
   start();
 });
-document.getElementById("retry").addEventListener("click", start);
+document.getElementById("start-motion").addEventListener("click", () => start("motion"));
+document.getElementById("retry").addEventListener("click", () => start(current.liveness));
 document.getElementById("restart").addEventListener("click", () => showPhase("consent"));
 document.getElementById("cancel").addEventListener("click", cancel);
 document.getElementById("capture").addEventListener("keydown", (event) => {

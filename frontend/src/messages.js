@@ -58,31 +58,35 @@ export function describeError(err) {
   return `Unexpected error: ${err instanceof Error ? err.message : String(err)}`;
 }
 
-/** The instruction for each challenge step. */
-export const STEP_LABELS = Object.freeze({
-  center: "Look at the camera",
-  turn_left: "Turn to your left",
-  turn_right: "Turn to your right",
+/** The instruction for each move (the person's own directions). */
+export const MOVE_LABELS = Object.freeze({
+  center: "Look at the screen",
+  left: "Turn your head to your left",
+  right: "Turn your head to your right",
+  up: "Lift your chin: look up",
+  down: "Lower your chin: look down",
 });
 
-/** Guidance for each hint of challenge.js. */
+/** An arrow for each move, as seen in the mirrored preview. */
+export const MOVE_ARROWS = Object.freeze({ center: "●", left: "←", right: "→", up: "↑", down: "↓" });
+
+/** Guidance before the challenge starts, for each hint of challenge.js. */
 export const HINT_TEXT = Object.freeze({
   no_face: "Look at the camera: we cannot see your face.",
   one_face: "Only one face, please: make sure nobody else is in view.",
   more_light: "More light, please: face a window or a lamp.",
   move_closer: "Move closer to the camera.",
-  look_straight: "Look straight at the camera.",
-  turn_left: "Slowly turn your head to your left.",
-  turn_right: "Slowly turn your head to your right.",
-  hold_still: "Good — hold still…",
+  look_straight: "Look straight at the screen.",
+  ready: "Good — hold still, starting…",
 });
 
 /**
- * What the server decided, in plain words, and what to do next.
- * @param {{decision: string, reason: string}} assertion
+ * What the server decided, in plain words, and what to do next. The server never says which
+ * liveness signal refused (no oracle for an attacker): only a hint the person can act on.
+ * @param {{decision: string, hint: string}} assertion
  * @returns {{title: string, text: string, next: string, retry: boolean}}
  */
-export function describeDecision({ decision, reason }) {
+export function describeDecision({ decision, hint }) {
   if (decision === "verified") {
     return { title: "Verified", text: "The server confirmed it is you.", next: "You can close this page or continue where you were.", retry: false };
   }
@@ -94,22 +98,19 @@ export function describeDecision({ decision, reason }) {
       retry: false,
     };
   }
-  const [text, next] = REASONS[reason] ?? REASONS.default;
+  const [text, next] = HINTS[hint] ?? HINTS[""];
   return { title: "Not verified", text, next, retry: true };
 }
 
-const REASONS = {
-  no_face: ["We could not see exactly one clear face in every photo.",
-    "Face the camera in good light, close enough that your face fills about a third of the picture."],
+const HINTS = {
+  no_face: ["We could not see your face clearly during the check.",
+    "Face the screen in good light, close enough that your face fills about a third of the picture."],
   multiple_faces: ["More than one face was in view.", "Make sure only you are in front of the camera, then try again."],
-  repeated_frame: ["The photos were identical, as if they came from a still picture rather than a live camera.",
-    "Use a live camera and follow the head movements when asked."],
-  liveness_failed: ["The head movements we asked for were not seen.",
-    "When asked, turn your head clearly to the side named (your own left or right), then back."],
-  identity_changed: ["The photos did not all show the same person.", "Stay in front of the camera for the whole check."],
-  spoof_suspected: ["The photos looked like a picture or a screen rather than a live person.",
-    "Make sure you are in front of the camera yourself, in good light, and try again."],
-  no_match: ["Your face did not match the one enrolled for this user ID.",
-    "Check the user ID, then try again in good light, looking at the camera."],
-  default: ["The server could not verify you.", "Please try again."],
+  too_dark: ["Your face was too dark to see the screen's colours on it.",
+    "Turn your screen's brightness up, come a little closer to the screen, and try again."],
+  too_far: ["Your face was too far from the camera.", "Come closer, so that your face fills about a third of the picture."],
+  moves_not_followed: ["The head movements we asked for were not seen in time.",
+    "Follow each instruction as it appears — turn or tilt your head clearly, then come back to the centre."],
+  "": ["We could not verify you.",
+    "Make sure your face is well lit by the screen, follow the moves, and try again."],
 };

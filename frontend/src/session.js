@@ -10,11 +10,12 @@ import {
 import {
   b64urlDecode, b64urlEncode, bytesEqual, concatBytes, isInt, parseJsonBytes, utf8,
 } from "./encoding.js";
+import { parseChallenge } from "./challenge.js";
 import { ProtocolError } from "./errors.js";
 import { verifyCompactJws } from "./jws.js";
 
 export { ProtocolError };
-export const VERSION = 1;
+export const VERSION = 2;
 export const DELEGATION_TYP = "secureface-delegation+jws";
 const DELEGATION_TYPE = "secureface-delegation";
 const TRANSCRIPT_TYPE = "secureface-session";
@@ -38,7 +39,7 @@ const PURPOSES = /** @type {const} */ (["model", "request", "response"]);
  * @property {string} sessionId base64url, sent as `X-SecureFace-Session`
  * @property {number} issuedAt
  * @property {number} expiresAt
- * @property {string[]} challenge the liveness sequence the verify step will demand
+ * @property {import("./challenge.js").Challenge} challenge what the verify step will demand
  * @property {SessionKeys} keys
  */
 
@@ -48,17 +49,19 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  * Run the key exchange with the API and authenticate the server.
  * @param {string} apiUrl
  * @param {CryptoKey} pinnedKey the server's long-term ES256 key
- * @param {{now?: () => number}} [options] clock in Unix seconds
+ * @param {{now?: () => number, liveness?: "light" | "motion"}} [options] clock in Unix seconds;
+ *   `motion` asks for the motion-only challenge (no flashing colours), where the operator allows it
  * @returns {Promise<Session>}
  * @throws {ProtocolError | import("./api.js").ApiError}
  */
-export async function openSession(apiUrl, pinnedKey, { now = nowSeconds } = {}) {
+export async function openSession(apiUrl, pinnedKey, { now = nowSeconds, liveness = "light" } = {}) {
   const client = await generateEcdhKeyPair();
   const nonce = randomBytes(NONCE_LEN);
   const body = JSON.stringify({
     version: VERSION,
     client_public_key: b64urlEncode(client.publicRaw),
     client_nonce: b64urlEncode(nonce),
+    ...(liveness === "light" ? {} : { liveness }),
   });
   const response = await apiFetch(apiUrl, "/session", {
     method: "POST",
@@ -152,12 +155,12 @@ export async function verifyDelegation(token, pinnedKey, { now, usage }) {
  * @property {Uint8Array} serverNonce
  * @property {number} issuedAt
  * @property {number} expiresAt
- * @property {string[]} challenge
+ * @property {import("./challenge.js").Challenge} challenge
  * @property {string} delegationSha256
  */
 
 /**
- * Decode a version-1 transcript (signature already checked).
+ * Decode a transcript of this version (signature already checked).
  * @param {Uint8Array} bytes canonical JSON
  * @returns {Transcript}
  * @throws {ProtocolError}
@@ -165,7 +168,7 @@ export async function verifyDelegation(token, pinnedKey, { now, usage }) {
 function parseTranscript(bytes) {
   try {
     const raw = parseJsonBytes(bytes);
-    if (raw.type !== TRANSCRIPT_TYPE || raw.version !== VERSION) throw new Error("not v1");
+    if (raw.type !== TRANSCRIPT_TYPE || raw.version !== VERSION) throw new Error(`not v${VERSION}`);
     const t = {
       sessionId: raw.session_id,
       clientPublicKey: b64urlDecode(raw.client_public_key),
@@ -174,12 +177,11 @@ function parseTranscript(bytes) {
       serverNonce: b64urlDecode(raw.server_nonce),
       issuedAt: raw.issued_at,
       expiresAt: raw.expires_at,
-      challenge: raw.challenge,
+      challenge: parseChallenge(raw.challenge),
       delegationSha256: raw.delegation_sha256,
     };
     const ok = b64urlDecode(t.sessionId).length === SESSION_ID_LEN
       && t.serverNonce.length === NONCE_LEN && isInt(t.issuedAt) && isInt(t.expiresAt)
-      && Array.isArray(t.challenge) && t.challenge.every((s) => typeof s === "string")
       && typeof t.delegationSha256 === "string";
     if (!ok) throw new Error("fields");
     return t;

@@ -1,6 +1,7 @@
 // The DOM: screens (consent, capture, result), status line, download progress, guidance, face
 // overlay, result, and the technical details. Only this module and main.js touch the DOM.
-import { HINT_TEXT, STEP_LABELS } from "./messages.js";
+import { cssColour } from "./challenge.js";
+import { HINT_TEXT, MOVE_ARROWS, MOVE_LABELS } from "./messages.js";
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -72,15 +73,15 @@ export function showSubjectError(message) {
 }
 
 /**
- * The challenge steps, the current one highlighted.
- * @param {string[]} challenge
- * @param {number} current index of the step being performed (challenge.length when done)
+ * The challenge's moves, the current one highlighted.
+ * @param {readonly string[]} moves
+ * @param {number} current index of the move being performed (moves.length when done, -1 before)
  */
-export function showSteps(challenge, current) {
-  $("steps").replaceChildren(...challenge.map((step, i) => {
+export function showSteps(moves, current) {
+  $("steps").replaceChildren(...moves.map((move, i) => {
     const item = document.createElement("li");
-    item.textContent = STEP_LABELS[step] ?? step;
-    item.dataset.step = step;
+    item.textContent = MOVE_LABELS[move] ?? move;
+    item.dataset.step = move;
     item.dataset.state = i < current ? "done" : i === current ? "current" : "pending";
     if (i === current) item.setAttribute("aria-current", "step");
     return item;
@@ -88,8 +89,44 @@ export function showSteps(challenge, current) {
 }
 
 /**
+ * The capture's light and move of the moment. The screen is filled with `colour` (the server
+ * chose it: the face must reflect it); the instruction sits on a contrasting panel. For test
+ * harnesses the page also exposes, on <html>, `data-secureface-light` (the colour name, absent
+ * outside the capture), `data-secureface-move` and `data-secureface-move-start` (the
+ * performance.now() time the current move began), documented in docs/FRONTEND.md.
+ * @param {string | null} colour a palette name, or null for none
+ * @param {{index: number, move: string, start: number} | null} move null when the capture is over
+ * @param {number} t0 performance.now() of the capture's time zero
+ */
+export function showChallenge(colour, move, t0) {
+  const root = document.documentElement;
+  const fill = $("light");
+  fill.style.backgroundColor = colour ? cssColour(colour) : "";
+  fill.hidden = !colour;
+  setAttribute(root, "data-secureface-light", colour);
+  document.body.dataset.capturing = move ? "true" : "false";
+  const start = move ? String(Math.round((t0 + move.start) * 1000) / 1000) : null;
+  if (root.getAttribute("data-secureface-move-start") === start) return;
+  setAttribute(root, "data-secureface-move", move?.move ?? null);
+  setAttribute(root, "data-secureface-move-start", start);
+  if (!move) return;
+  $("move-arrow").textContent = MOVE_ARROWS[move.move] ?? "";
+  showGuidance(`move_${move.move}`, MOVE_LABELS[move.move] ?? move.move);
+}
+
+/**
+ * @param {Element} node
+ * @param {string} name
+ * @param {string | null} value null removes the attribute
+ */
+function setAttribute(node, name, value) {
+  if (value === null) node.removeAttribute(name);
+  else if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
+/**
  * The guidance sentence; rewritten only when it changes, so the live region is not chatty.
- * @param {string} hint a code of challenge.js HINTS, or "" with `text`
+ * @param {string} hint a code of challenge.js HINTS, `move_<move>`, or "" with `text`
  * @param {string} [text]
  */
 export function showGuidance(hint, text = HINT_TEXT[hint] ?? "") {
@@ -154,7 +191,7 @@ export function showFrameStats(timings, last) {
 /**
  * @typedef {object} ResultView
  * @property {string} decision verified / not_verified / locked / error
- * @property {string} reason the server's reason, or the error kind
+ * @property {string} reason the server's hint, or the error kind
  * @property {string} title
  * @property {string} text
  * @property {string} next

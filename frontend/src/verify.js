@@ -17,25 +17,25 @@ const ASSERTION_TYPE = "secureface-assertion";
 export const DECISIONS = Object.freeze(["verified", "not_verified", "locked"]);
 /** The server's subject id rule (secureface.verify.request.SUBJECT_RE). */
 export const SUBJECT_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
-/** The server's limits: frames per request, bytes per frame, bytes per payload. */
-export const MAX_FRAMES = 8;
-export const MAX_FRAME_BYTES = 1536 * 1024;
-export const MAX_PAYLOAD = 4 * 1024 * 1024;
+/** The server's limits (secureface.verify.request): frames per burst, bytes per frame, bytes
+ * per payload, how far a frame time may lie outside the capture. */
+export const MAX_FRAMES = 96;
+export const MAX_FRAME_BYTES = 64 * 1024;
+export const MAX_PAYLOAD = 1024 * 1024;
+export const TIME_SLACK_MS = 2000;
+/** What the person may be told about a refusal (secureface.verify.liveness.CLIENT_HINTS). */
+export const HINTS = Object.freeze(["", "no_face", "multiple_faces", "too_dark", "too_far", "moves_not_followed"]);
+export const ASSURANCES = Object.freeze(["light", "motion"]);
 const NONCE_LEN = 12;
 /** Time allowed for the server to analyse the frames and answer. */
 export const VERIFY_TIMEOUT_MS = 60_000;
 
 /**
- * @typedef {object} CapturedFrame
- * @property {Uint8Array} bytes JPEG, as the camera recorded it (not mirrored)
- * @property {number} capturedAt Unix milliseconds
- */
-
-/**
  * @typedef {object} Assertion the server's verified decision
  * @property {string} subjectId
  * @property {"verified" | "not_verified" | "locked"} decision
- * @property {string} reason `ok`, `no_match`, `liveness_failed`, ...
+ * @property {string} hint "" or what the person can act on (HINTS)
+ * @property {"light" | "motion"} assurance the challenge performed
  * @property {string} sessionId
  * @property {number} issuedAt
  * @property {number} expiresAt
@@ -51,9 +51,10 @@ export class PayloadError extends Error {
 }
 
 /**
- * The plaintext: u32 meta_length ‖ meta (UTF-8 JSON) ‖ frame 0 ‖ frame 1 ‖ … (big-endian).
+ * The plaintext: u32 meta_length ‖ meta (UTF-8 JSON) ‖ frame 0 ‖ frame 1 ‖ … (big-endian);
+ * meta = {"subject_id", "frames": [{"size", "t"}, …]}, `t` ms from the challenge's time zero.
  * @param {string} subjectId
- * @param {CapturedFrame[]} frames in challenge order
+ * @param {import("./capture.js").CapturedFrame[]} frames in capture order
  * @returns {Uint8Array}
  * @throws {PayloadError}
  */
@@ -64,12 +65,12 @@ export function encodePayload(subjectId, frames) {
   if (!Array.isArray(frames) || frames.length < 1 || frames.length > MAX_FRAMES) {
     throw new PayloadError(`between 1 and ${MAX_FRAMES} frames are needed`);
   }
-  if (frames.some((f) => !(f.bytes?.length > 0 && f.bytes.length <= MAX_FRAME_BYTES) || !isInt(f.capturedAt))) {
+  if (frames.some((f) => !(f.bytes?.length > 0 && f.bytes.length <= MAX_FRAME_BYTES) || !isInt(f.t))) {
     throw new PayloadError(`every frame must be 1 byte to ${MAX_FRAME_BYTES} bytes, with its capture time`);
   }
   const meta = utf8.encode(JSON.stringify({
     subject_id: subjectId,
-    frames: frames.map((f) => ({ size: f.bytes.length, captured_at: f.capturedAt })),
+    frames: frames.map((f) => ({ size: f.bytes.length, t: f.t })),
   }));
   const payload = concatBytes(u32be(meta.length), meta, ...frames.map((f) => f.bytes));
   if (payload.length > MAX_PAYLOAD) throw new PayloadError(`the frames are over ${MAX_PAYLOAD} bytes in all`);
@@ -137,14 +138,16 @@ export async function verifyAssertion(bundle, pinnedKey, { now, sessionId, subje
   } catch {
     throw refuse("malformed");
   }
-  const ok = raw?.type === ASSERTION_TYPE && DECISIONS.includes(raw.decision) && typeof raw.reason === "string"
+  const ok = raw?.type === ASSERTION_TYPE && DECISIONS.includes(raw.decision) && HINTS.includes(raw.hint)
+    && ASSURANCES.includes(raw.assurance)
     && typeof raw.session_id === "string" && typeof raw.subject_id === "string"
     && isInt(raw.issued_at) && isInt(raw.expires_at);
   if (!ok) throw refuse("malformed");
   if (now >= raw.expires_at) throw refuse("expired");
   if (raw.session_id !== sessionId || raw.subject_id !== subjectId) throw refuse("names another session or subject");
   return Object.freeze({
-    subjectId: raw.subject_id, decision: raw.decision, reason: raw.reason, sessionId: raw.session_id,
+    subjectId: raw.subject_id, decision: raw.decision, hint: raw.hint, assurance: raw.assurance,
+    sessionId: raw.session_id,
     issuedAt: raw.issued_at, expiresAt: raw.expires_at,
   });
 }
@@ -165,7 +168,7 @@ export function wipeKeys(session) {
  * @param {import("./session.js").Session} options.session
  * @param {CryptoKey} options.pinnedKey
  * @param {string} options.subjectId
- * @param {CapturedFrame[]} options.frames one per challenge step, in order
+ * @param {import("./capture.js").CapturedFrame[]} options.frames the burst, in capture order
  * @param {() => number} [options.now] Unix seconds
  * @returns {Promise<{assertion: Assertion, bundle: {assertion: string, delegation: string}}>}
  * @throws {PayloadError | ProtocolError | import("./api.js").ApiError}

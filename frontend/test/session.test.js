@@ -43,7 +43,7 @@ test("the hello carries a fresh 65-byte point and 32-byte nonce each time", asyn
     await openSession(api.apiUrl, key, { now: clock });
   });
   for (const body of bodies) {
-    assert.equal(body.version, 1);
+    assert.equal(body.version, 2);
     assert.equal(b64urlDecode(body.client_public_key).length, 65);
     assert.equal(b64urlDecode(body.client_nonce).length, 32);
   }

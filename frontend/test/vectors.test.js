@@ -68,7 +68,9 @@ test("exchange vector derives the expected session id and keys", async () => {
   assert.equal(toHex(session.keys.model), x.expected.model_key);
   assert.equal(toHex(session.keys.request), x.expected.request_key);
   assert.equal(toHex(session.keys.response), x.expected.response_key);
-  assert.deepEqual(session.challenge, ["center", "turn_right", "turn_left"]);
+  assert.deepEqual([...session.challenge.moves], ["center", "left", "up", "right"]);
+  assert.equal(session.challenge.captureMs, 6000);
+  assert.equal(session.challenge.light.length, 11);
 });
 
 test("exchange vector: ECDH and transcript hash match", async () => {

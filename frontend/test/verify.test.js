@@ -15,7 +15,7 @@ import { fakeApi, flipBit, signJws, withFetch } from "../testing/helpers.js";
 
 const v = JSON.parse(readFileSync(new URL("../../tests/vectors/verify.json", import.meta.url), "utf8"));
 const NOW = 1_764_316_800;
-const frames = v.request.frames.map((f, i) => ({ bytes: b64urlDecode(f), capturedAt: v.request.captured_at[i] }));
+const frames = v.request.frames.map((f, i) => ({ bytes: b64urlDecode(f), t: v.request.times_ms[i] }));
 const expected = { now: v.now, sessionId: v.session_id, subjectId: "alice" };
 
 test("the payload container and the sealed request equal Python's byte for byte", async () => {
@@ -33,7 +33,7 @@ test("the answer sealed by Python opens, and its assertion verifies against the 
   const root = await importVerifyKey(b64urlDecode(v.root_spki));
   const a = v.answer.assertion;
   assert.deepEqual({ ...(await verifyAssertion(bundle, root, expected)) }, {
-    subjectId: a.subject_id, decision: a.decision, reason: a.reason, sessionId: a.session_id,
+    subjectId: a.subject_id, decision: a.decision, hint: a.hint, assurance: a.assurance, sessionId: a.session_id,
     issuedAt: a.issued_at, expiresAt: a.expires_at,
   });
 });
@@ -74,12 +74,12 @@ test("the payload refuses what the server would: subject id, frame count and siz
     assert.throws(() => encodePayload(bad, frames), PayloadError, String(bad));
   }
   assert.throws(() => encodePayload("alice", []), PayloadError);
-  assert.throws(() => encodePayload("alice", Array(9).fill(frames[0])), PayloadError);
-  assert.throws(() => encodePayload("alice", [{ bytes: new Uint8Array(1536 * 1024 + 1), capturedAt: 1 }]), PayloadError);
-  assert.throws(() => encodePayload("alice", [{ bytes: new Uint8Array(0), capturedAt: 1 }]), PayloadError);
-  assert.throws(() => encodePayload("alice", [{ bytes: new Uint8Array(3), capturedAt: 1.5 }]), PayloadError);
-  const big = { bytes: new Uint8Array(1536 * 1024), capturedAt: 1 };
-  assert.throws(() => encodePayload("alice", [big, big, big]), /over 4194304 bytes/);
+  assert.throws(() => encodePayload("alice", Array(97).fill(frames[0])), PayloadError);
+  assert.throws(() => encodePayload("alice", [{ bytes: new Uint8Array(64 * 1024 + 1), t: 1 }]), PayloadError);
+  assert.throws(() => encodePayload("alice", [{ bytes: new Uint8Array(0), t: 1 }]), PayloadError);
+  assert.throws(() => encodePayload("alice", [{ bytes: new Uint8Array(3), t: 1.5 }]), PayloadError);
+  const big = { bytes: new Uint8Array(64 * 1024), t: 1 };
+  assert.throws(() => encodePayload("alice", Array(17).fill(big)), /over 1048576 bytes/);
 });
 
 /** A session with the fake API, then one verify; returns the result or the error. */
@@ -104,15 +104,15 @@ test("submitVerification sends the frames sealed and returns the verified decisi
   assert.equal(request.headers.get("content-type"), "application/json");
   const received = api.verified.get(session.sessionId);
   assert.deepEqual(received.meta, {
-    subject_id: "alice", frames: frames.map((f) => ({ size: f.bytes.length, captured_at: f.capturedAt })),
+    subject_id: "alice", frames: frames.map((f) => ({ size: f.bytes.length, t: f.t })),
   });
   assert.deepEqual([...received.frames], frames.flatMap((f) => [...f.bytes]));
 });
 
-test("not_verified and locked decisions come back as signed, with their reason", async () => {
-  for (const [decision, reason] of [["not_verified", "liveness_failed"], ["locked", "locked"]]) {
-    const { result } = await attempt(await fakeApi({ now: NOW, tamper: { decision: { decision, reason } } }));
-    assert.deepEqual([result.assertion.decision, result.assertion.reason], [decision, reason]);
+test("not_verified and locked decisions come back as signed, with their hint", async () => {
+  for (const [decision, hint] of [["not_verified", "moves_not_followed"], ["not_verified", ""], ["locked", ""]]) {
+    const { result } = await attempt(await fakeApi({ now: NOW, tamper: { decision: { decision, hint } } }));
+    assert.deepEqual([result.assertion.decision, result.assertion.hint], [decision, hint]);
   }
 });
 
@@ -122,6 +122,8 @@ test("a forged, replayed or misdirected answer is refused", async () => {
     "assertion expired": { decision: { expires_at: NOW } },
     "verify answer does not authenticate": { verifyAnswer: (a) => ({ ...a, ciphertext: b64urlEncode(flipBit(b64urlDecode(a.ciphertext), 0)) }) },
     "assertion bundle malformed": { bundle: (b) => ({ delegation: b.delegation }) },
+    // a hint outside the allowed set would let a server (or a bug) leak which signal refused
+    "assertion malformed": { decision: { decision: "not_verified", hint: "light_not_reflected" } },
   };
   for (const [reason, tamper] of Object.entries(cases)) {
     const { result } = await attempt(await fakeApi({ now: NOW, tamper }));

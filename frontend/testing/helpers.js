@@ -112,11 +112,11 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     const sessionId = b64urlEncode(globalThis.crypto.getRandomValues(new Uint8Array(16)));
     const serverNonce = globalThis.crypto.getRandomValues(new Uint8Array(32));
     const transcript = utf8.encode(canonicalJson({
-      type: "secureface-session", version: 1, session_id: sessionId,
+      type: "secureface-session", version: 2, session_id: sessionId,
       client_public_key: body.client_public_key, client_nonce: body.client_nonce,
       server_public_key: b64urlEncode(new Uint8Array(await subtle.exportKey("raw", server.publicKey))),
       server_nonce: b64urlEncode(serverNonce), issued_at: now, expires_at: now + 300,
-      challenge: ["center", "turn_right", "turn_left"],
+      challenge: CHALLENGE,
       delegation_sha256: await sha256Hex(utf8.encode(delegationToken)),
     }));
     const signature = await signEs256(delegated.privateKey, concatBytes(utf8.encode("secureface/v1/session-transcript\0"), transcript));
@@ -158,10 +158,10 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     const metaLength = new DataView(payload.buffer).getUint32(0);
     const meta = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + metaLength)));
     verified.set(body.session_id, { meta, frames: payload.subarray(4 + metaLength) });
-    const { decision = "verified", reason = "ok", ...extra } = tamper.decision ?? {};
+    const { decision = "verified", hint = "", assurance = "light", ...extra } = tamper.decision ?? {};
     let bundle = {
       assertion: await signJws(delegated.privateKey, { typ: "secureface-assertion+jws" }, {
-        type: "secureface-assertion", subject_id: meta.subject_id, decision, reason, session_id: body.session_id,
+        type: "secureface-assertion", subject_id: meta.subject_id, decision, hint, assurance, session_id: body.session_id,
         issued_at: now, expires_at: now + 300, ...extra,
       }),
       delegation: delegationToken,
@@ -205,3 +205,12 @@ export async function withFetch(fetchImpl, fn) {
 }
 
 export { fromHex };
+
+/** A well-formed challenge (as tools/make_vectors.py's), for fake servers and tests. */
+export const CHALLENGE = Object.freeze({
+  mode: "light",
+  moves: ["center", "left", "up", "right"],
+  move_ms: 1500,
+  light: [["red", 500], ["cyan", 650], ["blue", 400], ["yellow", 700], ["green", 550], ["magenta", 350],
+    ["red", 600], ["blue", 450], ["green", 700], ["yellow", 500], ["cyan", 600]],
+});
