@@ -35,7 +35,7 @@ from tests.fakes import (
     MemoryTemplates,
     PlainDataKeys,
 )
-from tests.synth.models import face_engine, mesh_engine
+from tests.synth.models import face_engine
 
 NOW = 1_764_316_800
 
@@ -53,7 +53,7 @@ class Harness:
         self.service = VerifyService(
             sessions=self.sessions, envelope=self.envelope, signer=self.signer,
             templates=self.templates, attempts=self.attempts, audit=self.audit,
-            accepted=self.accepted, engine=mesh_engine(),
+            accepted=self.accepted, engine=face_engine(),
             models={"detector": "d/1", "embedding": "e/1", "antispoof": "a/1"},
             deadline_s=deadline_s, policy=LockoutPolicy(),
         )  # fmt: skip
@@ -175,8 +175,3 @@ def test_the_audit_holds_the_reason_and_no_biometric_data(harness: Harness) -> N
     entry = harness.audit.entries[-1]
     assert {"decision", "reason", "assurance", "frames", "latency_ms", "client"} <= set(entry)
     assert not {"embedding", "similarity", "score", "detail", "images"} & set(entry)
-
-
-def test_the_engine_without_the_mesh_model_still_decides_on_five_points() -> None:
-    engine = face_engine()
-    assert not engine.has_mesh

@@ -173,7 +173,10 @@ def _frontend_config(args: argparse.Namespace) -> int:
     if not key_id:
         print("error: --signing-key or SECUREFACE_SIGNING_KEY_ID is required", file=sys.stderr)
         return 2
-    sys.stdout.buffer.write(frontend_config(args.api, KmsSigner(key_id).public_key_der()))
+    config = frontend_config(
+        args.api, KmsSigner(key_id).public_key_der(), allow_motion_only=args.allow_motion_only
+    )
+    sys.stdout.buffer.write(config)
     return 0
 
 
@@ -234,6 +237,11 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("frontend-config", help="print the browser app's config.json")
     config.add_argument("--api", required=True, help="API base URL")
     config.add_argument("--signing-key", help="KMS key (env SECUREFACE_SIGNING_KEY_ID)")
+    config.add_argument(
+        "--allow-motion-only",
+        action="store_true",
+        help="offer the motion-only check (set when the stack's AllowMotionOnly is true)",
+    )
     config.set_defaults(func=_frontend_config)
     return parser
 

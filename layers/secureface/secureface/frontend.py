@@ -13,13 +13,22 @@ from secureface.crypto.ecdsa import key_fingerprint
 from secureface.encoding import b64url_encode
 
 
-def frontend_config(api_url: str, public_key_der: bytes, *, default_subject: str = "") -> bytes:
-    """``config.json`` bytes; ``default_subject`` pre-fills the user ID (local demo only)."""
-    config: dict[str, str] = {
+def frontend_config(
+    api_url: str,
+    public_key_der: bytes,
+    *,
+    default_subject: str = "",
+    allow_motion_only: bool = False,
+) -> bytes:
+    """``config.json`` bytes; ``default_subject`` pre-fills the user ID (local demo only);
+    ``allow_motion_only`` offers the motion-only check (only where the server allows it)."""
+    config: dict[str, str | bool] = {
         "apiUrl": api_url.rstrip("/"),
         "serverKeySpki": b64url_encode(public_key_der),
         "serverKeyId": key_fingerprint(public_key_der),
     }
     if default_subject:
         config["defaultSubject"] = default_subject
+    if allow_motion_only:
+        config["allowMotionOnly"] = True
     return (json.dumps(config, indent=2) + "\n").encode()
