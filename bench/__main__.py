@@ -6,11 +6,13 @@ import os
 import platform
 import sys
 
-from bench import accuracy, channel, verify_api, verify_pipeline
+from bench import accuracy, channel, liveness, verify_api, verify_pipeline
 
 
 def main() -> int:
-    rows = channel.run() + verify_pipeline.run() + verify_api.run() + accuracy.run()
+    rows = (
+        channel.run() + verify_pipeline.run() + verify_api.run() + liveness.run() + accuracy.run()
+    )
     widths = [
         max(len(r[i]) for r in [*rows, ("what", "measured", "target", "baseline")])
         for i in range(4)
