@@ -65,13 +65,16 @@ def test_every_manifest_model_is_fetched_verified_and_loaded(
     screenshot(page, "browser-models-ready")
     assert outcome["state"] == "ready", f"{outcome['text']} / console: {errors}"
 
-    # The page takes the roles it runs (detector, anti-spoof); the embedder stays server-side.
+    # The page takes the roles it runs (detector, anti-spoof); the embedder and the face mesh
+    # stay server-side.
     catalog = load_catalog(REPO / "model_versions.json")
     browser_models = [m for m in catalog.models if m.entry.role in BROWSER_ROLES]
     assert outcome["text"] == f"Ready: {len(browser_models)} face models verified and loaded."
     loaded = {m["name"]: m for m in json.loads(page.get_attribute("#models", "data-models") or "")}
     assert set(loaded) == {m.entry.name for m in browser_models}
-    assert not any("/models/sface/" in r.url for r in ranges)
+    server_only = [m.entry.name for m in catalog.models if m.entry.role not in BROWSER_ROLES]
+    assert {"sface", "facemesh"} <= set(server_only)  # embedder and face mesh stay server-side
+    assert not any(f"/models/{name}/" in r.url for r in ranges for name in server_only)
     for model in browser_models:
         got, entry = loaded[model.entry.name], model.entry
         expected = {"version": entry.version, "sha256": entry.sha256, "size": entry.size}

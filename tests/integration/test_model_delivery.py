@@ -50,8 +50,9 @@ def test_cli_fetch_models_writes_verified_files(stack: dict[str, Any], tmp_path:
         env={"PYTHONPATH": str(REPO / "layers/secureface"), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "3 models verified" in result.stdout
-    for model in load_catalog(REPO / "model_versions.json").models:
+    catalog = load_catalog(REPO / "model_versions.json")
+    assert f"{len(catalog.models)} models verified" in result.stdout
+    for model in catalog.models:
         written = tmp_path / "models" / f"{model.entry.name}-{model.entry.version}.onnx"
         assert written.read_bytes() == (REPO / "s3-uploads" / model.file).read_bytes()
 

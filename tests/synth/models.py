@@ -18,16 +18,20 @@ FILES = {
     "detector": "yunet-2023mar.onnx",
     "embedding": "sface-2021dec.onnx",
     "antispoof": "antispoof-human-3.3.6.onnx",
+    "landmarks": "facemesh-mp0.10.14.onnx",
 }
 
 
 @cache
 def model(role: str) -> OnnxModel:
-    """The model for ``role`` (``detector``, ``embedding`` or ``antispoof``), created once."""
+    """The model for ``role`` (``detector``, ``embedding``, ``antispoof`` or ``landmarks``),
+    created once."""
     return OnnxModel((UPLOADS / FILES[role]).read_bytes())
 
 
 @cache
 def face_engine() -> FaceEngine:
-    """A :class:`FaceEngine` over the three published models, created once."""
-    return FaceEngine(model("detector"), model("embedding"), model("antispoof"))
+    """A :class:`FaceEngine` over the published models (the face mesh included), created once."""
+    return FaceEngine(
+        model("detector"), model("embedding"), model("antispoof"), landmarks=model("landmarks")
+    )

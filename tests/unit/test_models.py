@@ -38,7 +38,7 @@ UPLOADS = ROOT / "s3-uploads"
 FACES = ROOT / "tests" / "data" / "faces"
 CATALOG: dict[str, Any] = json.loads((ROOT / "model_versions.json").read_text())
 ENTRIES: list[dict[str, Any]] = CATALOG["models"]
-ROLES = {"detector", "embedding", "antispoof"}
+ROLES = {"detector", "embedding", "antispoof", "landmarks"}
 
 # Her eyes and mouth corners, checked by eye on the picture: x0, y0, x1, y1.
 ASTRONAUT_FEATURES = (200.0, 100.0, 247.0, 150.0)

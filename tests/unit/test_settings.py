@@ -15,6 +15,16 @@ def test_defaults() -> None:
     assert (s.match_threshold, s.frame_workers, s.mongo_db) == (0.363, 2, "secureface")
 
 
+def test_motion_only_is_off_unless_turned_on_and_the_verify_deadline_is_read() -> None:
+    default = Settings.from_env(BASE)
+    assert (default.allow_motion_only, default.verify_deadline_s) == (False, 90)
+    on = Settings.from_env(BASE | {"SECUREFACE_ALLOW_MOTION_ONLY": "true",
+                                   "SECUREFACE_VERIFY_DEADLINE_S": "45"})  # fmt: skip
+    assert (on.allow_motion_only, on.verify_deadline_s) == (True, 45)
+    with pytest.raises(ConfigurationError):
+        Settings.from_env(BASE | {"SECUREFACE_ALLOW_MOTION_ONLY": "yes"})
+
+
 def test_knobs_are_read() -> None:
     env = BASE | {"SECUREFACE_MATCH_THRESHOLD": "0.5", "SECUREFACE_FRAME_WORKERS": "1"}
     s = Settings.from_env(env)

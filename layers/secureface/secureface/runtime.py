@@ -78,10 +78,15 @@ def _db():  # type: ignore[no-untyped-def]
     return database(connection_uri(s), s.mongo_db)
 
 
+#: The manifest roles the verify function loads (the face mesh measures the 3-D motion).
+VERIFY_ROLES = ("detector", "embedding", "antispoof", "landmarks")
+
+
 @functools.cache
 def verify_service():  # type: ignore[no-untyped-def]
-    """Verification with the face models loaded once per instance, each checked against the
-    signed manifest (SHA-256) before an onnxruntime session is created from its bytes."""
+    """Verification with the face models (:data:`VERIFY_ROLES`) loaded once per instance, each
+    checked against the signed manifest (SHA-256) before an onnxruntime session is created from
+    its bytes."""
     from secureface.adapters.mongo_verify import (
         MongoAcceptedStore,
         MongoAttemptStore,
@@ -95,7 +100,7 @@ def verify_service():  # type: ignore[no-untyped-def]
 
     delivery = model_delivery()
     by_role = {m.role: m for m in delivery.manifest_at(int(time.time())).models}
-    roles = ("detector", "embedding", "antispoof")
+    roles = VERIFY_ROLES
     if missing := set(roles) - set(by_role):
         raise ModelUnavailableError(reason=f"manifest lacks roles {sorted(missing)}")
     model = {role: OnnxModel(delivery.model_bytes(by_role[role])) for role in roles}
@@ -107,7 +112,9 @@ def verify_service():  # type: ignore[no-untyped-def]
         attempts=MongoAttemptStore(_db()),
         audit=MongoAuditLog(_db()),
         accepted=MongoAcceptedStore(_db()),
-        engine=FaceEngine(model["detector"], model["embedding"], model["antispoof"]),
+        engine=FaceEngine(
+            model["detector"], model["embedding"], model["antispoof"], landmarks=model["landmarks"]
+        ),
         models={role: f"{e.name}/{e.version}" for role, e in by_role.items()},
         frame_workers=settings().frame_workers,
         deadline_s=settings().verify_deadline_s,

@@ -1,4 +1,4 @@
-"""Face pipeline primitives: decode, detect, align, embed, anti-spoof and pose cues.
+"""Face pipeline primitives: decode, detect, align, embed, anti-spoof, pose cues and face mesh.
 
 Pure code: numpy and Pillow only. Models are reached through the
 :class:`~secureface.face.inference.InferenceModel` port, which
@@ -18,12 +18,15 @@ from secureface.face.detector import Face, decode_detections, detect_faces, lett
 from secureface.face.embedder import cosine_similarity, embed_face, sface_input
 from secureface.face.image import decode_image
 from secureface.face.inference import InferenceModel
+from secureface.face.mesh import FaceMesh, MeshRegion, detect_mesh, face_mesh
 from secureface.face.pose import PoseCues, pose_cues
 
 __all__ = [
     "SFACE_TEMPLATE",
     "Face",
+    "FaceMesh",
     "InferenceModel",
+    "MeshRegion",
     "PoseCues",
     "align_face",
     "antispoof_input",
@@ -31,8 +34,10 @@ __all__ = [
     "decode_detections",
     "decode_image",
     "detect_faces",
+    "detect_mesh",
     "embed_face",
     "estimate_similarity",
+    "face_mesh",
     "letterbox",
     "pose_cues",
     "real_score",

@@ -30,6 +30,7 @@ from secureface.face import (
     InferenceModel,
     align_face,
     detect_faces,
+    detect_mesh,
     embed_face,
     pose_cues,
     real_score,
@@ -46,6 +47,8 @@ MIN_SHARPNESS = 30.0
 #: Largest |yaw cue| of a frontal face (frontal package faces: within 0.22; a visibly turned
 #: face: 0.42).
 FRONTAL_MAX_ABS_YAW = 0.25
+#: Least face-presence probability of the face mesh for its points to count.
+MESH_PRESENCE = 0.5
 #: Side of the fingerprint thumbnail (see :func:`fingerprint`).
 FINGERPRINT_SIDE = 16
 #: Fingerprint quantisation: one standard deviation of grey level is this many steps.
@@ -158,12 +161,28 @@ class FaceEngine:
         embedder: InferenceModel,
         antispoof: InferenceModel,
         *,
+        landmarks: InferenceModel | None = None,
         quality: EnrollmentQuality = EnrollmentQuality(),  # noqa: B008 (frozen, immutable)
     ) -> None:
         self._detector = detector
         self._embedder = embedder
         self._antispoof = antispoof
+        self._landmarks = landmarks
         self.quality = quality
+
+    def mesh_points(self, image: RGBImage, face: Face) -> NDArray[np.float64] | None:
+        """The face mesh's 468 points ``(x, y)`` in image pixels, or ``None`` when the mesh model
+        sees no face there (presence < 0.5).
+
+        Raises:
+            BadRequestError: the engine was built without the face-mesh model.
+        """
+        if self._landmarks is None:
+            raise BadRequestError(reason="no face-mesh model loaded")
+        mesh = detect_mesh(self._landmarks, image, face)
+        if mesh.presence < MESH_PRESENCE:
+            return None
+        return np.asarray(mesh.points[:, :2], dtype=np.float64)
 
     def scan(self, image: RGBImage) -> FrameScan:
         """The cheap per-frame measurements of a burst frame (no embedding).

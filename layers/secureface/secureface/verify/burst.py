@@ -19,7 +19,7 @@ from secureface.face import decode_image
 from secureface.face.inference import RGBImage
 from secureface.sessions.challenge import Challenge
 from secureface.verify.analysis import FaceEngine, FrameScan
-from secureface.verify.depth import dense_planar_residual
+from secureface.verify.depth import planar_residual
 from secureface.verify.liveness import Thresholds, check_burst, check_frames
 from secureface.verify.request import MAX_FRAME_BYTES, MAX_FRAME_SIDE
 
@@ -98,18 +98,25 @@ def assess_burst(
             strict=True,
         )
     )
-    base = np.asarray(face(plan.baseline).landmarks, dtype=np.float64)
+    meshes = dict(
+        zip(
+            (plan.baseline, *plan.peaks),
+            mapper(lambda i: engine.mesh_points(images[i], face(i)), (plan.baseline, *plan.peaks)),
+            strict=True,
+        )
+    )
+    base, scale = meshes[plan.baseline], scans[plan.baseline].eye_distance or 1.0
 
     def residual(i: int) -> float:
-        found = dense_planar_residual(
-            images[plan.baseline], images[i], base, np.asarray(face(i).landmarks, dtype=np.float64)
-        )
-        return 0.0 if found is None else found  # nothing measurable is no evidence of depth
+        peak = meshes[i]
+        if base is None or peak is None:
+            return 0.0  # no mesh, no evidence of depth
+        return planar_residual(base, peak, scale)
 
     live = check_frames(
         plan,
         {i: e for i, (e, _) in described.items()},
-        list(mapper(residual, plan.peaks)),
+        [residual(i) for i in plan.peaks],
         engine.spoof_score(images[plan.baseline], face(plan.baseline)),
         thresholds,
     )

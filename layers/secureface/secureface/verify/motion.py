@@ -58,7 +58,7 @@ class MotionThresholds:
 
     min_yaw: float = 0.10
     min_rise: float = 0.10
-    max_other: float = 1.0
+    max_other: float = 1.5
     center_max_abs_yaw: float = 0.25
     late_ms: int = 500
     max_cue_speed: float = 6.0
