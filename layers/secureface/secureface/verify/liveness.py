@@ -22,8 +22,8 @@ Stage 2, on a few frames (the baseline, each move's peak, and evenly spread fram
 :func:`check_frames`:
 
 5. ``identity_changed``: every sampled frame shows the baseline's person (SFace cosine);
-6. ``flat``: :mod:`secureface.verify.depth`: the pixels of the inner face move between the
-   baseline and each move's peak frame as no plane's can (parallax);
+6. ``flat``: :mod:`secureface.verify.depth`: the face mesh's points move between the baseline
+   and each move's peak frame as no plane's can (parallax);
 7. ``spoof_suspected``: the weak anti-spoof model on the baseline frame (a tripwire).
 
 The caller then checks the memory of earlier accepted bursts (``replayed``) and matches the
@@ -68,8 +68,8 @@ class Thresholds:
         min_face_luma: median face luma (0..255) under which a light failure is told "too dark".
         same_identity_min_cosine: least SFace cosine of every sampled frame to the baseline.
         identity_samples: evenly spread frames embedded besides the baseline and the peaks.
-        depth_min_residual: least planar residual of every move's face pixels, in eye
-            distances (prints tilted 30-60°: 0.006-0.03; rendered heads: 0.022-0.04).
+        depth_min_residual: least planar residual of every move's face-mesh points, in eye
+            distances (flat prints: 0.006-0.043; heads turned 20-35°: 0.052-0.19).
         antispoof_min: least anti-spoof "real" score of the baseline frame.
         match_min_cosine: least cosine between the baseline frame and the enrolled template
             (OpenCV's SFace threshold; applied by the caller).
@@ -84,7 +84,7 @@ class Thresholds:
     min_face_luma: float = 40.0
     same_identity_min_cosine: float = 0.363
     identity_samples: int = 4
-    depth_min_residual: float = 0.018
+    depth_min_residual: float = 0.047
     antispoof_min: float = 0.2
     match_min_cosine: float = 0.363
     motion: MotionThresholds = field(default_factory=MotionThresholds)
@@ -211,8 +211,8 @@ def check_frames(
     Args:
         plan: stage 1's verdict (passed).
         embeddings: SFace embedding of every frame in ``plan.samples``.
-        residuals: for each move's peak frame, the planar residual of its face's pixels against
-            the baseline's (:func:`secureface.verify.depth.dense_planar_residual`).
+        residuals: for each move's peak frame, the planar residual of its face-mesh points
+            against the baseline's (:func:`secureface.verify.depth.planar_residual`).
         spoof: anti-spoof score of the baseline frame.
         thresholds: decision thresholds.
     """
