@@ -139,9 +139,8 @@ def decode_detections(
     Raises:
         SecureFaceError: an output is missing or has the wrong size.
     """
-    scores, boxes, points = _decode_all_strides(outputs, input_size)
-    keep = np.flatnonzero(scores >= score_threshold)
-    keep = keep[_nms(boxes[keep], scores[keep], nms_threshold)]
+    scores, boxes, points = _decode_all_strides(outputs, input_size, score_threshold)
+    keep = _nms(boxes, scores, nms_threshold)
     width, height = image_size
     faces = []
     for i in keep:
@@ -162,9 +161,10 @@ def _five_points(marks: NDArray[np.float64]) -> tuple[Point, Point, Point, Point
 
 
 def _decode_all_strides(
-    outputs: Mapping[str, Tensor], input_size: int = INPUT_SIZE
+    outputs: Mapping[str, Tensor], input_size: int = INPUT_SIZE, score_threshold: float = 0.0
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Scores ``(n,)``, boxes ``(n, 4)`` as x1 y1 x2 y2, landmarks ``(n, 5, 2)``, network px."""
+    """Scores ``(n,)``, boxes ``(n, 4)`` as x1 y1 x2 y2, landmarks ``(n, 5, 2)``, network px, of
+    the cells scoring at least ``score_threshold`` (only those are decoded)."""
     scores, boxes, points = [], [], []
     for stride in STRIDES:
         cells = input_size // stride
@@ -173,13 +173,15 @@ def _decode_all_strides(
         obj = output(outputs, f"obj_{stride}").astype(np.float64).reshape(count)
         bbox = output(outputs, f"bbox_{stride}").astype(np.float64).reshape(count, 4)
         kps = output(outputs, f"kps_{stride}").astype(np.float64).reshape(count, 5, 2)
-        rows, cols = np.divmod(np.arange(count, dtype=np.float64), cells)
+        score = np.sqrt(np.clip(cls, 0.0, 1.0) * np.clip(obj, 0.0, 1.0))
+        kept = np.flatnonzero(score >= score_threshold)
+        rows, cols = np.divmod(kept.astype(np.float64), cells)
         grid = np.stack([cols, rows], axis=1)
-        centre = (grid + bbox[:, :2]) * stride
-        size = np.exp(np.minimum(bbox[:, 2:], 10.0)) * stride
-        scores.append(np.sqrt(np.clip(cls, 0.0, 1.0) * np.clip(obj, 0.0, 1.0)))
+        centre = (grid + bbox[kept, :2]) * stride
+        size = np.exp(np.minimum(bbox[kept, 2:], 10.0)) * stride
+        scores.append(score[kept])
         boxes.append(np.concatenate([centre - size / 2, centre + size / 2], axis=1))
-        points.append((grid[:, np.newaxis, :] + kps) * stride)
+        points.append((grid[:, np.newaxis, :] + kps[kept]) * stride)
     return np.concatenate(scores), np.concatenate(boxes), np.concatenate(points)
 
 

@@ -194,8 +194,7 @@ class FaceEngine:
         side = max(image.shape[:2])
         size = min(640, max(160, -(-side // 32) * 32))
         faces = detect_faces(self._detector, image, input_size=size)
-        linear = LINEAR_LUT[image]
-        background = _background_rgb(linear, faces[0] if len(faces) == 1 else None)
+        background = _background_rgb(image, faces[0] if len(faces) == 1 else None)
         if len(faces) != 1:
             return FrameScan(len(faces), None, None, None, None, None, background, None)
         face = faces[0]
@@ -205,7 +204,7 @@ class FaceEngine:
         unclipped = pixels.max(axis=1) < 250
         face_rgb = luma = None
         if unclipped.sum() >= 16:
-            mean = linear[region].reshape(-1, 3)[unclipped].mean(axis=0)
+            mean = LINEAR_LUT[pixels[unclipped]].mean(axis=0)
             face_rgb = (float(mean[0]), float(mean[1]), float(mean[2]))
             luma = float((pixels[unclipped] @ np.array([0.299, 0.587, 0.114])).mean())
         return FrameScan(
@@ -314,10 +313,10 @@ def _inner_face(shape: tuple[int, ...], face: Face) -> tuple[slice, slice]:
     return rows, cols
 
 
-def _background_rgb(linear: NDArray[np.float32], face: Face | None) -> tuple[float, float, float]:
+def _background_rgb(image: RGBImage, face: Face | None) -> tuple[float, float, float]:
     """Mean linear RGB of the upper side strips (outer fifth of the width, upper half of the
     height), leaving out columns within one face width of the face's centre."""
-    height, width = linear.shape[:2]
+    height, width = image.shape[:2]
     columns = np.arange(width)
     strips = (columns < width * 0.2) | (columns >= width * 0.8)
     if face is not None:
@@ -325,7 +324,7 @@ def _background_rgb(linear: NDArray[np.float32], face: Face | None) -> tuple[flo
         strips &= np.abs(columns - (x + w / 2)) > w
     if not strips.any():
         strips = (columns < width * 0.05) | (columns >= width * 0.95)
-    mean = linear[: max(height // 2, 1)][:, strips].reshape(-1, 3).mean(axis=0)
+    mean = LINEAR_LUT[image[: max(height // 2, 1)][:, strips].reshape(-1, 3)].mean(axis=0)
     return (float(mean[0]), float(mean[1]), float(mean[2]))
 
 
