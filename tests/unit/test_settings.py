@@ -17,7 +17,7 @@ def test_defaults() -> None:
 
 def test_motion_only_is_off_unless_turned_on_and_the_verify_deadline_is_read() -> None:
     default = Settings.from_env(BASE)
-    assert (default.allow_motion_only, default.verify_deadline_s) == (False, 90)
+    assert (default.allow_motion_only, default.verify_deadline_s) == (False, 60)
     on = Settings.from_env(BASE | {"SECUREFACE_ALLOW_MOTION_ONLY": "true",
                                    "SECUREFACE_VERIFY_DEADLINE_S": "45"})  # fmt: skip
     assert (on.allow_motion_only, on.verify_deadline_s) == (True, 45)

@@ -53,7 +53,7 @@ class Settings:
     frame_workers: int = 2
     match_threshold: float = 0.363
     allow_motion_only: bool = False
-    verify_deadline_s: int = 90
+    verify_deadline_s: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

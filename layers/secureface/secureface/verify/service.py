@@ -87,7 +87,7 @@ class VerifyService:
     models: dict[str, str]
     thresholds: Thresholds = field(default_factory=Thresholds)
     policy: LockoutPolicy = field(default_factory=LockoutPolicy)
-    deadline_s: int = 90
+    deadline_s: int = 60
     frame_workers: int = 2
 
     def __post_init__(self) -> None:
