@@ -1,8 +1,10 @@
 """Real photographs of different people, all shipped inside packages (nothing is downloaded).
 
 - ``astronaut``: scikit-image ``data.astronaut()`` (Eileen Collins, NASA, public domain).
-- ``other_person``, ``group`` and its five faces: the MIT ``@vladmandic/face-api`` demo photos
-  kept in tests/data/faces (README there); each group face is cut out and enlarged 2x.
+- ``other_person`` and the five faces of ``group``: the MIT ``@vladmandic/face-api`` demo photos
+  kept in tests/data/faces (read by path; README there). Each group face is cut out of
+  ``group.jpg`` around one face and enlarged 2x (bicubic), so that each picture holds exactly
+  one whole face of a usable size.
 """
 
 from __future__ import annotations
@@ -32,12 +34,14 @@ GROUP_BOXES: tuple[tuple[int, int, int, int], ...] = (
 @cache
 def _read(name: str) -> RGB:
     with Image.open(io.BytesIO((FACES / name).read_bytes())) as picture:
-        return np.ascontiguousarray(np.asarray(picture.convert("RGB"), dtype=np.uint8))
+        image = np.ascontiguousarray(np.asarray(picture.convert("RGB"), dtype=np.uint8))
+    image.flags.writeable = False
+    return image
 
 
 def astronaut() -> RGB:
     """scikit-image's astronaut, 512 x 512, one frontal face."""
-    return np.ascontiguousarray(skimage.data.astronaut())
+    return np.ascontiguousarray(skimage.data.astronaut())  # type: ignore[no-untyped-call]
 
 
 def other_person() -> RGB:
@@ -53,6 +57,13 @@ def group() -> RGB:
 def group_face(index: int) -> RGB:
     """Face ``index`` (0-4) of the group photo, cut out and enlarged 2x (bicubic)."""
     left, top, right, bottom = GROUP_BOXES[index]
-    crop = Image.fromarray(group()).crop((left, top, right, bottom))
+    crop = Image.fromarray(_read("group.jpg")).crop((left, top, right, bottom))
     size = (2 * (right - left), 2 * (bottom - top))
-    return np.asarray(crop.resize(size, Image.Resampling.BICUBIC), dtype=np.uint8)
+    return np.ascontiguousarray(np.asarray(crop.resize(size, Image.Resampling.BICUBIC), np.uint8))
+
+
+def person(name: str) -> RGB:
+    """A photo by name: ``astronaut``, ``other_person`` or ``group0`` .. ``group4``."""
+    if name.startswith("group"):
+        return group_face(int(name.removeprefix("group")))
+    return {"astronaut": astronaut, "other_person": other_person}[name]()
