@@ -64,7 +64,7 @@ class LightThresholds:
         max_background_ratio: largest background gain as a fraction of the face's.
     """
 
-    min_gain: float = 0.02
+    min_gain: float = 0.05
     min_decoded: float = 0.75
     max_background_ratio: float = 0.5
 

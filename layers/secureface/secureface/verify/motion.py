@@ -56,11 +56,11 @@ class MotionThresholds:
         reversal_step: least progress change that counts toward a turn back (cue units).
     """
 
-    min_yaw: float = 0.10
+    min_yaw: float = 0.08
     min_rise: float = 0.10
     max_other: float = 1.5
     center_max_abs_yaw: float = 0.25
-    late_ms: int = 500
+    late_ms: int = 250
     max_cue_speed: float = 6.0
     max_box_jump: float = 0.5
     max_reversals: int = 3
