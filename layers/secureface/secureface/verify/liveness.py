@@ -180,6 +180,7 @@ def check_burst(
             np.array([scans[i].face_rgb for i in usable], dtype=np.float64),
             np.array([scans[i].background_rgb for i in usable], dtype=np.float64),
             thresholds.light,
+            pose=np.array([(p.yaw, p.rise) for p in poses], dtype=np.float64),
         )
         detail += f"; light: {light.detail}"
         if not light.passed:

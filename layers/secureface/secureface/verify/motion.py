@@ -59,7 +59,7 @@ class MotionThresholds:
     min_yaw: float = 0.08
     min_rise: float = 0.10
     max_other: float = 1.5
-    center_max_abs_yaw: float = 0.25
+    center_max_abs_yaw: float = 0.35
     late_ms: int = 250
     max_cue_speed: float = 6.0
     max_box_jump: float = 0.5
