@@ -177,11 +177,11 @@ def test_moves_not_made_as_asked_are_refused(moves: tuple[str, ...]) -> None:
     assert result.reason == "moves_not_followed", result.detail
 
 
-def test_a_clip_sweeping_every_direction_in_every_window_is_refused() -> None:
+def test_a_clip_sweeping_every_direction_fast_in_every_window_is_refused() -> None:
     ts = times()
     poses = []
     for t in ts:
-        angle = 2 * math.pi * t / 700
+        angle = 2 * math.pi * t / 400
         poses.append(
             Pose(
                 int(t),
@@ -190,10 +190,11 @@ def test_a_clip_sweeping_every_direction_in_every_window_is_refused() -> None:
                 (100, 60, 120, 140),
             )
         )
-    # the center window is not frontal either way; make it frontal to test dominance alone
+    # a frontal centre window, then a circle every 0.4 s
     poses = [p if p.t_ms >= 1500 else Pose(p.t_ms, 0.0, REST_RISE, p.box) for p in poses]
-    # every window sees every direction: refused, by dominance or by its zigzag
-    assert check_motion(CHALLENGE, poses).reason in ("moves_not_followed", "discontinuity")
+    # every window sees every direction: refused by its zigzag (a slow sweep would pass this
+    # rule: it proves nothing about life, the light and the depth do)
+    assert check_motion(CHALLENGE, poses).reason == "discontinuity"
 
 
 def test_a_cut_between_two_clips_is_a_discontinuity() -> None:

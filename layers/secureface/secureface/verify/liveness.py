@@ -82,7 +82,7 @@ class Thresholds:
     min_face_fraction: float = 0.9
     min_face_size: float = MIN_FACE_SIZE
     min_face_luma: float = 40.0
-    same_identity_min_cosine: float = 0.363
+    same_identity_min_cosine: float = 0.30
     identity_samples: int = 4
     depth_min_residual: float = 0.047
     antispoof_min: float = 0.2

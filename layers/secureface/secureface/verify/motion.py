@@ -11,10 +11,10 @@ Rules, in order (the first that fails is the reason):
 
 1. ``moves_not_followed``: in each move's window (plus :attr:`MotionThresholds.late_ms` for
    the person's reaction), the progress toward the asked direction reaches its minimum
-   (:attr:`MotionThresholds.min_yaw` / :attr:`MotionThresholds.min_rise`), and it dominates:
-   every other direction's progress in that window stays below
-   :attr:`MotionThresholds.max_other` of it (a clip that sweeps every direction in every window
-   fails). The ``center`` window must hold a near-frontal face.
+   (:attr:`MotionThresholds.min_yaw` / :attr:`MotionThresholds.min_rise`), and the baseline is
+   near-frontal. The other directions are not required to stay still: people drift off-axis and
+   sway, and the eyes' rise also moves when they lean (measured in tools/livesim; a rule on them
+   refused live people). What proves a live person is the light and the depth, not this rule.
 2. ``discontinuity``: between consecutive frames, the cues move no faster than a head can
    (:attr:`MotionThresholds.max_cue_speed` cue units a second; ~600°/s) and the face box moves
    and scales no more than :attr:`MotionThresholds.max_box_jump` of its size a frame: a cut
@@ -46,7 +46,6 @@ class MotionThresholds:
     Attributes:
         min_yaw: least yaw-cue progress of a ``left``/``right`` move.
         min_rise: least rise progress (eye distances) of an ``up``/``down`` move.
-        max_other: largest progress toward another direction, as a fraction of the asked one's.
         center_max_abs_yaw: largest |yaw| of the baseline.
         late_ms: how far past its window a move's peak may come (reaction time).
         max_cue_speed: largest change of yaw + pitch cues per second between two frames.
@@ -58,13 +57,12 @@ class MotionThresholds:
 
     min_yaw: float = 0.08
     min_rise: float = 0.10
-    max_other: float = 1.5
     center_max_abs_yaw: float = 0.35
     late_ms: int = 250
     max_cue_speed: float = 6.0
     max_box_jump: float = 0.5
-    max_reversals: int = 3
-    reversal_step: float = 0.04
+    max_reversals: int = 5
+    reversal_step: float = 0.05
 
 
 @dataclass(frozen=True)
@@ -150,7 +148,7 @@ def check_motion(
         other = max(float(reach[d].max()) for d in reach if d != move)
         needed = thresholds.min_yaw if move in ("left", "right") else thresholds.min_rise
         details.append(f"{move} {peak:+.3f} (other {other:+.3f})")
-        if peak < needed or other > thresholds.max_other * peak:
+        if peak < needed:
             return MotionResult(
                 False, "moves_not_followed", baseline, (), f"{'; '.join(details)} < {needed}"
             )
