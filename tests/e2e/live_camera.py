@@ -29,7 +29,7 @@ FPS = 15
 PEAKS = {"left": (28.0, 0.0), "right": (-28.0, 0.0), "up": (0.0, 20.0), "down": (0.0, -20.0)}
 MOVE_MS = 1000
 REACT_MS = 250
-SCREEN_SHARE = 0.15
+SCREEN_SHARE = 0.2
 
 
 def _data_url(image: np.ndarray, fmt: str) -> str:

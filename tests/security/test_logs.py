@@ -22,7 +22,9 @@ def test_function_logs_hold_no_secrets(stack: dict[str, Any]) -> None:
     session = client.open_session()
     client.fetch_model(session, manifest.models[0])
     verify_session = client.open_session()
-    burst = bursts.genuine_burst(people.astronaut(), verify_session.transcript.challenge)
+    burst = bursts.genuine_burst(
+        people.astronaut(), verify_session.transcript.challenge, screen_share=0.25
+    )
     frames = list(burst.frames)
     client.verify(verify_session, "demo", frames, list(burst.times_ms))
 

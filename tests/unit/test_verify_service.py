@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from livesim import bursts, people
+from livesim.challenges import seeded_challenge
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.envelope import EnvelopeCipher
@@ -66,14 +67,25 @@ class Harness:
             {"subject_id": subject, "images": [b64url_encode(to_jpeg(photo))]}, now=NOW
         )
 
-    def session(self, mode: str = "light", now: int = NOW) -> Any:
+    def session(self, mode: str = "light", now: int = NOW, seed: int | None = None) -> Any:
+        """A session; with ``seed``, its challenge is replaced in the server's record by a
+        seeded one (the server decides from its record), so the test is reproducible."""
         key, nonce, body = new_client_hello(mode)
         answer = open_session_at(
             body, self.signer, self.sessions, self.envelope, now=now, allow_motion_only=True
         )
-        return finish_exchange_at(
+        session = finish_exchange_at(
             answer, key, nonce, load_public_key(self.root.public_key_der()), now=now
         )
+        if seed is None:
+            return session
+        seeded = seeded_challenge(seed)
+        if mode == MODE_MOTION:
+            seeded = dataclasses.replace(seeded, mode=MODE_MOTION, light=())
+        record = self.sessions.records[session.session_id]
+        self.sessions.records[session.session_id] = dataclasses.replace(record, challenge=seeded)
+        transcript = dataclasses.replace(session.transcript, challenge=seeded)
+        return dataclasses.replace(session, transcript=transcript)
 
     def verify(self, session: Any, subject: str, burst: Any, *, now: int = NOW + 10) -> Assertion:
         payload = encode_payload(subject, list(burst.frames), list(burst.times_ms))
@@ -99,7 +111,7 @@ def harness() -> Harness:
 
 
 def test_a_live_person_is_verified_and_the_burst_is_remembered_encrypted(harness: Harness) -> None:
-    session = harness.session()
+    session = harness.session(seed=1)
     burst = bursts.genuine_burst(people.astronaut(), session.transcript.challenge, seed=11)
     assertion = harness.verify(session, "alice", burst)
     assert (assertion.decision, assertion.hint, assertion.assurance) == ("verified", "", "light")
@@ -118,7 +130,7 @@ def test_an_animated_photo_is_refused_and_the_client_is_not_told_why(harness: Ha
 
 
 def test_an_accepted_burst_sent_again_in_motion_mode_is_a_replay(harness: Harness) -> None:
-    first = harness.session(MODE_MOTION)
+    first = harness.session(MODE_MOTION, seed=2)
     burst = bursts.genuine_burst(people.astronaut(), first.transcript.challenge, seed=13)
     accepted = harness.verify(first, "alice", burst)
     assert (accepted.decision, accepted.assurance) == ("verified", "motion")
