@@ -1,4 +1,5 @@
-"""Write the browser's cross-language vectors: ``tests/vectors/face.json`` and ``verify.json``.
+"""Write the browser's cross-language vectors: ``tests/vectors/face.json``, ``verify.json`` and
+``challenge.json``.
 
 ``face.json``: the Python face pipeline (secureface.face) on a small real picture (a 160 x 128
 crop of scikit-image's astronaut, stored as raw RGB), so that the JavaScript port in
@@ -9,6 +10,12 @@ real model output, within a pixel), the anti-spoof crop box, pose cues, the anti
 ``verify.json``: PROTOCOL.md section 5 with fixed keys and nonces: the verify payload container,
 the request sealed under K_request, the answer sealed under K_response, and an assertion bundle
 (deterministic ES256) that must verify against the root key, plus refusal cases.
+
+``challenge.json``: PROTOCOL.md section 3's challenge (secureface.sessions.challenge): its
+constants (palette, moves, bounds), challenges drawn by ``new_challenge`` (with a seeded random
+source in place of :mod:`secrets`) that the page must accept, each with the colour and the move
+at chosen times, and altered ones that ``Challenge.from_json`` refuses, which the page must
+refuse too (``frontend/test/challenge.test.js``).
 
 Deterministic: re-running reproduces both files byte for byte (numbers rounded)::
 
@@ -23,9 +30,11 @@ import base64
 import hashlib
 import json
 import math
+import random
 import sys
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 from cryptography.hazmat.primitives import hashes
@@ -37,9 +46,11 @@ from secureface.crypto.delegation import DELEGATION_TYP, DELEGATION_TYPE, issue_
 from secureface.crypto.ecdsa import key_fingerprint, spki_der
 from secureface.crypto.jws import sign_compact
 from secureface.encoding import b64url_encode, canonical_json
+from secureface.errors import IntegrityError
 from secureface.face.antispoof import crop_box, real_score
 from secureface.face.detector import STRIDES, Face, decode_detections, detect_faces, letterbox
 from secureface.face.pose import pose_cues
+from secureface.sessions import challenge as challenges
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL
 from secureface.verify.assertion import ASSERTION_TYP, ASSERTION_TYPE
 from secureface.verify.request import encode_payload
@@ -47,6 +58,7 @@ from secureface.verify.request import encode_payload
 ROOT = Path(__file__).resolve().parents[1]
 FACE_OUT = ROOT / "tests" / "vectors" / "face.json"
 VERIFY_OUT = ROOT / "tests" / "vectors" / "verify.json"
+CHALLENGE_OUT = ROOT / "tests" / "vectors" / "challenge.json"
 MODELS = ROOT / "s3-uploads"
 NOW = 1_764_316_800
 #: The test picture: this box of the astronaut, shrunk to 160 x 128 (eye distance ~35 px).
@@ -235,12 +247,110 @@ def verify_vectors() -> dict[str, Any]:
     }
 
 
+def _drawn(seed: int, mode: str, move_ms: int = challenges.MOVE_MS) -> challenges.Challenge:
+    """``new_challenge`` with a seeded random source in place of :mod:`secrets`."""
+    rng = random.Random(seed)
+    with mock.patch.object(challenges.secrets, "randbelow", rng.randrange):
+        return challenges.new_challenge(mode, move_ms)
+
+
+def _at(challenge: challenges.Challenge, t: int) -> dict[str, Any]:
+    """The colour and the move at ``t`` ms (None outside the capture), from the Python side."""
+    colour = next((c for c, a, b in challenge.light_intervals() if a <= t < b), None)
+    windows = [challenge.move_window(i) for i in range(len(challenge.moves))]
+    index = next((i for i, (a, b) in enumerate(windows) if a <= t < b), None)
+    move = None if index is None else challenge.moves[index]
+    start = None if index is None else challenge.move_window(index)[0]
+    return {"t": t, "colour": colour, "move": move, "move_start": start}
+
+
+def _refused(good: dict[str, Any]) -> list[dict[str, Any]]:
+    """Alterations of ``good`` that ``Challenge.from_json`` refuses (checked here)."""
+    light = good["light"]
+    (c0, d0), (c1, d1) = light[0], light[1]
+    alternating = [["red" if i % 2 else "blue", 1000] for i in range(6)]
+
+    def lights(*intervals: list[Any]) -> dict[str, Any]:
+        return {**good, "light": list(intervals)}
+
+    def without(key: str) -> dict[str, Any]:
+        return {k: v for k, v in good.items() if k != key}
+
+    cases: list[tuple[str, Any]] = [
+        ("unknown mode", {**good, "mode": "none"}),
+        ("no center first", {**good, "moves": ["left", "center", "up", "right"]}),
+        ("a move repeated", {**good, "moves": ["center", "left", "left", "up"]}),
+        ("an unknown move", {**good, "moves": ["center", "nod", "up", "left"]}),
+        ("too few moves", {**good, "moves": ["center", "left", "up"]}),
+        ("too many moves", {**good, "moves": ["center", "left", "up", "right", "down"]}),
+        ("move_ms under 500", {**good, "move_ms": 400}),
+        ("move_ms over 5000", {**good, "move_ms": 5050}),
+        ("light in motion mode", {**good, "mode": "motion"}),
+        ("too few intervals", lights(*alternating)),
+        ("a colour not in the palette", lights(["white", d0], *light[1:])),
+        ("the same colour twice in a row", lights([c1, d0], *light[1:])),
+        ("an interval under 350 ms", lights([c0, 300], [c1, d1 + d0 - 300], *light[2:])),
+        ("an interval over 1050 ms", lights([c0, 1100], [c1, d1 + d0 - 1100], *light[2:])),
+        ("not covering the capture", lights(*light[:-1])),
+        ("running past the capture", lights(*light[:-1], [light[-1][0], light[-1][1] + 50])),
+        ("no light field", without("light")),
+        ("no moves field", without("moves")),
+        ("an interval that is not a pair", lights([c0, d0, 1], *light[1:])),
+    ]
+    for why, raw in cases:
+        try:
+            challenges.Challenge.from_json(raw)
+        except IntegrityError:
+            continue
+        raise AssertionError(f"Challenge.from_json accepted {why}: {raw}")
+    return [{"why": why, "challenge": raw} for why, raw in cases]
+
+
+def _times(challenge: challenges.Challenge) -> list[int]:
+    """Every edge of the light and move schedules, and just outside the capture."""
+    intervals = challenge.light_intervals()
+    edges = {0, *(a for _, a, _ in intervals), *(b - 1 for _, _, b in intervals)}
+    edges |= {challenge.move_window(i)[0] for i in range(len(challenge.moves))}
+    return [-1, *sorted(edges), challenge.capture_ms - 1, challenge.capture_ms]
+
+
+def challenge_vectors() -> dict[str, Any]:
+    drawn = [_drawn(seed, challenges.MODE_LIGHT) for seed in range(12)]
+    drawn += [_drawn(100, challenges.MODE_LIGHT, 2000), _drawn(101, challenges.MODE_MOTION)]
+    accepted = [
+        {
+            "challenge": challenge.to_json(),
+            "capture_ms": challenge.capture_ms,
+            "at": [_at(challenge, t) for t in _times(challenge)],
+        }
+        for challenge in drawn
+    ]
+    return {
+        "description": "PROTOCOL.md section 3, the challenge (tools/make_frontend_vectors.py)",
+        "constants": {
+            "palette": {name: list(rgb) for name, rgb in challenges.PALETTE.items()},
+            "center": challenges.CENTER,
+            "directions": list(challenges.DIRECTIONS),
+            "move_count": challenges.MOVE_COUNT,
+            "move_ms": challenges.MOVE_MS,
+            "modes": list(challenges.MODES),
+            "light_min_ms": challenges.LIGHT_MIN_MS,
+            "light_max_ms": challenges.LIGHT_MAX_MS,
+            "min_intervals": challenges.MIN_INTERVALS,
+        },
+        "accepted": accepted,
+        "refused": _refused(drawn[0].to_json()),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     stale = 0
-    for path, build in ((FACE_OUT, face_vectors), (VERIFY_OUT, verify_vectors)):
+    outputs = ((FACE_OUT, face_vectors), (VERIFY_OUT, verify_vectors),
+               (CHALLENGE_OUT, challenge_vectors))  # fmt: skip
+    for path, build in outputs:
         text = json.dumps(build(), indent=1) + "\n"
         if args.check:
             if not path.exists() or path.read_text() != text:

@@ -121,3 +121,15 @@ export function assess(frame, options) {
   if (Math.abs(frame.yaw ?? 0) > options.centerMaxAbsYaw) return { hint: "look_straight", ready: false };
   return { hint: "ready", ready: true };
 }
+
+/**
+ * Guidance during the challenge: what the person can fix while following the moves (the head
+ * turns on purpose, so the pose is not judged). "" when nothing needs fixing.
+ * @param {FrameAnalysis} frame
+ * @param {{minFaceHeight: number, minFaceLight: number, minFrameLuma: number, maxSide: number}} options
+ * @returns {"" | "no_face" | "one_face" | "more_light" | "move_closer"}
+ */
+export function assessDuring(frame, options) {
+  const { hint } = assess(frame, { ...options, centerMaxAbsYaw: Infinity });
+  return hint === "ready" ? "" : /** @type {"no_face" | "one_face" | "more_light" | "move_closer"} */ (hint);
+}

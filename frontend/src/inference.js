@@ -6,7 +6,7 @@
 
 /** Time allowed to compile the runtime and create one session. */
 export const LOAD_TIMEOUT_MS = 60_000;
-/** Time allowed to analyse or encode one frame. */
+/** Time allowed to analyse one frame. */
 export const FRAME_TIMEOUT_MS = 15_000;
 
 export class InferenceError extends Error {
@@ -26,9 +26,6 @@ export class InferenceError extends Error {
 const FAILURES = {
   load: "onnxruntime-web could not load the model",
   analyze: "a camera frame could not be analysed",
-  encode: "a camera frame could not be encoded",
-  remember: "a camera frame could not be kept",
-  drop: "the inference worker failed",
 };
 
 export class InferenceWorker {
@@ -57,32 +54,13 @@ export class InferenceWorker {
   }
 
   /**
-   * Analyse one camera frame (transferred); the worker keeps it for `encode`.
+   * Analyse one camera frame (transferred, and closed by the worker).
    * @param {ImageBitmap} bitmap
    * @param {{detector: string, antispoof?: string}} models names of the loaded models by role
    * @returns {Promise<import("./challenge.js").FrameAnalysis>}
    */
   analyze(bitmap, models) {
     return this._call({ type: "analyze", bitmap, ...models }, [bitmap], FRAME_TIMEOUT_MS);
-  }
-
-  /** Keep the last analysed frame as the step's best (for a later `encode` of "best"). */
-  remember() {
-    return this._call({ type: "remember" }, [], FRAME_TIMEOUT_MS);
-  }
-
-  /**
-   * The last analysed frame, or the remembered best one, as JPEG bytes.
-   * @param {{maxSide: number, quality: number, maxBytes: number, source?: "last" | "best"}} options
-   * @returns {Promise<{bytes: ArrayBuffer, width: number, height: number}>}
-   */
-  encode(options) {
-    return this._call({ type: "encode", ...options }, [], FRAME_TIMEOUT_MS);
-  }
-
-  /** Forget the kept frames. */
-  drop() {
-    return this._call({ type: "drop" }, [], FRAME_TIMEOUT_MS).catch(() => {});
   }
 
   /** Stop the worker and every pending call. */

@@ -1,16 +1,12 @@
 // Inference worker: owns onnxruntime-web (WebAssembly backend, files from our own origin), the
-// inference sessions and the camera frames being analysed, so that compiling the runtime,
-// running the models and encoding the captured JPEG never block the page. The runtime is
-// initialised at start, on a weightless model, while the real ones download.
+// inference sessions and the camera frames being analysed, so that compiling the runtime and
+// running the models never block the page. The runtime is initialised at start, on a weightless
+// model, while the real ones download.
 //
 // Messages in (each with an `id`):
 //   {type: "load", name, bytes: ArrayBuffer (transferred)}  → {inputNames, outputNames}
 //   {type: "analyze", bitmap: ImageBitmap (transferred), detector, antispoof}  → FrameAnalysis
-//       (challenge.js); the frame is kept until the next one, for `remember` and `encode`
-//   {type: "remember"}  → keep the last analysed frame as the best one
-//   {type: "encode", maxSide, quality, maxBytes, source: "last" | "best"}
-//       → {bytes: ArrayBuffer (transferred), width, height}
-//   {type: "drop"}  → forget the kept frames
+//       (challenge.js); the frame is closed once analysed (the page sends its own JPEGs)
 // Messages out: {id, ok: true, result} | {id, ok: false, error}
 import * as ort from "onnxruntime-web/wasm";
 import {
@@ -42,16 +38,6 @@ const crop = new OffscreenCanvas(ANTISPOOF_INPUT, ANTISPOOF_INPUT);
 const cropContext = crop.getContext("2d", { willReadFrequently: true });
 const detectorTensor = new Float32Array(3 * BROWSER_DETECTOR_INPUT * BROWSER_DETECTOR_INPUT);
 const antispoofTensor = new Float32Array(ANTISPOOF_INPUT * ANTISPOOF_INPUT * 3);
-/** @type {ImageBitmap | null} the last analysed frame */
-let kept = null;
-/** @type {ImageBitmap | null} the frame remembered as the step's best */
-let best = null;
-
-/** @param {ImageBitmap | null} bitmap closed unless it is still `kept` or `best` */
-function release(bitmap) {
-  if (bitmap && bitmap !== kept && bitmap !== best) bitmap.close();
-}
-
 /**
  * @param {string} name
  * @returns {ort.InferenceSession}
@@ -109,76 +95,49 @@ const handlers = {
    * @param {{bitmap: ImageBitmap, detector: string, antispoof?: string}} message
    */
   async analyze({ bitmap, detector, antispoof }) {
-    const started = performance.now();
-    const previous = kept;
-    kept = bitmap;
-    release(previous);
-    const { width, height } = bitmap;
-    const fit = letterboxSize(width, height, BROWSER_DETECTOR_INPUT);
-    squareContext.clearRect(0, 0, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT); // padding: black
-    squareContext.drawImage(bitmap, 0, 0, fit.width, fit.height);
-    const pixels = squareContext.getImageData(0, 0, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT).data;
-    const tensor = detectorInput(pixels, BROWSER_DETECTOR_INPUT, detectorTensor);
-    const prepared = performance.now();
-    const outputs = await run(detector, tensor, [1, 3, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT]);
-    const detected = performance.now();
-    const faces = decodeDetections(outputs, { scale: fit.scale, imageWidth: width, imageHeight: height, size: BROWSER_DETECTOR_INPUT });
-    const frameLuma = meanLuma(pixels, BROWSER_DETECTOR_INPUT, [0, 0, fit.width, fit.height], 4);
-    let yaw = null;
-    let faceLight = null;
-    let score = null;
-    if (faces.length === 1) {
-      const [face] = faces;
-      yaw = poseCues(face.landmarks).yaw;
-      const [x, y, w, h] = face.box.map((v) => v * fit.scale);
-      faceLight = lumaPercentile(pixels, BROWSER_DETECTOR_INPUT, [x, y, Math.min(w, fit.width - x), Math.min(h, fit.height - y)], 0.9, 2);
-      if (antispoof) score = await antispoofScore(antispoof, bitmap, face);
+    try {
+      return await analyzeFrame(bitmap, detector, antispoof);
+    } finally {
+      bitmap.close();
     }
-    const finished = performance.now();
-    return {
-      width, height, faces, yaw, faceLight, frameLuma, antispoof: score, ms: finished - started,
-      steps: { prepareMs: prepared - started, detectorMs: detected - prepared, restMs: finished - detected },
-    };
-  },
-
-  /**
-   * The last (or the best) frame as a JPEG, unmirrored, longest side at most `maxSide`; the quality is
-   * lowered step by step if the file would exceed `maxBytes`.
-   * @param {{maxSide: number, quality: number, maxBytes: number}} message
-   */
-  async encode({ maxSide, quality, maxBytes, source = "last" }) {
-    const frame = source === "best" ? best : kept;
-    if (!frame) throw new Error(`no ${source} frame to encode`);
-    const scale = Math.min(1, maxSide / Math.max(frame.width, frame.height));
-    const width = Math.max(1, Math.round(frame.width * scale));
-    const height = Math.max(1, Math.round(frame.height * scale));
-    const canvas = new OffscreenCanvas(width, height);
-    const context = canvas.getContext("2d");
-    context.imageSmoothingQuality = "high";
-    context.drawImage(frame, 0, 0, width, height);
-    let blob = null;
-    for (const q of [quality, 0.8, 0.7, 0.6, 0.5]) {
-      blob = await canvas.convertToBlob({ type: "image/jpeg", quality: q });
-      if (blob.size <= maxBytes) break;
-    }
-    return { bytes: await blob.arrayBuffer(), width, height };
-  },
-
-  remember() {
-    const previous = best;
-    best = kept;
-    release(previous);
-    return null;
-  },
-
-  drop() {
-    const frames = [kept, best];
-    kept = null;
-    best = null;
-    for (const frame of frames) frame?.close();
-    return null;
   },
 };
+
+/**
+ * @param {ImageBitmap} bitmap
+ * @param {string} detector
+ * @param {string} [antispoof]
+ * @returns {Promise<import("./challenge.js").FrameAnalysis>}
+ */
+async function analyzeFrame(bitmap, detector, antispoof) {
+  const started = performance.now();
+  const { width, height } = bitmap;
+  const fit = letterboxSize(width, height, BROWSER_DETECTOR_INPUT);
+  squareContext.clearRect(0, 0, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT); // padding: black
+  squareContext.drawImage(bitmap, 0, 0, fit.width, fit.height);
+  const pixels = squareContext.getImageData(0, 0, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT).data;
+  const tensor = detectorInput(pixels, BROWSER_DETECTOR_INPUT, detectorTensor);
+  const prepared = performance.now();
+  const outputs = await run(detector, tensor, [1, 3, BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT]);
+  const detected = performance.now();
+  const faces = decodeDetections(outputs, { scale: fit.scale, imageWidth: width, imageHeight: height, size: BROWSER_DETECTOR_INPUT });
+  const frameLuma = meanLuma(pixels, BROWSER_DETECTOR_INPUT, [0, 0, fit.width, fit.height], 4);
+  let yaw = null;
+  let faceLight = null;
+  let score = null;
+  if (faces.length === 1) {
+    const [face] = faces;
+    yaw = poseCues(face.landmarks).yaw;
+    const [x, y, w, h] = face.box.map((v) => v * fit.scale);
+    faceLight = lumaPercentile(pixels, BROWSER_DETECTOR_INPUT, [x, y, Math.min(w, fit.width - x), Math.min(h, fit.height - y)], 0.9, 2);
+    if (antispoof) score = await antispoofScore(antispoof, bitmap, face);
+  }
+  const finished = performance.now();
+  return {
+    width, height, faces, yaw, faceLight, frameLuma, antispoof: score, ms: finished - started,
+    steps: { prepareMs: prepared - started, detectorMs: detected - prepared, restMs: finished - detected },
+  };
+}
 
 self.onmessage = async ({ data }) => {
   const { id, type } = data;
@@ -186,7 +145,7 @@ self.onmessage = async ({ data }) => {
     const handler = handlers[type];
     if (!handler) throw new Error(`unknown message ${type}`);
     const result = await handler(data);
-    self.postMessage({ id, ok: true, result }, result?.bytes instanceof ArrayBuffer ? [result.bytes] : []);
+    self.postMessage({ id, ok: true, result });
   } catch (err) {
     self.postMessage({ id, ok: false, error: String(err?.message || err) });
   }

@@ -12,7 +12,7 @@ import { mark, prepare } from "./loader.js";
 import { describeDecision, describeError } from "./messages.js";
 import { openSession } from "./session.js";
 import {
-  drawOverlay, setStartEnabled, showChallenge, showFrameStats, showGuidance, showManifest, showModels, showPhase,
+  drawOverlay, setStartEnabled, showCaptureHint, showChallenge, showFrameStats, showGuidance, showManifest, showModels, showPhase,
   showProgress, showResult, showStatus, showSteps, showSubjectError, subjectInput, videoElement,
 } from "./ui.js";
 import { SUBJECT_RE, submitVerification } from "./verify.js";
@@ -61,6 +61,7 @@ async function attempt(subjectId, liveness) {
   cancelButton.hidden = false;
   showPhase("capture");
   showSteps([], 0);
+  showCaptureHint("");
   drawOverlay(null, false);
   showGuidance("", "Starting the camera…");
   mark("attempt");
@@ -78,15 +79,15 @@ async function attempt(subjectId, liveness) {
     const frames = await performChallenge({
       video, worker, models: prepared.models, challenge, capture: prepared.config.capture, signal: abort.signal,
       hooks: {
-        onGuide: (analysis, hint) => {
-          drawOverlay(analysis, hint === "ready");
-          showGuidance(hint);
+        onGuide: (analysis, hint, capturing) => {
+          drawOverlay(analysis, capturing ? hint === "" : hint === "ready");
+          if (capturing) showCaptureHint(hint);
+          else showGuidance(hint);
           current.timings.push(analysis.ms);
           if (current.timings.length > TIMINGS_KEPT) current.timings.shift();
           showFrameStats(current.timings, analysis);
         },
         onTick: (colour, move, t, t0) => {
-          if (t === 0) drawOverlay(null, false);
           showChallenge(colour, move, t0);
           showSteps(challenge.moves, move ? move.index : challenge.moves.length);
         },
@@ -97,6 +98,7 @@ async function attempt(subjectId, liveness) {
     stopCamera(current.stream, video);
     current.stream = null;
     drawOverlay(null, false);
+    showCaptureHint("");
     showGuidance("", "Checking with the server…");
     const { assertion, bundle } = await submitVerification({
       apiUrl: prepared.config.apiUrl, session, pinnedKey: prepared.key, subjectId, frames,

@@ -60,17 +60,17 @@ export function describeError(err) {
 
 /** The instruction for each move (the person's own directions). */
 export const MOVE_LABELS = Object.freeze({
-  center: "Look at the screen",
+  center: "Look at the camera",
   left: "Turn your head to your left",
   right: "Turn your head to your right",
-  up: "Lift your chin: look up",
-  down: "Lower your chin: look down",
+  up: "Look up",
+  down: "Look down",
 });
 
 /** An arrow for each move, as seen in the mirrored preview. */
 export const MOVE_ARROWS = Object.freeze({ center: "●", left: "←", right: "→", up: "↑", down: "↓" });
 
-/** Guidance before the challenge starts, for each hint of challenge.js. */
+/** Guidance for each hint of challenge.js (`assess` before the challenge, `assessDuring` in it). */
 export const HINT_TEXT = Object.freeze({
   no_face: "Look at the camera: we cannot see your face.",
   one_face: "Only one face, please: make sure nobody else is in view.",

@@ -74,7 +74,10 @@ export async function openSession(apiUrl, pinnedKey, { now = nowSeconds, livenes
   } catch {
     throw new ProtocolError("key-exchange answer is not JSON");
   }
-  return finishExchange(answer, client, nonce, pinnedKey, { now: now() });
+  const session = await finishExchange(answer, client, nonce, pinnedKey, { now: now() });
+  // Never flash colours at someone who asked for none, nor run a weaker check than asked for.
+  if (session.challenge.mode !== liveness) throw new ProtocolError("challenge is not of the mode asked for");
+  return session;
 }
 
 /**

@@ -136,6 +136,19 @@ export function showGuidance(hint, text = HINT_TEXT[hint] ?? "") {
   guidance.textContent = text;
 }
 
+/**
+ * During the challenge: what the person can fix (no face, several, too dark, too far) under
+ * the move's instruction; "" hides it.
+ * @param {string} hint "" or a code of challenge.js assessDuring
+ */
+export function showCaptureHint(hint) {
+  const note = $("capture-hint");
+  if (note.dataset.hint === hint) return;
+  note.dataset.hint = hint;
+  note.textContent = hint ? HINT_TEXT[hint] ?? "" : "";
+  note.hidden = !hint;
+}
+
 /** @returns {HTMLVideoElement} */
 export const videoElement = () => /** @type {HTMLVideoElement} */ ($("video"));
 

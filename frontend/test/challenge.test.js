@@ -2,15 +2,21 @@
 // moment, guidance before the capture, the burst's limits, the camera's error mapping, the words
 // for each decision, and the config.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { CameraError, cameraErrorKind, openCamera } from "../src/camera.js";
-import { fitPayload } from "../src/capture.js";
-import { HINTS, assess, colourAt, cssColour, moveAt, parseChallenge } from "../src/challenge.js";
+import { burstFps, fitPayload, framePacer } from "../src/capture.js";
+import {
+  CENTER, DIRECTIONS, HINTS, LIGHT_MAX_MS, LIGHT_MIN_MS, MIN_INTERVALS, MODES, MOVE_COUNT, PALETTE, assess, assessDuring,
+  colourAt, cssColour, moveAt, parseChallenge,
+} from "../src/challenge.js";
 import { ConfigError, DEFAULTS, loadConfig } from "../src/config.js";
 import { HINT_TEXT, MOVE_LABELS, describeDecision, describeError } from "../src/messages.js";
 import { CHALLENGE } from "../testing/helpers.js";
 
 const OPTIONS = DEFAULTS.capture;
+/** Python's challenge (tests/vectors/challenge.json, tools/make_frontend_vectors.py). */
+const V = JSON.parse(readFileSync(new URL("../../tests/vectors/challenge.json", import.meta.url), "utf8"));
 
 /** A frame with one upright face of eye distance 50 px whose nose gives `yaw`. */
 function frame(yaw, { faces = 1, light = 180, frameLuma = 120, height = 140, width = 1280, frameHeight = 960 } = {}) {
@@ -39,6 +45,31 @@ test("guidance before the capture: no face, several faces, dark, far, look strai
   for (const code of HINTS) assert.ok(HINT_TEXT[code], code);
 });
 
+test("the page's challenge constants are the server's", () => {
+  const c = V.constants;
+  assert.deepEqual(PALETTE, c.palette);
+  assert.deepEqual([CENTER, [...DIRECTIONS], MOVE_COUNT, [...MODES]], [c.center, c.directions, c.move_count, c.modes]);
+  assert.deepEqual([LIGHT_MIN_MS, LIGHT_MAX_MS, MIN_INTERVALS], [c.light_min_ms, c.light_max_ms, c.min_intervals]);
+});
+
+test("every challenge Python draws parses, with Python's colour and move at each time", () => {
+  assert.ok(V.accepted.length >= 10);
+  for (const { challenge, capture_ms: captureMs, at } of V.accepted) {
+    const c = parseChallenge(challenge);
+    assert.equal(c.captureMs, captureMs);
+    for (const { t, colour, move, move_start: start } of at) {
+      assert.equal(colourAt(c, t), c.mode === "motion" ? null : colour, `${JSON.stringify(challenge)} at ${t}`);
+      const m = moveAt(c, t);
+      assert.deepEqual(m && [m.move, m.start], move === null ? null : [move, start], `move at ${t}`);
+    }
+  }
+});
+
+test("every challenge Python refuses, the page refuses", () => {
+  assert.ok(V.refused.length >= 15);
+  for (const { why, challenge } of V.refused) assert.throws(() => parseChallenge(challenge), /challenge/, why);
+});
+
 test("the server's challenge parses, and nothing it could not have drawn does", () => {
   const c = parseChallenge(CHALLENGE);
   assert.deepEqual([c.mode, c.captureMs, c.moveMs, c.moves.length, c.light.length], ["light", 6000, 1500, 4, 11]);
@@ -53,6 +84,17 @@ test("the server's challenge parses, and nothing it could not have drawn does", 
     { ...CHALLENGE, light: [["red", 750], ["red", 750], ["blue", 750], ["red", 750], ["blue", 750], ["red", 750], ["blue", 750], ["red", 750]] },
     { ...CHALLENGE, light: CHALLENGE.light.slice(1) }, // does not cover the capture
     { ...CHALLENGE, mode: "motion" }, // a light schedule in motion mode
+    { ...CHALLENGE, mode: undefined }, { ...CHALLENGE, moves: "center,left,up,right" }, { ...CHALLENGE, move_ms: 1500.5 },
+    { ...CHALLENGE, move_ms: 6000, light: Array(8).fill(0).map((_, i) => [i % 2 ? "red" : "blue", 3000]) },
+    { ...CHALLENGE, light: undefined }, { ...CHALLENGE, light: "red" },
+    { ...CHALLENGE, light: [...CHALLENGE.light.slice(0, -1), ["cyan", 600, 1]] }, // three fields
+    { ...CHALLENGE, light: [...CHALLENGE.light.slice(0, -1), ["cyan", "600"]] }, // a string duration
+    { ...CHALLENGE, light: [...CHALLENGE.light.slice(0, -1), { 0: "cyan", 1: 600 }] }, // not a pair
+    { ...CHALLENGE, light: [...CHALLENGE.light.slice(0, -2), ["yellow", 800], ["cyan", 300]] }, // under 350 ms
+    { ...CHALLENGE, light: [["red", 1100], ...CHALLENGE.light.slice(2)] }, // over 700 + 350 ms
+    { ...CHALLENGE, light: [["red", 1050], ["blue", 1050], ["red", 1050], ["blue", 1050], ["red", 1050], ["blue", 750]] }, // 6 intervals
+    { ...CHALLENGE, light: [...CHALLENGE.light.slice(0, -1), ["Cyan", 600]] }, // names are exact
+    { ...CHALLENGE, move_ms: 1500, moves: ["center", "left", "up", "right", "down"] }, // four moves
   ];
   for (const raw of bad) assert.throws(() => parseChallenge(raw), /challenge/, JSON.stringify(raw));
 });
@@ -71,6 +113,25 @@ test("the colour and the move of any moment of the capture follow the schedule",
   assert.equal(moveAt(c, 6000), null);
   assert.equal(cssColour("magenta"), "rgb(255 0 255)");
   for (const move of c.moves) assert.ok(MOVE_LABELS[move], move);
+  assert.deepEqual(Object.values(MOVE_LABELS), [
+    "Look at the camera", "Turn your head to your left", "Turn your head to your right", "Look up", "Look down",
+  ]);
+});
+
+test("the longest schedule the server may draw parses: a last interval up to 1050 ms", () => {
+  const light = [["red", 700], ["green", 700], ["blue", 700], ["yellow", 700], ["magenta", 700], ["cyan", 700], ["red", 700], ["green", 1100]];
+  assert.throws(() => parseChallenge({ ...CHALLENGE, light }), /challenge/); // 6000 ms, but 1100 > 1050
+  light[7] = ["green", 1050];
+  assert.throws(() => parseChallenge({ ...CHALLENGE, light }), /challenge/); // 5950 ms: one short
+  light[0] = ["red", 750]; // as Challenge.check: any interval within [350, 1050] ms
+  assert.equal(parseChallenge({ ...CHALLENGE, light }).light.length, 8);
+  assert.equal(colourAt(parseChallenge({ ...CHALLENGE, light }), 5999), "green");
+});
+
+test("motion mode shows no colour but the same moves on the same windows", () => {
+  const c = parseChallenge({ ...CHALLENGE, mode: "motion", light: [] });
+  for (const t of [0, 1000, 5999]) assert.equal(colourAt(c, t), null);
+  assert.deepEqual(moveAt(c, 3000), { index: 2, move: "up", start: 3000 });
 });
 
 test("no colour lasts under 350 ms, so the page stays under three flashes a second", () => {
@@ -79,6 +140,40 @@ test("no colour lasts under 350 ms, so the page stays under three flashes a seco
   let start = 0;
   for (const [, duration] of c.light) changes.push((start += duration));
   for (const t of changes) assert.ok(changes.filter((u) => u >= t && u < t + 1000).length <= 3);
+});
+
+test("frames are paced at about 12 a second from a 30, 25 or 60 fps camera, never under 10", () => {
+  for (const cameraFps of [30, 25, 60, 24]) {
+    const keep = framePacer(12);
+    const times = [];
+    for (let i = 0; i < cameraFps * 6; i++) {
+      const t = (i * 1000) / cameraFps + ((i * 7919) % 5) - 2; // a few ms of jitter
+      if (keep(t)) times.push(t);
+    }
+    assert.ok(times.length >= 66 && times.length <= 74, `${cameraFps} fps: ${times.length} frames in 6 s`);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    assert.ok(Math.max(...gaps) <= 130, `${cameraFps} fps: a gap of ${Math.max(...gaps)} ms`);
+  }
+  // A 12 fps camera keeps every frame; a stalled camera restarts the pace without a rush.
+  const keep = framePacer(12);
+  assert.equal(Array.from({ length: 24 }, (_, i) => keep(i * 83.4)).filter(Boolean).length, 24);
+  const after = framePacer(12);
+  after(0);
+  assert.equal(after(1000), true);
+  assert.equal(after(1033), false);
+  assert.equal(after(1066), false);
+  assert.equal(after(1100), true);
+  // A longer capture keeps under the server's 96 frames.
+  assert.equal(burstFps(12, 6000), 12);
+  assert.ok(burstFps(12, 20_000) * 20 <= 96);
+});
+
+test("during the challenge the head turns on purpose: only face, count, light and size are hinted", () => {
+  assert.equal(assessDuring(frame(0.6, { height: 400 }), OPTIONS), "");
+  assert.equal(assessDuring(frame(0, { faces: 0 }), OPTIONS), "no_face");
+  assert.equal(assessDuring(frame(0, { faces: 2 }), OPTIONS), "one_face");
+  assert.equal(assessDuring(frame(0.6, { light: 40 }), OPTIONS), "more_light");
+  assert.equal(assessDuring(frame(0.6, { height: 200 }), OPTIONS), "move_closer");
 });
 
 test("a burst too large for the server is thinned, never sent over its limits", () => {
@@ -121,6 +216,9 @@ test("every decision has plain words, what to do next, and a retry unless verifi
     texts.add(view.text);
   }
   assert.equal(texts.size, hints.length);
+  const generic = describeDecision({ decision: "not_verified", hint: "" });
+  assert.equal(`${generic.text} ${generic.next}`,
+    "We could not verify you. Make sure your face is well lit by the screen, follow the moves, and try again.");
   // the page has no words for which liveness signal refused: the server never says
   assert.equal(describeDecision({ decision: "not_verified", hint: "light_not_reflected" }).text, texts.values().next().value);
 });

@@ -5,7 +5,7 @@ import { ApiError } from "../src/api.js";
 import { importVerifyKey } from "../src/crypto.js";
 import { b64urlDecode, b64urlEncode } from "../src/encoding.js";
 import { ProtocolError, openSession, verifyDelegation } from "../src/session.js";
-import { es256KeyPair, fakeApi, signJws, withFetch } from "../testing/helpers.js";
+import { CHALLENGE, MOTION_CHALLENGE, es256KeyPair, fakeApi, signJws, withFetch } from "../testing/helpers.js";
 
 const NOW = 1_764_316_800;
 const clock = () => NOW;
@@ -142,4 +142,27 @@ test("API errors and malformed answers end the exchange with a clear error", asy
   assert.deepEqual([busy.status, busy.code, busy.message], [503, "service_unavailable", "Try later"]);
   assert.equal((await run(answer(200, "not json"))).reason, "key-exchange answer is not JSON");
   assert.equal((await run(answer(200, "{}"))).reason, "malformed key-exchange answer");
+});
+
+test("the motion-only check is asked for in the hello, and the challenge must be of the mode asked", async () => {
+  const bodies = [];
+  const api = await fakeApi({ now: NOW });
+  const spy = (url, init) => {
+    if (init?.method === "POST") bodies.push(JSON.parse(init.body));
+    return api.fetch(url, init);
+  };
+  const key = await pinned(api);
+  const motion = await withFetch(spy, () => openSession(api.apiUrl, key, { now: clock, liveness: "motion" }));
+  const light = await withFetch(spy, () => openSession(api.apiUrl, key, { now: clock }));
+  assert.deepEqual([bodies[0].liveness, "liveness" in bodies[1]], ["motion", false]);
+  assert.deepEqual([motion.challenge.mode, motion.challenge.light.length, light.challenge.mode], ["motion", 0, "light"]);
+  // A server answering a request for no flashing colours with a light schedule is refused (and
+  // the other way round: a weaker check than asked for).
+  for (const [liveness, challenge] of [["motion", CHALLENGE], ["light", MOTION_CHALLENGE]]) {
+    const other = await fakeApi({ now: NOW, tamper: { challenge: () => challenge } });
+    const err = await withFetch(other.fetch, async () => openSession(other.apiUrl, await pinned(other), { now: clock, liveness })
+      .then(() => assert.fail("accepted"), (e) => e));
+    assert.ok(err instanceof ProtocolError);
+    assert.equal(err.reason, "challenge is not of the mode asked for");
+  }
 });

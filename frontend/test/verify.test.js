@@ -69,6 +69,20 @@ test("an assertion is refused: another key, expired, another session or subject,
   assert.equal(await reason(verifyAssertion({ assertion: p }, root, expected)), "assertion bundle malformed");
 });
 
+test("the payload: u32 meta length, meta with each frame's size and integer t, then the frames in order", () => {
+  const burst = [
+    { bytes: Uint8Array.of(0xff, 0xd8, 0xff, 1), t: -3 },
+    { bytes: Uint8Array.of(0xff, 0xd8, 0xff, 2, 2), t: 83 },
+    { bytes: Uint8Array.of(0xff, 0xd8, 0xff, 3, 3, 3), t: 5991 },
+  ];
+  const payload = encodePayload("alice", burst);
+  const length = new DataView(payload.buffer, payload.byteOffset).getUint32(0, false);
+  const meta = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + length)));
+  assert.deepEqual(meta, { subject_id: "alice", frames: [{ size: 4, t: -3 }, { size: 5, t: 83 }, { size: 6, t: 5991 }] });
+  assert.deepEqual([...payload.subarray(4 + length)], burst.flatMap((f) => [...f.bytes]));
+  assert.equal(payload.length, 4 + length + 15);
+});
+
 test("the payload refuses what the server would: subject id, frame count and sizes", () => {
   for (const bad of ["", "-x", "a b", "a".repeat(65), { $ne: null }, "é"]) {
     assert.throws(() => encodePayload(bad, frames), PayloadError, String(bad));

@@ -84,7 +84,8 @@ const json = (status, body) => new Response(JSON.stringify(body), { status, head
  * A fake API answering POST /session, GET /models/manifest, segment ranges and POST /verify, as
  * `fetch`. `tamper` hooks let a test play the attacker: `answer(body) → body` on the exchange,
  * `range({name, first, count, body}) → body` on each range response, `bundle(bundle) → bundle`
- * and `verifyAnswer(body) → body` on the verify answer; `decision: {decision, reason, ...}` sets
+ * and `verifyAnswer(body) → body` on the verify answer, `challenge(challenge) → challenge` in the
+ * transcript (the challenge follows the hello's `liveness`); `decision: {decision, reason, ...}` sets
  * the assertion's fields.
  */
 export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000), manifestVersion = 3, tamper = {}, delegation = {} } = {}) {
@@ -116,7 +117,7 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
       client_public_key: body.client_public_key, client_nonce: body.client_nonce,
       server_public_key: b64urlEncode(new Uint8Array(await subtle.exportKey("raw", server.publicKey))),
       server_nonce: b64urlEncode(serverNonce), issued_at: now, expires_at: now + 300,
-      challenge: CHALLENGE,
+      challenge: (tamper.challenge ?? ((c) => c))(body.liveness === "motion" ? MOTION_CHALLENGE : CHALLENGE),
       delegation_sha256: await sha256Hex(utf8.encode(delegationToken)),
     }));
     const signature = await signEs256(delegated.privateKey, concatBytes(utf8.encode("secureface/v1/session-transcript\0"), transcript));
@@ -214,3 +215,6 @@ export const CHALLENGE = Object.freeze({
   light: [["red", 500], ["cyan", 650], ["blue", 400], ["yellow", 700], ["green", 550], ["magenta", 350],
     ["red", 600], ["blue", 450], ["green", 700], ["yellow", 500], ["cyan", 600]],
 });
+
+/** The motion-only challenge (no light schedule), what a `"liveness": "motion"` hello gets. */
+export const MOTION_CHALLENGE = Object.freeze({ ...CHALLENGE, mode: "motion", light: [] });

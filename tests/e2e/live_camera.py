@@ -57,7 +57,8 @@ class LiveCameras:
         """Make ``person`` the camera of every page of ``context``."""
         manifest = self.manifest(person)
         folder = self.directory / person
-        files = {e[k] for seq in manifest["sequences"].values() for e in seq for k in ("image", "mask")}
+        entries = [e for sequence in manifest["sequences"].values() for e in sequence]
+        files = {e["image"] for e in entries} | {e["mask"] for e in entries}
 
         def serve(route: Route) -> None:
             name = route.request.url.rsplit("/", 1)[-1]
