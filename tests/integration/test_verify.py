@@ -375,7 +375,11 @@ def test_bad_frames_get_a_4xx_and_store_nothing(
     jpg = to_jpeg(np.asarray(Image.fromarray(people.astronaut()).resize((320, 320))))
     frames = BAD_FRAMES[case](jpg)
     status, body = post_verify(
-        stack, sealed_body(session, encode_payload("demo", frames, list(range(len(frames)))))
+        stack,
+        sealed_body(
+            session,
+            encode_payload(f"bad-frames-{next(_subjects)}", frames, list(range(len(frames)))),
+        ),
     )
     assert 400 <= status < 500 and body["code"] in ("bad_request", "payload_too_large")
     assert db["audit"].count_documents({}) == audits
