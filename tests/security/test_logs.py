@@ -23,7 +23,7 @@ def test_function_logs_hold_no_secrets(stack: dict[str, Any]) -> None:
     client.fetch_model(session, manifest.models[0])
     verify_session = client.open_session()
     burst = bursts.genuine_burst(
-        people.astronaut(), verify_session.transcript.challenge, screen_share=0.25
+        people.astronaut(), verify_session.transcript.challenge, screen_share=0.3
     )
     frames = list(burst.frames)
     client.verify(verify_session, "demo", frames, list(burst.times_ms))
