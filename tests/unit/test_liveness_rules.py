@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from make_vectors import CHALLENGE as VECTOR_CHALLENGE
 
 from secureface.sessions.challenge import PALETTE, Challenge
 from secureface.verify.analysis import FrameScan
@@ -22,18 +23,12 @@ from secureface.verify.liveness import (
 )
 from secureface.verify.motion import Pose, check_motion
 
-CHALLENGE = Challenge(
-    mode="light",
-    moves=("center", "left", "up", "right"),
-    move_ms=1500,
-    light=(("red", 500), ("cyan", 650), ("blue", 400), ("yellow", 700), ("green", 550),
-           ("magenta", 350), ("red", 600), ("blue", 450), ("green", 700), ("yellow", 500),
-           ("cyan", 600)),
-)  # fmt: skip
+#: The protocol vectors' challenge (tools/make_vectors.py), and another with the same moves.
+CHALLENGE = VECTOR_CHALLENGE
 OTHER = Challenge(
     mode="light",
-    moves=("center", "left", "up", "right"),
-    move_ms=1500,
+    moves=CHALLENGE.moves,
+    move_ms=CHALLENGE.move_ms,
     light=(("green", 600), ("magenta", 500), ("yellow", 450), ("red", 700), ("blue", 400),
            ("cyan", 550), ("green", 650), ("red", 350), ("magenta", 600), ("blue", 700),
            ("yellow", 500)),
