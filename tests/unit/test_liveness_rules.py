@@ -292,7 +292,7 @@ def scans_for(
             ),
             score=0.9,
         )
-        scan = FrameScan(1, face, pose.yaw, 0.6, 50.0, tuple(rgb), tuple(bg), 120.0)
+        scan = FrameScan(1, face, pose.yaw, 50.0, tuple(rgb), tuple(bg), 120.0)
         out.append(FrameScan(**{**scan.__dict__, **overrides}))
     return out
 

@@ -2,8 +2,10 @@
 
 :class:`FaceEngine` runs the three models on a frame: YuNet finds the faces; for exactly one face
 it aligns it, embeds it with SFace, scores it with the anti-spoof model, and reads the pose cues
-and two quality measures. The liveness and match rules (:mod:`secureface.verify.liveness`,
-:mod:`secureface.verify.match`) work on the resulting :class:`FrameAnalysis` only.
+and two quality measures (:class:`FrameAnalysis`: enrollment and :mod:`secureface.verify.match`).
+For a verify burst it scans every frame cheaply (:meth:`FaceEngine.scan`: detector, pose, the
+face's and the background's colour) and embeds and meshes only the frames the liveness rules
+ask for (:mod:`secureface.verify.burst`).
 
 Quality defaults (each measured, docs/LIVENESS.md):
 
@@ -98,7 +100,6 @@ class FrameScan:
         face_count: faces YuNet found.
         face: the face when ``face_count == 1``.
         yaw: yaw cue of the face (:mod:`secureface.face.pose`).
-        pitch: pitch cue.
         eye_distance: pixels.
         face_rgb: mean linear RGB (0..1) of the inner face (eyes to mouth, unclipped pixels).
         background_rgb: mean linear RGB of the frame's upper side strips, away from the face.
@@ -108,7 +109,6 @@ class FrameScan:
     face_count: int
     face: Face | None
     yaw: float | None
-    pitch: float | None
     eye_distance: float | None
     face_rgb: tuple[float, float, float] | None
     background_rgb: tuple[float, float, float]
@@ -196,9 +196,8 @@ class FaceEngine:
         faces = detect_faces(self._detector, image, input_size=size)
         background = _background_rgb(image, faces[0] if len(faces) == 1 else None)
         if len(faces) != 1:
-            return FrameScan(len(faces), None, None, None, None, None, background, None)
+            return FrameScan(len(faces), None, None, None, None, background, None)
         face = faces[0]
-        cues = pose_cues(face.landmarks)
         region = _inner_face(image.shape[:2], face)
         pixels = image[region].reshape(-1, 3)
         unclipped = pixels.max(axis=1) < 250
@@ -208,7 +207,7 @@ class FaceEngine:
             face_rgb = (float(mean[0]), float(mean[1]), float(mean[2]))
             luma = float((pixels[unclipped] @ np.array([0.299, 0.587, 0.114])).mean())
         return FrameScan(
-            1, face, cues.yaw, cues.pitch, eye_distance(face), face_rgb, background, luma
+            1, face, pose_cues(face.landmarks).yaw, eye_distance(face), face_rgb, background, luma
         )
 
     def embed(self, image: RGBImage, face: Face) -> tuple[NDArray[np.float32], bytes]:

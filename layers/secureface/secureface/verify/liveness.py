@@ -114,11 +114,10 @@ class BurstCheck:
 
 @dataclass(frozen=True)
 class LivenessResult:
-    """Stage 2's verdict: ``match_frame`` is the baseline frame when it passed."""
+    """Stage 2's verdict (the caller matches the baseline frame when it passed)."""
 
     passed: bool
     reason: str
-    match_frame: int | None
     detail: str = ""
 
 
@@ -222,10 +221,10 @@ def check_frames(
         cosine = cosine_similarity(embeddings[index], reference)
         if cosine < thresholds.same_identity_min_cosine:
             detail = f"frame {index}: cosine {cosine:.3f} to the baseline"
-            return LivenessResult(False, "identity_changed", None, detail)
+            return LivenessResult(False, "identity_changed", detail)
     depth = check_depth(residuals, thresholds.depth_min_residual)
     if not depth.passed:
-        return LivenessResult(False, "flat", None, depth.detail)
+        return LivenessResult(False, "flat", depth.detail)
     if spoof < thresholds.antispoof_min:
-        return LivenessResult(False, "spoof_suspected", None, f"anti-spoof {spoof:.3f}")
-    return LivenessResult(True, "ok", plan.baseline, f"{plan.detail}; {depth.detail}")
+        return LivenessResult(False, "spoof_suspected", f"anti-spoof {spoof:.3f}")
+    return LivenessResult(True, "ok", f"{plan.detail}; {depth.detail}")

@@ -48,7 +48,7 @@ class MotionThresholds:
         min_rise: least rise progress (eye distances) of an ``up``/``down`` move.
         center_max_abs_yaw: largest |yaw| of the baseline.
         late_ms: how far past its window a move's peak may come (reaction time).
-        max_cue_speed: largest change of yaw + pitch cues per second between two frames.
+        max_cue_speed: largest change of yaw + rise per second between two frames.
         max_box_jump: largest move of the face box centre or change of its size between two
             consecutive frames, as a fraction of the box's size.
         max_reversals: most turns back of a move's progress within its window.

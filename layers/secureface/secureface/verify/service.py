@@ -29,6 +29,7 @@ from secureface.sessions.challenge import Challenge
 from secureface.sessions.records import SessionStore
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.sessions.service import consume_session_at
+from secureface.settings import Settings
 from secureface.verify.analysis import FaceEngine
 from secureface.verify.assertion import ASSERTION_TTL_S, Assertion, sign_assertion_at
 from secureface.verify.burst import assess_burst
@@ -87,7 +88,7 @@ class VerifyService:
     models: dict[str, str]
     thresholds: Thresholds = field(default_factory=Thresholds)
     policy: LockoutPolicy = field(default_factory=LockoutPolicy)
-    deadline_s: int = 60
+    deadline_s: int = Settings.verify_deadline_s
     frame_workers: int = 2
 
     def __post_init__(self) -> None:
