@@ -22,13 +22,15 @@ app = create_app()
 @app.post("/session")
 @tracer.capture_method(capture_response=False)
 def post_session() -> dict[str, str]:
-    """Authenticated ECDH: answer the signed transcript and delegation (docs/PROTOCOL.md)."""
+    """Authenticated ECDH for a transaction's client token: answer the signed transcript and
+    delegation (docs/PROTOCOL.md)."""
     body = json_body(app, limit=4096)
     response = open_session_at(
         body,
         runtime.delegated_signer(),
         runtime.session_store(),
         runtime.envelope(),
+        runtime.transaction_store(),
         now=int(time.time()),
         allow_motion_only=runtime.settings().allow_motion_only,
     )

@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--web-port", type=int, default=8080)
     parser.add_argument("--moto-port", type=int, default=5010)
     parser.add_argument("--mongo-port", type=int, default=27018)
+    parser.add_argument("--rp-port", type=int, default=8090, help="the example relying party")
     parser.add_argument("--mongo-uri", default="", help="use this MongoDB instead of starting one")
     parser.add_argument("--mongo-db", default="secureface", help="database name")
     parser.add_argument("--ready-file", type=Path, help="write the stack's info here when ready")
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stack = Stack(
         state_dir=args.state_dir.resolve(),
-        ports=Ports(args.api_port, args.web_port, args.moto_port, args.mongo_port),
+        ports=Ports(args.api_port, args.web_port, args.moto_port, args.mongo_port, args.rp_port),
         mongo_uri=args.mongo_uri,
         mongo_db=args.mongo_db,
     )
@@ -61,7 +62,8 @@ def print_banner(info: dict[str, object]) -> None:
     assert isinstance(urls, dict)
     print(
         "\nSecureFace local stack is up\n"
-        f"  app       {urls['web']}\n"
+        f"  try it    {urls['rp']}   (Demo Bank: sign in as 'demo' with your face)\n"
+        f"  app       {urls['web']}   (the hosted flow a relying party sends people to)\n"
         f"  api       {urls['api']}   (try {urls['api']}/models/manifest)\n"
         f"  aws(moto) {urls['aws']}\n"
         f"  mongodb   {urls['mongo']}\n"

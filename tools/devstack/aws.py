@@ -30,6 +30,7 @@ class Resources:
     data_key_id: str
     signing_key_id: str
     public_key_der: bytes
+    result_key_id: str
 
 
 def _client(service: str, endpoint: str) -> Any:
@@ -50,6 +51,9 @@ def create_resources(endpoint: str) -> Resources:
     )
     signing_key = _ensure_key(
         kms, "alias/secureface-signing", KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY"
+    )
+    result_key = _ensure_key(
+        kms, "alias/secureface-results", KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY"
     )
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if MODEL_BUCKET not in existing:
@@ -79,7 +83,24 @@ def create_resources(endpoint: str) -> Resources:
         },
     )
     public_key = bytes(kms.get_public_key(KeyId=signing_key)["PublicKey"])
-    return Resources(MODEL_BUCKET, data_key, signing_key, public_key)
+    return Resources(MODEL_BUCKET, data_key, signing_key, public_key, result_key)
+
+
+#: The relying-party registry's secret (template: RelyingPartiesSecret).
+REGISTRY_SECRET = "secureface-local/relying-parties"  # noqa: S105 - a secret's name
+
+
+def put_registry(endpoint: str, document: dict[str, Any]) -> str:
+    """Create or replace the relying-party registry secret; returns its id."""
+    import json
+
+    sm = _client("secretsmanager", endpoint)
+    text = json.dumps(document)
+    try:
+        sm.create_secret(Name=REGISTRY_SECRET, SecretString=text)
+    except sm.exceptions.ResourceExistsException:
+        sm.put_secret_value(SecretId=REGISTRY_SECRET, SecretString=text)
+    return REGISTRY_SECRET
 
 
 def _ensure_key(kms: Any, alias: str, **spec: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from devstack import procs
-from devstack.aws import LOCAL_CREDENTIALS, Resources, create_resources
+from devstack.aws import LOCAL_CREDENTIALS, Resources, create_resources, put_registry
 from devstack.functions import REPO, FunctionPool
 from devstack.localapi import LocalApi, frontend_server, make_server
 from devstack.template import read_api
@@ -33,9 +33,11 @@ class Ports:
     web: int = 8080
     moto: int = 5010
     mongo: int = 27018
+    rp: int = 8090
 
     def resolve(self) -> Ports:
-        return Ports(*(p or procs.free_port() for p in (self.api, self.web, self.moto, self.mongo)))
+        ports = (self.api, self.web, self.moto, self.mongo, self.rp)
+        return Ports(*(p or procs.free_port() for p in ports))
 
 
 @dataclass
@@ -50,6 +52,8 @@ class Stack:
     servers: list[ThreadingHTTPServer] = field(default_factory=list)
     pools: dict[str, FunctionPool] = field(default_factory=dict)
     resources: Resources | None = None
+    relying_parties: dict[str, dict[str, str]] = field(default_factory=dict)
+    registry_secret_id: str = ""
 
     @property
     def urls(self) -> dict[str, str]:
@@ -58,6 +62,7 @@ class Stack:
             "web": f"http://127.0.0.1:{self.ports.web}",
             "aws": f"http://127.0.0.1:{self.ports.moto}",
             "mongo": self.mongo_uri,
+            "rp": f"http://127.0.0.1:{self.ports.rp}",
         }
 
     def start(self) -> None:
@@ -70,6 +75,7 @@ class Stack:
         self._write_pids()
         os.environ.update(self.service_env())
         self.resources = create_resources(self.urls["aws"])
+        self._register_relying_parties()
         os.environ.update(self.function_env())
         from devstack.seed import seed
 
@@ -78,6 +84,50 @@ class Stack:
         from devstack.seed import enroll_demo
 
         enroll_demo(self)
+        self._start_example_rp()
+
+    def _register_relying_parties(self) -> None:
+        """The registry in moto's Secrets Manager: the example bank (served by
+        :meth:`_start_example_rp`) and a second party tests use as another audience. Fresh
+        secrets at every start, kept only in the state directory (mode 0600)."""
+        from secureface.transactions.registry import new_client_secret
+
+        rp = self.urls["rp"]
+        parties = {
+            "demo-bank": ("Demo Bank", [f"{rp}/callback"], f"{rp}/other-ways"),
+            "other-portal": ("Other Portal", ["http://127.0.0.1:9/return"], ""),
+        }
+        entries = []
+        for client_id, (name, return_urls, alternative) in parties.items():
+            secret, digest = new_client_secret()
+            self.relying_parties[client_id] = {
+                "client_secret": secret,
+                "return_url": return_urls[0],
+            }
+            entries.append(
+                {"client_id": client_id, "name": name, "secret_sha256": digest,
+                 "return_urls": return_urls, "alternative_url": alternative}
+            )  # fmt: skip
+        self.registry_secret_id = put_registry(self.urls["aws"], {"relying_parties": entries})
+        for client_id, record in self.relying_parties.items():
+            path = self.state_dir / f"rp-{client_id}.json"
+            path.touch(mode=0o600)
+            path.chmod(0o600)
+            path.write_text(json.dumps({"client_secret": record["client_secret"]}))
+
+    def _start_example_rp(self) -> None:
+        """The example relying party (examples/relying_party), its own process and port."""
+        args = [
+            sys.executable, "-m", "examples.relying_party", "--port", str(self.ports.rp),
+            "--public-url", self.urls["rp"], "--api", self.urls["api"],
+            "--client-id", "demo-bank", "--secret-file", str(self.state_dir / "rp-demo-bank.json"),
+        ]  # fmt: skip
+        paths = [str(REPO), str(REPO / "layers" / "secureface")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        proc = procs.start(args, log_path=self.state_dir / "logs" / "example-rp.log", env=env)
+        self.children.append(proc)
+        self._write_pids()
+        procs.wait_for_port(self.ports.rp, proc=proc)
 
     def _start_moto(self) -> None:
         args = [
@@ -122,6 +172,9 @@ class Stack:
             "SECUREFACE_MONGO_URI": self.mongo_uri,
             "SECUREFACE_MONGO_DB": self.mongo_db,
             "SECUREFACE_ALLOWED_ORIGIN": self.urls["web"],
+            "SECUREFACE_ISSUER": self.urls["api"],
+            "SECUREFACE_RESULT_KEY_ID": self.resources.result_key_id,
+            "SECUREFACE_RP_REGISTRY_SECRET_ID": self.registry_secret_id,
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             "POWERTOOLS_METRICS_NAMESPACE": "SecureFace",
@@ -144,13 +197,12 @@ class Stack:
         api = LocalApi(
             spec, self.pools, cors_origins=[self.urls["web"]], iam_credentials=credentials
         )
-        from devstack.seed import DEMO_SUBJECT
         from devstack.web import security_headers, site_root
         from secureface.frontend import frontend_config
 
         assert self.resources is not None
         config = frontend_config(
-            self.urls["api"], self.resources.public_key_der, default_subject=DEMO_SUBJECT
+            self.urls["api"], self.resources.public_key_der, start_url=self.urls["rp"]
         )
         headers = security_headers(self.urls["api"])
         self.servers = [
@@ -177,6 +229,8 @@ class Stack:
             "mongo_db": self.mongo_db,
             "signing_key_id": self.resources.signing_key_id,
             "data_key_id": self.resources.data_key_id,
+            "result_key_id": self.resources.result_key_id,
+            "relying_parties": self.relying_parties,
             "pid": os.getpid(),
             "children": [p.pid for p in self.children],
             "env": self.function_env(),

@@ -6,7 +6,9 @@ Commands:
     fetch-models     download every published model over an authenticated session
     enroll           enroll a subject from images (admin route, signed with AWS credentials)
     erase            delete a subject's template (admin route)
-    verify           run the whole protocol with a recorded burst (a folder: burst.json + JPEGs)
+    verify           run the whole protocol as a relying party would, with a recorded burst
+    token verify     check a result token (JWT) against the issuer's JWKS, as a relying party
+    rp add           register a relying party: a fresh client secret and its registry entry
     match            compare two images with the server's pipeline and threshold (operator tool)
     frontend-config  print the browser app's config.json (API URL, pinned KMS public key)
 """
@@ -94,7 +96,7 @@ def _fetch_models(args: argparse.Namespace) -> int:
         args.api, load_pinned_key(args.server_key), state_file=args.state_file
     )
     manifest = client.fetch_manifest()
-    session = client.open_session()
+    session = client.open_session(args.client_token, purpose="models")
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     for entry in manifest.models:
@@ -129,23 +131,79 @@ def _erase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _client_secret(path: Path) -> str:
+    """A client secret from a file: JSON ``{"client_secret": …}`` or the bare secret."""
+    text = path.read_text().strip()
+    return str(json.loads(text)["client_secret"]) if text.startswith("{") else text
+
+
 def _verify(args: argparse.Namespace) -> int:
+    import secrets
+
     from secureface.client import SecureFaceClient, load_burst
+    from secureface.rp import RelyingPartyClient
+    from secureface.transactions.result import DECISIONS
 
     frames, times = load_burst(args.burst)
+    rp = RelyingPartyClient(args.api, args.client_id, _client_secret(args.client_secret_file))
+    nonce = secrets.token_urlsafe(24)
+    started = rp.start(subject=args.subject, nonce=nonce, return_url=args.return_url, state="cli")
     client = SecureFaceClient(args.api, load_pinned_key(args.server_key))
-    session = client.open_session(args.liveness)
-    assertion = client.verify(session, args.subject, frames, times)
-    result = {
-        "decision": assertion.decision,
-        "hint": assertion.hint,
-        "assurance": assertion.assurance,
-        "subject_id": assertion.subject_id,
-        "session_id": assertion.session_id,
-        "challenge": session.transcript.challenge.to_json(),
-    }
-    print(json.dumps(result))
-    return 0 if assertion.decision == "verified" else 1
+    session = client.open_session(started.client_token, liveness=args.liveness)
+    client.verify(session, frames, times, transaction_id=started.transaction_id)
+    result = rp.verify(
+        rp.redeem(started.transaction_id), nonce=nonce, subject=args.subject, accept=DECISIONS
+    )
+    print(json.dumps({**result.claims(), "challenge": session.transcript.challenge.to_json()}))
+    return 0 if result.verified else 1
+
+
+def _token_verify(args: argparse.Namespace) -> int:
+    from secureface.client import http_request
+    from secureface.errors import ResultRefused
+    from secureface.transactions.result import verify_result
+
+    issuer = args.issuer.rstrip("/")
+    if args.jwks:
+        keys = json.loads(args.jwks.read_text())
+    else:
+        keys = json.loads(http_request("GET", f"{issuer}/.well-known/jwks.json", None, {}, 15))
+    try:
+        result = verify_result(
+            args.token.strip(), keys=keys, issuer=issuer, audience=args.audience,
+            nonce=args.nonce, subject=args.subject, now=int(time.time()),
+        )  # fmt: skip
+    except ResultRefused as exc:
+        print(json.dumps({"valid": True, "verified": False, "reason": exc.reason}))
+        return 1
+    print(json.dumps({"valid": True, "verified": True, **result.claims()}))
+    return 0
+
+
+def _rp_add(args: argparse.Namespace) -> int:
+    from secureface.transactions.registry import new_client_secret, parse_registry
+
+    secret, digest = new_client_secret()
+    entry = {
+        "client_id": args.client_id, "name": args.name, "secret_sha256": digest,
+        "return_urls": args.return_url, "alternative_url": args.alternative_url,
+    }  # fmt: skip
+    parse_registry(json.dumps({"relying_parties": [entry]}))  # the same checks as the server
+    if args.secret_id:
+        from secureface.adapters.aws import client as aws_client
+        from secureface.adapters.aws import secret_string
+
+        document = json.loads(secret_string(args.secret_id))
+        document["relying_parties"] = [
+            p for p in document.get("relying_parties", []) if p.get("client_id") != args.client_id
+        ] + [entry]
+        parse_registry(json.dumps(document))
+        aws_client("secretsmanager").put_secret_value(
+            SecretId=args.secret_id, SecretString=json.dumps(document)
+        )
+    print(json.dumps({"client_id": args.client_id, "client_secret": secret, "entry": entry}))
+    print("the client secret is shown once: hand it to the relying party now", file=sys.stderr)
+    return 0
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -205,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--api", required=True, help="API base URL")
     fetch.add_argument("--server-key", required=True, help="pinned key: PEM file or b64url SPKI")
     fetch.add_argument("--out", type=Path, required=True, help="directory for the models")
+    fetch.add_argument(
+        "--client-token", required=True, help="a transaction's client token (from its RP)"
+    )
     fetch.add_argument("--state-file", type=Path, default=Path(".secureface-client.json"))
     fetch.add_argument("--parallel", type=int, default=4)
     fetch.set_defaults(func=_fetch_models)
@@ -217,10 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--api", required=True)
     erase.add_argument("--subject", required=True)
     erase.set_defaults(func=_erase)
-    verify = commands.add_parser("verify", help="verify a subject with a recorded burst")
+    verify = commands.add_parser(
+        "verify", help="as a relying party: start a transaction, send a recorded burst, redeem"
+    )
     verify.add_argument("--api", required=True)
     verify.add_argument("--server-key", required=True, help="pinned key: PEM file or b64url SPKI")
     verify.add_argument("--subject", required=True)
+    verify.add_argument("--client-id", required=True, help="the relying party's client id")
+    verify.add_argument(
+        "--client-secret-file", type=Path, required=True, help="its secret (JSON or bare)"
+    )
+    verify.add_argument("--return-url", required=True, help="one of its registered return URLs")
     verify.add_argument("--liveness", choices=("light", "motion"), default="light")
     verify.add_argument(
         "burst",
@@ -228,6 +296,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="a folder holding burst.json ({'frames': [{'file': …, 't': ms}, …]}) and the JPEGs",
     )
     verify.set_defaults(func=_verify)
+    token = commands.add_parser("token", help="result tokens")
+    token_cmds = token.add_subparsers(dest="token_command", required=True)
+    check = token_cmds.add_parser("verify", help="verify a result token as a relying party")
+    check.add_argument("token", help="the JWT")
+    check.add_argument("--issuer", required=True, help="the API base URL (the iss)")
+    check.add_argument("--audience", required=True, help="your client id")
+    check.add_argument("--nonce", required=True, help="the nonce of your transaction")
+    check.add_argument("--subject", required=True, help="the person you started it for")
+    check.add_argument("--jwks", type=Path, help="a JWKS file (default: fetch from the issuer)")
+    check.set_defaults(func=_token_verify)
+    rp = commands.add_parser("rp", help="relying parties")
+    rp_cmds = rp.add_subparsers(dest="rp_command", required=True)
+    add = rp_cmds.add_parser("add", help="a new client secret and registry entry")
+    add.add_argument("--client-id", required=True)
+    add.add_argument("--name", required=True, help="shown to people on the hosted page")
+    add.add_argument("--return-url", action="append", required=True, help="exact; repeatable")
+    add.add_argument("--alternative-url", default="", help="another way to sign in")
+    add.add_argument(
+        "--secret-id", help="the registry secret to update (RelyingPartiesSecretArn output)"
+    )
+    add.set_defaults(func=_rp_add)
     match = commands.add_parser("match", help="compare two face images")
     match.add_argument("first")
     match.add_argument("second")

@@ -5,7 +5,7 @@ and attack tests. It trusts nothing the server says that does not chain to the p
 
     client = SecureFaceClient("http://127.0.0.1:3000", pinned_spki, state_file=Path("state.json"))
     manifest = client.fetch_manifest()          # signature, expiry, rollback
-    session = client.open_session()             # delegation → transcript → keys
+    session = client.open_session(client_token, purpose="models")  # delegation → transcript
     data = client.fetch_model(session, manifest.models[0])   # segments → sha256 check
 
 Failures raise :class:`~secureface.errors.SecureFaceError` subclasses: ``IntegrityError`` for
@@ -39,8 +39,9 @@ from secureface.models.delivery import (
 from secureface.models.manifest import Manifest, ModelEntry, verify_manifest_at
 from secureface.sessions.exchange import ClientSession, finish_exchange_at, new_client_hello
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
-from secureface.verify.assertion import Assertion, verify_assertion_at
-from secureface.verify.request import encode_payload
+from secureface.transactions.model import CONSENT_NOTICE
+from secureface.verify.answer import VerifyAnswer
+from secureface.verify.request import Consent, encode_payload
 
 
 class ApiError(SecureFaceError):
@@ -107,16 +108,24 @@ class SecureFaceClient:
             self.state_file.write_text(json.dumps({"manifest_version": manifest.manifest_version}))
         return manifest
 
-    def open_session(self, liveness: str = "light") -> ClientSession:
-        """Run the key exchange and authenticate the server; the transcript holds the challenge.
+    def open_session(
+        self, client_token: str, *, purpose: str = "verify", liveness: str = "light"
+    ) -> ClientSession:
+        """Run the key exchange for a transaction and authenticate the server; the transcript
+        holds the challenge.
 
         Args:
+            client_token: the transaction's client token (from the relying party).
+            purpose: ``verify`` (the transaction's one attempt; uses the token up) or
+                ``models`` (model download only).
             liveness: ``light`` (default) or ``motion`` (where the operator allows it).
 
         Raises:
+            ApiError: the token is refused (401 ``invalid_client_token``) or the request is bad.
             IntegrityError: the answer does not chain to the pinned key.
         """
         key, nonce, body = new_client_hello(liveness)
+        body = {**body, "client_token": client_token, "purpose": purpose}
         answer = self.request(
             "POST",
             "/session",
@@ -130,30 +139,37 @@ class SecureFaceClient:
         return finish_exchange_at(response, key, nonce, self.pinned, now=int(self.clock()))
 
     def verify(
-        self, session: ClientSession, subject_id: str, frames: list[bytes], times_ms: list[int]
-    ) -> Assertion:
+        self,
+        session: ClientSession,
+        frames: list[bytes],
+        times_ms: list[int],
+        *,
+        transaction_id: str,
+        locale: str = "en",
+        consented_at_ms: int | None = None,
+    ) -> VerifyAnswer:
         """Send a burst (JPEG frames captured during the session's challenge, each with its
-        capture time in ms from the challenge's time zero), encrypted; return the verified
-        signed assertion.
+        capture time in ms from the challenge's time zero) with the person's consent to the
+        current notice, encrypted; return the decision (the relying party redeems the signed
+        result).
 
         Raises:
             ApiError: the server refused the request (bad input, session invalid...).
-            IntegrityError: the answer does not open under the session's response key, or the
-                assertion does not verify against the pinned key or names another session.
+            IntegrityError: the answer does not open under the session's response key, or is
+                about another session or transaction.
         """
-        payload = encode_payload(subject_id, frames, times_ms)
+        accepted = int(self.clock() * 1000) if consented_at_ms is None else consented_at_ms
+        consent = Consent(CONSENT_NOTICE, locale, accepted, transaction_id)
+        payload = encode_payload(frames, times_ms, consent)
         sealed = seal_message(session.keys.request, REQUEST_LABEL, session.session_id, payload)
         body = json.dumps({"session_id": session.session_id, **sealed}).encode()
         answer = json.loads(
             self.request("POST", "/verify", body=body, headers={"Content-Type": "application/json"})
         )
-        bundle = json.loads(
-            open_message(session.keys.response, RESPONSE_LABEL, session.session_id, answer)
+        opened = open_message(session.keys.response, RESPONSE_LABEL, session.session_id, answer)
+        return VerifyAnswer.parse(
+            opened, session_id=session.session_id, transaction_id=transaction_id
         )
-        assertion = verify_assertion_at(bundle, self.pinned, now=int(self.clock()))
-        if assertion.session_id != session.session_id or assertion.subject_id != subject_id:
-            raise IntegrityError(reason="assertion names another session or subject")
-        return assertion
 
     def fetch_ranges(
         self, session: ClientSession, entry: ModelEntry, *, parallel: int = 4

@@ -116,3 +116,43 @@ class ModelUnavailableError(SecureFaceError):
     code = "model_unavailable"
     http_status = 503
     public_message = "Model temporarily unavailable"
+
+
+class ClientAuthError(SecureFaceError):
+    """A relying party's credentials are missing or wrong (one answer for every cause)."""
+
+    code = "invalid_client"
+    http_status = 401
+    public_message = "Client authentication failed"
+
+
+class ClientTokenError(SecureFaceError):
+    """The hosted page's client token is unknown, expired or used up (one answer for all)."""
+
+    code = "invalid_client_token"
+    http_status = 401
+    public_message = "This verification link is invalid or expired; start again from the service"
+
+
+class PendingError(SecureFaceError):
+    """The transaction has no result yet (nothing was used up; ask again later)."""
+
+    code = "pending"
+    http_status = 409
+    public_message = "No result yet"
+
+
+class GoneError(SecureFaceError):
+    """The result was already redeemed, or the transaction expired."""
+
+    code = "gone"
+    http_status = 410
+    public_message = "The result was already redeemed or has expired"
+
+
+class ResultRefused(SecureFaceError):
+    """A genuine result token whose decision the caller does not accept (not ``verified``)."""
+
+    code = "not_verified"
+    http_status = 403
+    public_message = "The person was not verified"

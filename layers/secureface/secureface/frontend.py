@@ -17,18 +17,19 @@ def frontend_config(
     api_url: str,
     public_key_der: bytes,
     *,
-    default_subject: str = "",
+    start_url: str = "",
     allow_motion_only: bool = False,
 ) -> bytes:
-    """``config.json`` bytes; ``default_subject`` pre-fills the user ID (local demo only);
-    ``allow_motion_only`` offers the motion-only check (only where the server allows it)."""
+    """``config.json`` bytes; ``start_url`` is where a person who opens the page without a
+    relying party's link is sent to begin (the local example bank); ``allow_motion_only``
+    offers the motion-only check (only where the server allows it)."""
     config: dict[str, str | bool] = {
         "apiUrl": api_url.rstrip("/"),
         "serverKeySpki": b64url_encode(public_key_der),
         "serverKeyId": key_fingerprint(public_key_der),
     }
-    if default_subject:
-        config["defaultSubject"] = default_subject
+    if start_url:
+        config["startUrl"] = start_url
     if allow_motion_only:
         config["allowMotionOnly"] = True
     return (json.dumps(config, indent=2) + "\n").encode()

@@ -9,13 +9,22 @@ import time
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from secureface.adapters.aws import KmsDataKeys, KmsSigner, S3ObjectStore, reset_clients
+from secureface.adapters.aws import (
+    KmsDataKeys,
+    KmsSigner,
+    S3ObjectStore,
+    reset_clients,
+    secret_string,
+)
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.envelope import EnvelopeCipher
 from secureface.errors import ModelUnavailableError
 from secureface.models.delivery import ModelDelivery
-from secureface.settings import Settings
+from secureface.settings import Settings, require
+from secureface.transactions.registry import Registry
+from secureface.transactions.result import ResultSigner, jwks
+from secureface.transactions.service import TransactionService
 
 
 @functools.cache
@@ -45,7 +54,7 @@ def server_public_key() -> ec.EllipticCurvePublicKey:
 
 @functools.cache
 def delegated_signer() -> DelegatedSigner:
-    """This instance's delegated transcript/assertion key, vouched for by KMS."""
+    """This instance's delegated transcript-signing key, vouched for by KMS."""
     kms = signer()
     return DelegatedSigner(kms.sign, kms.public_key_der)
 
@@ -62,6 +71,55 @@ def session_store():  # type: ignore[no-untyped-def]
     from secureface.adapters.mongo import MongoSessionStore
 
     return MongoSessionStore(_db())
+
+
+@functools.cache
+def transaction_store():  # type: ignore[no-untyped-def]
+    """Transactions in MongoDB."""
+    from secureface.adapters.mongo_transactions import MongoTransactionStore
+
+    return MongoTransactionStore(_db())
+
+
+@functools.cache
+def registry() -> Registry:
+    """The relying-party registry from Secrets Manager (re-read every few minutes)."""
+    secret_id = require(settings().rp_registry_secret_id, "SECUREFACE_RP_REGISTRY_SECRET_ID")
+    return Registry(lambda: secret_string(secret_id))
+
+
+@functools.cache
+def result_signer() -> ResultSigner:
+    """The KMS key that signs result tokens (verify function only)."""
+    kms = KmsSigner(require(settings().result_key_id, "SECUREFACE_RESULT_KEY_ID"))
+    return ResultSigner(kms.sign, kms.public_key_der)
+
+
+@functools.cache
+def issuer() -> str:
+    """The ``iss`` of result tokens."""
+    return require(settings().issuer, "SECUREFACE_ISSUER")
+
+
+@functools.cache
+def result_jwks() -> dict[str, list[dict[str, str]]]:
+    """The published JWKS: the signing key, then the previous keys (fetched once per instance)."""
+    s = settings()
+    key_ids = (require(s.result_key_id, "SECUREFACE_RESULT_KEY_ID"), *s.result_previous_key_ids)
+    return jwks(KmsSigner(key_id).public_key_der() for key_id in key_ids)
+
+
+@functools.cache
+def transaction_service():  # type: ignore[no-untyped-def]
+    """Relying parties' transactions."""
+    from secureface.adapters.mongo_verify import MongoAuditLog
+
+    return TransactionService(
+        store=transaction_store(),
+        registry=registry(),
+        audit=MongoAuditLog(_db()),
+        frontend_url=require(settings().allowed_origin, "SECUREFACE_ALLOWED_ORIGIN"),
+    )
 
 
 @functools.cache
@@ -107,7 +165,9 @@ def verify_service():  # type: ignore[no-untyped-def]
     return VerifyService(
         sessions=session_store(),
         envelope=envelope(),
-        signer=delegated_signer(),
+        transactions=transaction_store(),
+        result_signer=result_signer(),
+        issuer=issuer(),
         templates=MongoTemplateStore(_db()),
         attempts=MongoAttemptStore(_db()),
         audit=MongoAuditLog(_db()),
@@ -132,6 +192,12 @@ def reset() -> None:
         delegated_signer,
         envelope,
         session_store,
+        transaction_store,
+        registry,
+        result_signer,
+        issuer,
+        result_jwks,
+        transaction_service,
         model_delivery,
         _db,
         verify_service,

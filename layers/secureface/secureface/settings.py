@@ -37,9 +37,17 @@ class Settings:
             the function's vCPUs (Lambda: ~1 vCPU per 1769 MB of memory).
         allow_motion_only: whether a browser may ask for the motion-only liveness challenge (no
             flashing colours, for people with photosensitive epilepsy): a lower assurance level,
-            stated in every assertion it produces (``SECUREFACE_ALLOW_MOTION_ONLY=true``).
+            stated in every result it produces (``SECUREFACE_ALLOW_MOTION_ONLY=true``).
         verify_deadline_s: longest time from a session's issue to its ``/verify`` (the capture
             itself takes about 6 s; docs/LIVENESS.md).
+        issuer: the ``iss`` of result tokens: the API's public base URL, under which
+            ``/.well-known/jwks.json`` is served.
+        result_key_id: KMS asymmetric ``ECC_NIST_P256`` key that signs result tokens (verify
+            only; a key of its own, never the one browsers pin).
+        result_previous_key_ids: keys that signed results before a rotation, still published
+            in the JWKS until their last tokens have expired (comma-separated).
+        rp_registry_secret_id: Secrets Manager secret holding the relying-party registry
+            (:mod:`secureface.transactions.registry`).
     """
 
     model_bucket: str
@@ -54,6 +62,10 @@ class Settings:
     match_threshold: float = 0.363
     allow_motion_only: bool = False
     verify_deadline_s: int = 60
+    issuer: str = ""
+    result_key_id: str = ""
+    result_previous_key_ids: tuple[str, ...] = ()
+    rp_registry_secret_id: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -92,7 +104,26 @@ class Settings:
             match_threshold=_fraction(env, "SECUREFACE_MATCH_THRESHOLD", cls.match_threshold),
             allow_motion_only=_flag(env, "SECUREFACE_ALLOW_MOTION_ONLY"),
             verify_deadline_s=integer("SECUREFACE_VERIFY_DEADLINE_S", cls.verify_deadline_s),
+            issuer=env.get("SECUREFACE_ISSUER", "").strip().rstrip("/"),
+            result_key_id=env.get("SECUREFACE_RESULT_KEY_ID", "").strip(),
+            result_previous_key_ids=tuple(
+                k.strip()
+                for k in env.get("SECUREFACE_RESULT_PREVIOUS_KEY_IDS", "").split(",")
+                if k.strip()
+            ),
+            rp_registry_secret_id=env.get("SECUREFACE_RP_REGISTRY_SECRET_ID", "").strip(),
         )
+
+
+def require(value: str, name: str) -> str:
+    """``value`` if set; a function that needs a setting asks for it when it first uses it.
+
+    Raises:
+        ConfigurationError: empty.
+    """
+    if not value:
+        raise ConfigurationError(reason=f"environment variable {name} is not set")
+    return value
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from bson.binary import Binary
 from pymongo import MongoClient
 from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.write_concern import WriteConcern
 
 from secureface.crypto.envelope import Sealed
 from secureface.errors import StoreUnavailableError
@@ -101,8 +102,10 @@ class MongoSessionStore:
     def consume_at(self, session_id: str, now: int) -> SessionRecord | None:
         doc = guarded(
             "update",
-            lambda: self._c.ready().find_one_and_update(
-                {"_id": session_id, "used": False, "expires_at": {"$gt": now}},
+            lambda: self._c.ready()
+            .with_options(write_concern=WriteConcern(w="majority"))
+            .find_one_and_update(
+                {"_id": session_id, "used": False, "purpose": "verify", "expires_at": {"$gt": now}},
                 {"$set": {"used": True, "used_at": now}},
             ),
         )
@@ -122,6 +125,8 @@ def _to_doc(record: SessionRecord) -> dict[str, Any]:
             "nonce": Binary(record.sealed_keys.nonce),
             "ct": Binary(record.sealed_keys.ciphertext),
         },
+        "transaction_id": record.transaction_id,
+        "purpose": record.purpose,
         "used": record.used,
     }
 
@@ -135,5 +140,7 @@ def _from_doc(doc: dict[str, Any]) -> SessionRecord:
         challenge=Challenge.from_json(doc["challenge"]),
         transcript_hash=bytes(doc["transcript_hash"]),
         sealed_keys=Sealed(bytes(keys["edk"]), bytes(keys["nonce"]), bytes(keys["ct"])),
+        transaction_id=str(doc.get("transaction_id", "")),
+        purpose=str(doc.get("purpose", "")),
         used=bool(doc.get("used", False)),
     )

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from secureface.api.routes import allowed_methods
 from secureface.errors import (
     BadRequestError,
+    ClientAuthError,
     MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
@@ -37,6 +38,8 @@ def error_response(error: SecureFaceError) -> Response[str]:
     headers = dict(SECURITY_HEADERS)
     if isinstance(error, MethodNotAllowedError) and error.allowed:
         headers["Allow"] = ", ".join(error.allowed)
+    if isinstance(error, ClientAuthError):
+        headers["WWW-Authenticate"] = 'Basic realm="secureface", charset="UTF-8"'  # RFC 7617
     return Response(
         status_code=error.http_status,
         content_type="application/json",

@@ -25,6 +25,10 @@ class Route:
 
 
 ROUTES: tuple[Route, ...] = (
+    Route("POST", "/v1/transactions", "transactions"),
+    Route("GET", "/v1/transactions/{transaction_id}", "transactions"),
+    Route("POST", "/v1/flow", "transactions"),
+    Route("GET", "/.well-known/jwks.json", "transactions"),
     Route("POST", "/session", "keyexchange"),
     Route("GET", "/models/manifest", "model"),
     Route("GET", "/models/{name}/{version}/segments", "model"),

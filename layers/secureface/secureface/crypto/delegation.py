@@ -9,7 +9,7 @@ no longer than :data:`MAX_VALIDITY_S`, usage), then verify the transcript with t
 The delegation is a compact JWS (ES256, ``typ`` = :data:`DELEGATION_TYP`) over::
 
     {"type": "secureface-delegation", "public_key": "<b64url DER SPKI>",
-     "not_before": 1764316800, "expires_at": 1764320400, "usage": ["session", "assertion"]}
+     "not_before": 1764316800, "expires_at": 1764320400, "usage": ["session"]}
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ DEFAULT_VALIDITY_S = 3600
 MAX_VALIDITY_S = 24 * 3600
 REFRESH_MARGIN_S = 600
 CLOCK_SKEW_S = 300
-USAGES = ("session", "assertion")
+USAGES = ("session",)
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,6 @@ class DelegatedSigner:
 def sign_with_context(key: ec.EllipticCurvePrivateKey, context: bytes, message: bytes) -> bytes:
     """Raw ``r‖s`` ES256 signature over ``context ‖ 0x00 ‖ message``.
 
-    The context string separates uses of the delegated key (transcripts, assertions).
+    The context string separates uses of the delegated key.
     """
     return der_to_raw(key.sign(context + b"\x00" + message, ec.ECDSA(hashes.SHA256())))

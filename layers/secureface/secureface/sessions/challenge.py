@@ -21,7 +21,7 @@ Photosensitivity (WCAG 2.3.1 "three flashes or below threshold"): every colour l
 ``LIGHT_MIN_MS`` = 350 ms, so there are at most 2.9 transitions, i.e. fewer than 1.5 flashes, in
 any one second, general and red alike. The page warns before it starts, and an operator may allow
 the motion-only mode (:data:`MODE_MOTION`, an empty light schedule), which is a lower assurance
-level and is stated as such in the assertion.
+level and is stated as such in the result.
 
 Time zero of the capture is when the page paints the first colour; every frame carries its
 capture time in ms relative to it (:mod:`secureface.verify.request`).

@@ -6,7 +6,7 @@ Client → server (``POST /session``)::
      "client_nonce": b64url(32 bytes), "liveness": "light" | "motion" (optional)}
 
 ``liveness: "motion"`` asks for the motion-only challenge (no flashing colours, a lower assurance
-level stated in the assertion); the server grants it only where the operator allowed it.
+level stated in the result); the server grants it only where the operator allowed it.
 
 Server → client::
 

@@ -2,7 +2,9 @@
 
 The session keys are stored only envelope-encrypted (bound to the session id); the store keeps
 the record until ``expires_at`` (a TTL index deletes it after that) and marks it used when the
-single-use verify step consumes it.
+single-use verify step consumes it. Every session belongs to a relying party's transaction;
+its ``purpose`` is ``models`` (model download only) or ``verify`` (the transaction's one
+attempt).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class SessionRecord:
     challenge: Challenge
     transcript_hash: bytes
     sealed_keys: Sealed
+    transaction_id: str = ""
+    purpose: str = "verify"
     used: bool = False
 
 
@@ -37,7 +41,8 @@ class SessionStore(Protocol):
         """The record, if present."""
 
     def consume_at(self, session_id: str, now: int) -> SessionRecord | None:
-        """Atomically mark an unused, unexpired record used; ``None`` if none qualifies."""
+        """Atomically mark an unused, unexpired ``verify`` record used; ``None`` if none
+        qualifies."""
 
 
 def session_aad(session_id: str) -> bytes:

@@ -11,6 +11,8 @@ from secureface.crypto.envelope import EnvelopeCipher
 from secureface.errors import IntegrityError, SessionError
 from secureface.sessions.exchange import DEFAULT_SESSION_TTL_S, SessionKeys, accept_exchange_at
 from secureface.sessions.records import SessionRecord, SessionStore, session_aad
+from secureface.transactions.model import TransactionStore
+from secureface.transactions.service import claim_for_session
 
 log = logging.getLogger(__name__)
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -21,21 +23,28 @@ def open_session_at(
     signer: DelegatedSigner,
     store: SessionStore,
     envelope: EnvelopeCipher,
+    transactions: TransactionStore,
     *,
     now: int,
     ttl_s: int = DEFAULT_SESSION_TTL_S,
     allow_motion_only: bool = False,
 ) -> dict[str, str]:
-    """Run the server side of the key exchange and store the session; returns the response body.
+    """Run the server side of the key exchange for a transaction's client token and store the
+    session; returns the response body.
+
+    The exchange is checked first (nothing is used up by a malformed request), then the token
+    claimed (a ``verify`` session uses it up), then the session stored.
 
     Raises:
         BadRequestError: malformed request, or a mode the operator did not allow.
+        ClientTokenError: the client token is unknown, expired or used up.
         StoreUnavailableError: the store or KMS failed.
     """
     accepted = accept_exchange_at(
         body, signer, now=now, ttl_s=ttl_s, allow_motion_only=allow_motion_only
     )
     t = accepted.transcript
+    transaction, purpose = claim_for_session(transactions, body, t.session_id, now=now)
     sealed = envelope.seal_at(accepted.keys.packed(), session_aad(t.session_id), now=now)
     store.insert(
         SessionRecord(
@@ -45,9 +54,11 @@ def open_session_at(
             challenge=t.challenge,
             transcript_hash=accepted.transcript_hash,
             sealed_keys=sealed,
+            transaction_id=transaction.transaction_id,
+            purpose=purpose,
         )
     )
-    log.info("session opened", extra={"session_id": t.session_id, "outcome": "opened"})
+    log.info("session opened", extra={"session_id": t.session_id, "outcome": purpose})
     return accepted.response
 
 
@@ -70,10 +81,10 @@ def load_session_at(
 def consume_session_at(
     session_id: str, store: SessionStore, envelope: EnvelopeCipher, *, now: int
 ) -> tuple[SessionRecord, SessionKeys]:
-    """Atomically take a session for its single verify attempt.
+    """Atomically take a ``verify`` session for its single attempt.
 
     Raises:
-        SessionError: malformed id, unknown, expired, or already used.
+        SessionError: malformed id, unknown, expired, already used, or a models-only session.
     """
     record = store.consume_at(_checked(session_id), now)
     if record is None:

@@ -1,10 +1,18 @@
-"""The decrypted verify payload: subject id and the burst of frames with their capture times.
+"""The decrypted verify payload: the burst of frames with their capture times, and the
+person's consent.
 
 Plaintext (inside the sealed message of :mod:`secureface.sessions.sealed`)::
 
     u32 meta_length (big-endian) ‖ meta (UTF-8 JSON) ‖ frame 0 ‖ frame 1 ‖ …
 
-    meta = {"subject_id": "alice", "frames": [{"size": 14213, "t": 83}, {"size": 14020, "t": 166}]}
+    meta = {"frames": [{"size": 14213, "t": 83}, {"size": 14020, "t": 166}],
+            "consent": {"notice": "2026-12.1", "locale": "en", "accepted_at": 1764316800123,
+                        "transaction_id": "…"}}
+
+Who is being verified is not in the payload: the subject comes from the relying party's
+transaction, never from the browser. ``consent`` records which notice the person agreed to, in
+which language and when (ms since the epoch), for which transaction; it is kept with the audit
+record of the attempt.
 
 ``t`` is the frame's capture time in ms relative to time zero of the challenge (when the page
 painted the first colour of the light schedule; :mod:`secureface.sessions.challenge`). Frames
@@ -43,18 +51,54 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 
 
 @dataclass(frozen=True)
+class Consent:
+    """The consent the person gave on the hosted page."""
+
+    notice: str
+    locale: str
+    accepted_at_ms: int
+    transaction_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "notice": self.notice,
+            "locale": self.locale,
+            "accepted_at": self.accepted_at_ms,
+            "transaction_id": self.transaction_id,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Consent:
+        """Raises BadRequestError unless ``raw`` is a consent of a known notice and locale."""
+        from secureface.transactions.model import CONSENT_NOTICES, LOCALES
+
+        fields = {"notice", "locale", "accepted_at", "transaction_id"}
+        if not isinstance(raw, dict) or set(raw) != fields:
+            raise BadRequestError("consent must name notice, locale, accepted_at, transaction_id")
+        try:
+            accepted = _integer(raw["accepted_at"])
+        except TypeError as exc:
+            raise BadRequestError("consent.accepted_at must be an integer (ms)") from exc
+        if raw["notice"] not in CONSENT_NOTICES:
+            raise BadRequestError("consent.notice is not a notice this service shows")
+        if raw["locale"] not in LOCALES or not isinstance(raw["transaction_id"], str):
+            raise BadRequestError("consent.locale or consent.transaction_id is malformed")
+        return cls(raw["notice"], raw["locale"], accepted, raw["transaction_id"])
+
+
+@dataclass(frozen=True)
 class VerifyPayload:
     """A parsed verify request.
 
     Attributes:
-        subject_id: who the person claims to be.
         frames: JPEG bytes, in capture order.
         times_ms: each frame's capture time relative to the challenge's time zero.
+        consent: what the person agreed to before the camera started.
     """
 
-    subject_id: str
     frames: tuple[bytes, ...]
     times_ms: tuple[int, ...]
+    consent: Consent
 
 
 def check_subject_id(value: Any) -> str:
@@ -68,11 +112,11 @@ def check_subject_id(value: Any) -> str:
     return value
 
 
-def encode_payload(subject_id: str, frames: list[bytes], times_ms: list[int]) -> bytes:
+def encode_payload(frames: list[bytes], times_ms: list[int], consent: Consent) -> bytes:
     """Build the plaintext (used by clients and tests)."""
     meta = {
-        "subject_id": subject_id,
         "frames": [{"size": len(f), "t": t} for f, t in zip(frames, times_ms, strict=True)],
+        "consent": consent.to_json(),
     }
     raw = json.dumps(meta, separators=(",", ":")).encode()
     return struct.pack(">I", len(raw)) + raw + b"".join(frames)
@@ -87,8 +131,10 @@ def parse_payload(data: bytes, *, capture_ms: int) -> VerifyPayload:
 
     Raises:
         PayloadTooLargeError: over the total, per-frame or frame-count limit.
-        BadRequestError: malformed container, bad subject id, a frame that is not JPEG, sizes
-            not adding up, times that are not integers inside the capture window.
+        BadRequestError: malformed container (any key besides frames and consent, such as a
+            subject id, included), a consent of an unknown notice or locale, a frame that is
+            not JPEG, sizes not adding up, times that are not integers inside the capture
+            window.
     """
     if len(data) > MAX_PAYLOAD:
         raise PayloadTooLargeError(f"Verify payload is over {MAX_PAYLOAD} bytes")
@@ -99,6 +145,8 @@ def parse_payload(data: bytes, *, capture_ms: int) -> VerifyPayload:
         raise BadRequestError("Verify payload metadata is malformed")
     try:
         meta = json.loads(data[4 : 4 + meta_len])
+        if not isinstance(meta, dict) or set(meta) != {"frames", "consent"}:
+            raise ValueError("meta must hold exactly frames and consent")
         entries = meta["frames"]
         if not isinstance(entries, list):
             raise TypeError("frames is not a list")
@@ -106,7 +154,7 @@ def parse_payload(data: bytes, *, capture_ms: int) -> VerifyPayload:
         times = [_integer(e["t"]) for e in entries]
     except (ValueError, KeyError, TypeError) as exc:
         raise BadRequestError("Verify payload metadata is malformed") from exc
-    subject = check_subject_id(meta.get("subject_id"))
+    consent = Consent.from_json(meta["consent"])
     if not sizes:
         raise BadRequestError("The burst holds no frames")
     if len(sizes) > MAX_FRAMES:
@@ -124,7 +172,7 @@ def parse_payload(data: bytes, *, capture_ms: int) -> VerifyPayload:
             raise BadRequestError("Frames must be JPEG images")
         frames.append(frame)
         offset += size
-    return VerifyPayload(subject_id=subject, frames=tuple(frames), times_ms=tuple(times))
+    return VerifyPayload(frames=tuple(frames), times_ms=tuple(times), consent=consent)
 
 
 def _integer(value: Any) -> int:

@@ -4,9 +4,11 @@
 and bound the burst → deadline → lockout → decode and scan every frame → stage-1 liveness
 (timing, faces, motion, light; :mod:`secureface.verify.liveness`) → embed and mesh a few frames
 → stage-2 liveness (identity, depth, anti-spoof) → memory of accepted bursts → match the
-baseline frame against the enrolled template → signed assertion, sealed under ``K_response`` →
-audit. An unknown subject answers exactly like ``no_match``. No score and no liveness reason
-ever leaves the server: the client hears a decision and, at most, a hint it can act on.
+baseline frame against the enrolled template of the transaction's subject → audit (with the
+person's consent) → the relying party's result token, signed and stored for redemption → the
+decision sealed for the browser under ``K_response``. An unknown subject answers exactly like
+``no_match``. No score and no liveness reason ever leaves the server: the browser hears a
+decision and, at most, a hint it can act on; the relying party redeems the signed result.
 """
 
 from __future__ import annotations
@@ -20,18 +22,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.envelope import EnvelopeCipher
 from secureface.encoding import b64url_decode, canonical_json
-from secureface.errors import BadRequestError, IntegrityError, PayloadTooLargeError
+from secureface.errors import BadRequestError, IntegrityError, PayloadTooLargeError, SessionError
 from secureface.face import cosine_similarity, decode_image
 from secureface.sessions.challenge import Challenge
 from secureface.sessions.records import SessionStore
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.sessions.service import consume_session_at
 from secureface.settings import Settings
+from secureface.transactions.model import Transaction, TransactionStore
+from secureface.transactions.result import ResultSigner
+from secureface.transactions.service import check_consent, record_result_at
 from secureface.verify.analysis import FaceEngine
-from secureface.verify.assertion import ASSERTION_TTL_S, Assertion, sign_assertion_at
+from secureface.verify.answer import VerifyAnswer
 from secureface.verify.burst import assess_burst
 from secureface.verify.liveness import Thresholds, client_hint
 from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, register_failure_at
@@ -79,7 +83,9 @@ class VerifyService:
 
     sessions: SessionStore
     envelope: EnvelopeCipher
-    signer: DelegatedSigner
+    transactions: TransactionStore
+    result_signer: ResultSigner
+    issuer: str
     templates: TemplateStore
     attempts: AttemptStore
     audit: AuditLog
@@ -102,9 +108,12 @@ class VerifyService:
         """Handle one ``POST /verify``; returns the sealed answer.
 
         Raises:
-            SessionError: unknown, expired or used session (401).
+            SessionError: unknown, expired, used or models-only session (401).
             IntegrityError: the payload does not open under the session's request key (400).
-            BadRequestError, PayloadTooLargeError: malformed or oversized payload or frames.
+            BadRequestError, PayloadTooLargeError: malformed or oversized payload or frames,
+                or a consent that does not name this transaction.
+            StoreUnavailableError: the audit record or the result could not be written (the
+                attempt then has no result: nothing reports it verified).
         """
         started = time.monotonic()
         record, keys = consume_session_at(
@@ -112,22 +121,27 @@ class VerifyService:
         )
         plaintext = open_message(keys.request, REQUEST_LABEL, record.session_id, body)
         payload = parse_payload(plaintext, capture_ms=record.challenge.capture_ms)
+        transaction = self._transaction_of(record.transaction_id, record.session_id)
+        check_consent(payload.consent, transaction, now=now)
+        subject = transaction.request.subject
         if now - record.issued_at > self.deadline_s:
-            outcome = self._refuse(payload, client, now, "deadline")
+            outcome = self._refuse(subject, client, now, "deadline")
         else:
-            outcome = self._decide(payload, record.challenge, client, now)
-        assertion = Assertion(
-            payload.subject_id, outcome.decision, outcome.hint, record.challenge.mode,
-            record.session_id, now, now + ASSERTION_TTL_S,
-        )  # fmt: skip
-        bundle = sign_assertion_at(assertion, self.signer, now=now)
+            outcome = self._decide(subject, payload, record.challenge, client, now)
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         self.audit.record(
-            {"kind": "verify", "subject_id": payload.subject_id, "session_id": record.session_id,
+            {"kind": "verify", "subject_id": subject, "session_id": record.session_id,
+             "transaction_id": transaction.transaction_id, "client_id": transaction.client_id,
              "decision": outcome.decision, "reason": outcome.reason, "client": client,
              "assurance": record.challenge.mode, "frames": len(payload.frames),
-             "models": self.models, "latency_ms": latency_ms},
+             "consent": payload.consent.to_json(), "models": self.models,
+             "latency_ms": latency_ms},
             now,
+        )  # fmt: skip
+        record_result_at(
+            self.transactions, self.result_signer, self.issuer, transaction, record.session_id,
+            decision=outcome.decision, assurance=record.challenge.mode, hint=outcome.hint,
+            now=now,
         )  # fmt: skip
         log.info(
             "verify decided",
@@ -138,20 +152,31 @@ class VerifyService:
                 "duration_ms": latency_ms,
             },
         )
+        answer = VerifyAnswer(
+            outcome.decision,
+            outcome.hint,
+            record.challenge.mode,
+            transaction.transaction_id,
+            record.session_id,
+        )
         return seal_message(
-            keys.response, RESPONSE_LABEL, record.session_id, canonical_json(bundle)
+            keys.response, RESPONSE_LABEL, record.session_id, canonical_json(answer.to_json())
         )
 
-    def _refuse(self, payload: VerifyPayload, client: str, now: int, reason: str) -> Decision:
-        register_failure_at(
-            self.attempts, attempt_keys(payload.subject_id, client), now, self.policy
-        )
+    def _transaction_of(self, transaction_id: str, session_id: str) -> Transaction:
+        transaction = self.transactions.get(transaction_id) if transaction_id else None
+        if transaction is None or transaction.session_id != session_id:
+            raise SessionError(reason="session has no transaction awaiting its decision")
+        return transaction
+
+    def _refuse(self, subject: str, client: str, now: int, reason: str) -> Decision:
+        register_failure_at(self.attempts, attempt_keys(subject, client), now, self.policy)
         return Decision("not_verified", reason)
 
     def _decide(
-        self, payload: VerifyPayload, challenge: Challenge, client: str, now: int
+        self, subject: str, payload: VerifyPayload, challenge: Challenge, client: str, now: int
     ) -> Decision:
-        if locked_at(self.attempts, attempt_keys(payload.subject_id, client), now):
+        if locked_at(self.attempts, attempt_keys(subject, client), now):
             return Decision("locked", "locked")
         verdict = assess_burst(
             self.engine,
@@ -162,14 +187,14 @@ class VerifyService:
             self._frames_pool.map,
         )
         if not verdict.passed or verdict.probe is None:
-            return self._refuse(payload, client, now, verdict.reason)
-        if self._replayed(payload.subject_id, list(verdict.prints)):
-            return self._refuse(payload, client, now, "replayed")
-        if not self._matches(payload.subject_id, verdict.probe):
-            return self._refuse(payload, client, now, "no_match")
+            return self._refuse(subject, client, now, verdict.reason)
+        if self._replayed(subject, list(verdict.prints)):
+            return self._refuse(subject, client, now, "replayed")
+        if not self._matches(subject, verdict.probe):
+            return self._refuse(subject, client, now, "no_match")
         self.accepted.remember(
-            payload.subject_id,
-            seal_fingerprints(self.envelope, payload.subject_id, verdict.prints, now=now),
+            subject,
+            seal_fingerprints(self.envelope, subject, verdict.prints, now=now),
             now,
             MEMORY_TTL_S,
             MEMORY_PER_SUBJECT,
