@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import secrets
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,9 @@ from cryptography.hazmat.primitives import serialization
 
 from secureface.client import SecureFaceClient
 from secureface.crypto.ecdsa import spki_der
+from secureface.rp import RelyingPartyClient, StartedTransaction
+from secureface.sessions.exchange import ClientSession
+from secureface.transactions.result import Result
 
 
 def http(
@@ -77,3 +82,54 @@ def database(stack: dict[str, Any]) -> Any:
     from pymongo import MongoClient
 
     return MongoClient(stack["urls"]["mongo"])[stack["mongo_db"]]
+
+
+def relying_party(stack: dict[str, Any], client_id: str = "demo-bank") -> RelyingPartyClient:
+    """A relying party's backend registered in the local stack (``demo-bank``: the example
+    bank's registration; ``other-portal``: a second audience)."""
+    secret = stack["relying_parties"][client_id]["client_secret"]
+    return RelyingPartyClient(stack["urls"]["api"], client_id, secret)
+
+
+@dataclass(frozen=True)
+class Login:
+    """A transaction a relying party started for one login, with what it must check later."""
+
+    rp: RelyingPartyClient
+    started: StartedTransaction
+    subject: str
+    nonce: str
+    state: str
+
+    @property
+    def token(self) -> str:
+        return self.started.client_token
+
+    @property
+    def transaction_id(self) -> str:
+        return self.started.transaction_id
+
+    def result(self, accept: tuple[str, ...] = ("verified",)) -> Result:
+        """Redeem and verify the result as the relying party does."""
+        return self.rp.verify(
+            self.rp.redeem(self.transaction_id), nonce=self.nonce, subject=self.subject,
+            accept=accept,
+        )  # fmt: skip
+
+
+def start_login(
+    stack: dict[str, Any], subject: str = "demo", *, client_id: str = "demo-bank", locale: str = ""
+) -> Login:
+    """Start a transaction for ``subject`` as the relying party ``client_id``."""
+    rp = relying_party(stack, client_id)
+    nonce, state = secrets.token_urlsafe(24), secrets.token_urlsafe(16)
+    started = rp.start(
+        subject=subject, nonce=nonce, state=state, locale=locale,
+        return_url=stack["relying_parties"][client_id]["return_url"],
+    )  # fmt: skip
+    return Login(rp, started, subject, nonce, state)
+
+
+def models_session(client: SecureFaceClient, stack: dict[str, Any]) -> ClientSession:
+    """A model-download session under a fresh transaction."""
+    return client.open_session(start_login(stack).token, purpose="models")

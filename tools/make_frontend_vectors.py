@@ -8,8 +8,8 @@ letterbox geometry, YuNet decode + NMS (on sparse synthetic head outputs, exactl
 real model output, within a pixel), the anti-spoof crop box, pose cues, the anti-spoof score.
 
 ``verify.json``: PROTOCOL.md section 5 with fixed keys and nonces: the verify payload container,
-the request sealed under K_request, the answer sealed under K_response, and an assertion bundle
-(deterministic ES256) that must verify against the root key, plus refusal cases.
+the request (with the person's consent) sealed under K_request, the answer sealed under
+K_response, and the constants both sides share (consent notice, locales, decisions, hints).
 
 ``challenge.json``: PROTOCOL.md section 3's challenge (secureface.sessions.challenge): its
 constants (palette, moves, bounds), challenges drawn by ``new_challenge`` (with a seeded random
@@ -42,9 +42,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image
 
-from secureface.crypto.delegation import DELEGATION_TYP, DELEGATION_TYPE, issue_delegation
-from secureface.crypto.ecdsa import key_fingerprint, spki_der
-from secureface.crypto.jws import sign_compact
 from secureface.encoding import b64url_encode, canonical_json
 from secureface.errors import IntegrityError
 from secureface.face.antispoof import crop_box, real_score
@@ -52,8 +49,11 @@ from secureface.face.detector import STRIDES, Face, decode_detections, detect_fa
 from secureface.face.pose import pose_cues
 from secureface.sessions import challenge as challenges
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL
-from secureface.verify.assertion import ASSERTION_TYP, ASSERTION_TYPE
-from secureface.verify.request import encode_payload
+from secureface.transactions.model import CONSENT_NOTICE, LOCALES
+from secureface.transactions.result import DECISIONS
+from secureface.verify.answer import ANSWER_TYPE, ASSURANCES, VerifyAnswer
+from secureface.verify.liveness import CLIENT_HINTS
+from secureface.verify.request import Consent, encode_payload
 
 ROOT = Path(__file__).resolve().parents[1]
 FACE_OUT = ROOT / "tests" / "vectors" / "face.json"
@@ -188,48 +188,27 @@ def det_sign(private: ec.EllipticCurvePrivateKey):  # type: ignore[no-untyped-de
 
 
 def verify_vectors() -> dict[str, Any]:
-    root, delegated = key(0x5EC0FACE), key(0xA55E27)
-    root_spki = spki_der(root.public_key())
     session_id = b64url_encode(bytes(range(200, 216)))
+    transaction_id = b64url_encode(bytes(range(16, 32)))
     request_key = hashlib.sha256(b"request key").digest()
     response_key = hashlib.sha256(b"response key").digest()
     frames = [b"\xff\xd8\xff\xe0frame-zero", b"\xff\xd8\xff\xe0frame one!", b"\xff\xd8\xffthird"]
     times = [-4, 83, 5991]
-    payload = encode_payload("alice", frames, times)
+    consent = Consent(CONSENT_NOTICE, "hi", NOW * 1000 + 1234, transaction_id)
+    payload = encode_payload(frames, times, consent)
     request_nonce, response_nonce = bytes(range(12)), bytes(range(12, 24))
     aad_request = REQUEST_LABEL + b"\x00" + session_id.encode()
     aad_response = RESPONSE_LABEL + b"\x00" + session_id.encode()
-    delegation = issue_delegation(
-        delegated.public_key(), det_sign(root), root_spki, now=NOW, validity_s=3600
-    )
-    session_only = sign_compact(
-        {"typ": DELEGATION_TYP, "kid": key_fingerprint(root_spki)},
-        canonical_json(
-            {
-                "type": DELEGATION_TYPE,
-                "public_key": b64url_encode(spki_der(delegated.public_key())),
-                "not_before": NOW,
-                "expires_at": NOW + 3600,
-                "usage": ["session"],
-            }
-        ),
-        det_sign(root),
-    )
-    assertion = {"type": ASSERTION_TYPE, "subject_id": "alice", "decision": "verified",
-                 "hint": "", "assurance": "light", "session_id": session_id,
-                 "issued_at": NOW + 20, "expires_at": NOW + 320}  # fmt: skip
-    token = sign_compact({"typ": ASSERTION_TYP}, canonical_json(assertion), det_sign(delegated))
-    bundle = canonical_json({"assertion": token, "delegation": delegation})
-    answer = AESGCM(response_key).encrypt(response_nonce, bundle, aad_response)
+    answer = VerifyAnswer("verified", "", "light", transaction_id, session_id).to_json()
+    sealed = AESGCM(response_key).encrypt(response_nonce, canonical_json(answer), aad_response)
     return {
         "description": "PROTOCOL.md section 5 (tools/make_frontend_vectors.py)",
-        "now": NOW + 30,
-        "root_spki": b64url_encode(root_spki),
         "session_id": session_id,
+        "transaction_id": transaction_id,
         "request_key": request_key.hex(),
         "response_key": response_key.hex(),
         "request": {
-            "subject_id": "alice",
+            "consent": consent.to_json(),
             "frames": [b64url_encode(f) for f in frames],
             "times_ms": times,
             "payload": b64url_encode(payload),
@@ -239,11 +218,18 @@ def verify_vectors() -> dict[str, Any]:
             ),
         },
         "answer": {
-            "body": {"nonce": b64url_encode(response_nonce), "ciphertext": b64url_encode(answer)},
-            "bundle": json.loads(bundle),
-            "assertion": {k: v for k, v in assertion.items() if k != "type"},
+            "body": {"nonce": b64url_encode(response_nonce), "ciphertext": b64url_encode(sealed)},
+            "plaintext": b64url_encode(canonical_json(answer)),
+            "answer": answer,
         },
-        "session_only_delegation": session_only,
+        "constants": {
+            "consent_notice": CONSENT_NOTICE,
+            "locales": list(LOCALES),
+            "decisions": list(DECISIONS),
+            "hints": ["", *CLIENT_HINTS],
+            "assurances": list(ASSURANCES),
+            "answer_type": ANSWER_TYPE,
+        },
     }
 
 

@@ -33,6 +33,8 @@ from secureface.sessions.exchange import (
     derive_session_keys,
     encode_point,
 )
+from secureface.transactions.model import RESULT_TTL_S
+from secureface.transactions.result import Result, ResultSigner, jwks
 
 #: A fixed challenge (as the server draws them: center, three moves, a light schedule).
 CHALLENGE = Challenge(
@@ -147,6 +149,26 @@ def stream_vector(model_key: bytes, session_id: str) -> dict[str, Any]:
     }
 
 
+def result_vector() -> dict[str, Any]:
+    """A result token (docs/PROTOCOL.md §7) signed by a fixed key, with its JWKS."""
+    results_key = key(0x2E5017)
+    der = spki_der(results_key.public_key())
+    claims = Result(
+        issuer="https://api.secureface.example", subject="alice", audience="demo-bank",
+        nonce="n-0123456789abcdef", transaction_id=b64url_encode(bytes(range(16))),
+        issued_at=NOW, expires_at=NOW + RESULT_TTL_S, decision="verified", assurance="light",
+    )  # fmt: skip
+    return {
+        "now": NOW + 10,
+        "jwks": jwks([der]),
+        "token": ResultSigner(det_sign(results_key), lambda: der).sign(claims),
+        "expected": {
+            "issuer": claims.issuer, "audience": claims.audience, "nonce": claims.nonce,
+            "subject": claims.subject, "claims": claims.claims(),
+        },
+    }  # fmt: skip
+
+
 def build() -> dict[str, Any]:
     root = key(0x5EC0FACE)
     exchange = exchange_vector(root)
@@ -158,6 +180,7 @@ def build() -> dict[str, Any]:
         "stream": stream_vector(
             bytes.fromhex(exchange["expected"]["model_key"]), exchange["expected"]["session_id"]
         ),
+        "result_token": result_vector(),
     }
 
 

@@ -23,7 +23,7 @@ from cfnlint.decode import decode
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 VENV_BIN = Path(sys.executable).parent
-FUNCTIONS = ("KeyExchangeFunction", "ModelFunction", "VerifyFunction")
+FUNCTIONS = ("KeyExchangeFunction", "ModelFunction", "TransactionsFunction", "VerifyFunction")
 #: Lambda's hard limit on a function plus all its layers, unzipped (262,144,000 bytes).
 LAMBDA_UNZIPPED_LIMIT = 250 * 1024 * 1024
 SENSITIVE_SERVICES = ("kms:", "s3:", "secretsmanager:")
@@ -206,14 +206,17 @@ def test_data_key_is_symmetric_and_rotated(template: Template) -> None:
     assert key["EnableKeyRotation"] is True
 
 
-@pytest.mark.parametrize("key", ["DataKey", "SigningKey"])
+@pytest.mark.parametrize("key", ["DataKey", "SigningKey", "ResultKey"])
 def test_key_policy_only_trusts_this_account(template: Template, key: str) -> None:
     for statement in as_list(props(template, key)["KeyPolicy"]["Statement"]):
         principal = statement["Principal"]["AWS"]
         assert principal == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
 
 
-@pytest.mark.parametrize("logical_id", ["DataKey", "SigningKey", "ModelBucket", "MongoSecret"])
+@pytest.mark.parametrize(
+    "logical_id",
+    ["DataKey", "SigningKey", "ResultKey", "ModelBucket", "MongoSecret", "RelyingPartiesSecret"],
+)
 def test_keys_models_and_secret_survive_stack_deletion(template: Template, logical_id: str) -> None:
     # Losing SigningKey breaks every pinned client; losing DataKey loses the face templates.
     resource = template["Resources"][logical_id]
@@ -241,7 +244,70 @@ def test_routes_are_exactly_the_designed_ones(template: Template) -> None:
         ("POST", "/verify"): "VerifyFunction",
         ("POST", "/admin/enrollments"): "VerifyFunction",
         ("DELETE", "/admin/enrollments/{subject}"): "VerifyFunction",
+        ("POST", "/v1/transactions"): "TransactionsFunction",
+        ("GET", "/v1/transactions/{transaction_id}"): "TransactionsFunction",
+        ("POST", "/v1/flow"): "TransactionsFunction",
+        ("GET", "/.well-known/jwks.json"): "TransactionsFunction",
     }
+
+
+def test_routes_match_the_packages_route_table(template: Template) -> None:
+    """One table in the package (api/routes.py) answers 404/405; the template serves it."""
+    from secureface.api.routes import ROUTES
+
+    functions = {
+        "KeyExchangeFunction": "keyexchange", "ModelFunction": "model",
+        "TransactionsFunction": "transactions", "VerifyFunction": "verify",
+    }  # fmt: skip
+    served = {
+        (method, path, functions[fn])
+        for (method, path), (fn, _auth) in routes(template).items()
+        if path != "$default"
+    }
+    assert served == {(r.method, r.path, r.function) for r in ROUTES}
+
+
+def test_starting_transactions_has_a_route_throttle_below_the_default(template: Template) -> None:
+    api = props(template, "HttpApi")
+    own = api["RouteSettings"]["POST /v1/transactions"]
+    assert 0 < own["ThrottlingRateLimit"] < api["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    assert 0 < own["ThrottlingBurstLimit"] < api["DefaultRouteSettings"]["ThrottlingBurstLimit"]
+
+
+def test_result_tokens_have_a_key_of_their_own_that_only_verify_signs_with(
+    template: Template,
+) -> None:
+    key = props(template, "ResultKey")
+    assert (key["KeySpec"], key["KeyUsage"]) == ("ECC_NIST_P256", "SIGN_VERIFY")
+    signers = {name for name, s in iam_statements(template)
+               if "kms:Sign" in as_list(s["Action"]) and s["Effect"] == "Allow"
+               and "ResultKey" in {ref_name(r) for r in as_list(s["Resource"])}}  # fmt: skip
+    assert signers == {"VerifyRole"}
+    # and the pinned server key (manifests, sessions) is never signed with where images are
+    # decoded: the verify role no longer holds kms:Sign on it
+    assert ("kms:Sign", "SigningKey") not in granted(template, "VerifyRole")
+
+
+def test_the_relying_party_registry_is_read_only_by_the_transactions_function(
+    template: Template,
+) -> None:
+    readers = {
+        name
+        for name, s in iam_statements(template)
+        if "RelyingPartiesSecret" in {ref_name(r) for r in as_list(s["Resource"])}
+    }
+    assert readers == {"TransactionsRole"}
+    secret = props(template, "RelyingPartiesSecret")
+    assert json.loads(secret["SecretString"]) == {"relying_parties": []}  # no client in the repo
+    assert ref_name(secret["KmsKeyId"]) == "DataKey"
+
+
+def test_the_issuer_is_an_https_url_parameter(template: Template) -> None:
+    pattern = template["Parameters"]["PublicApiUrl"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "https://abc123.execute-api.eu-west-1.amazonaws.com")
+    assert re.fullmatch(pattern, "https://auth.bank.example/face")
+    for bad in ("http://x.example", "https://x.example/", "*", "https://x.example?q"):
+        assert not re.fullmatch(pattern, bad), bad
 
 
 def test_admin_routes_require_iam_authorization(template: Template) -> None:
@@ -329,11 +395,18 @@ EXPECTED_GRANTS = {
         ("kms:Decrypt", "DataKey"),
         ("secretsmanager:GetSecretValue", "MongoSecret"),
     },
+    "TransactionsRole": {
+        ("kms:GetPublicKey", "ResultKey"),
+        ("kms:Decrypt", "DataKey"),
+        ("secretsmanager:GetSecretValue", "MongoSecret"),
+        ("secretsmanager:GetSecretValue", "RelyingPartiesSecret"),
+    },
     "VerifyRole": {
         ("s3:GetObject", "ModelBucket/models/*"),
         ("s3:GetObject", "ModelBucket/manifest/*"),
-        ("kms:Sign", "SigningKey"),
+        ("kms:Sign", "ResultKey"),
         ("kms:GetPublicKey", "SigningKey"),
+        ("kms:GetPublicKey", "ResultKey"),
         ("kms:GenerateDataKey", "DataKey"),
         ("kms:Decrypt", "DataKey"),
         ("secretsmanager:GetSecretValue", "MongoSecret"),
@@ -375,6 +448,7 @@ def test_ml_layer_is_attached_only_to_the_verify_function(template: Template) ->
     assert layers == {
         "KeyExchangeFunction": ["CoreLayer"],
         "ModelFunction": ["CoreLayer"],
+        "TransactionsFunction": ["CoreLayer"],
         "VerifyFunction": ["CoreLayer", "MlLayer"],
     }
     assert "Layers" not in template["Globals"]["Function"]
@@ -405,6 +479,7 @@ def test_functions_share_the_secureface_environment(template: Template) -> None:
         "SECUREFACE_MANIFEST_TTL_S": "ManifestTtlSeconds",
         "SECUREFACE_ALLOW_MOTION_ONLY": "AllowMotionOnly",
         "SECUREFACE_VERIFY_DEADLINE_S": "VerifyDeadlineSeconds",
+        "SECUREFACE_ISSUER": "PublicApiUrl",
     }
 
 
@@ -489,6 +564,9 @@ def test_outputs_name_everything_the_deploy_needs(template: Template) -> None:
         "ModelBucketName",
         "SigningKeyArn",
         "DataKeyArn",
+        "ResultKeyArn",
+        "JwksUrl",
+        "RelyingPartiesSecretArn",
     } <= set(template["Outputs"])
 
 

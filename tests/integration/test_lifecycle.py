@@ -11,7 +11,14 @@ import pytest
 
 from devstack import procs
 from tests.conftest import launch_stack
-from tests.helpers import client_for, database, error_body, http, replace_stored_model
+from tests.helpers import (
+    client_for,
+    database,
+    error_body,
+    http,
+    models_session,
+    replace_stored_model,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,7 +43,7 @@ def descendants(pid: int) -> set[int]:
 def test_model_replaced_in_storage_is_refused_by_the_server(tmp_path: Path) -> None:
     with launch_stack(tmp_path) as info:
         replace_stored_model(info)
-        session = client_for(info).open_session()
+        session = models_session(client_for(info), info)
         status, _, body = http(
             "GET", info["urls"]["api"] + "/models/yunet/2023mar/segments?first=0&count=1",
             headers={"X-SecureFace-Session": session.session_id},
@@ -51,7 +58,7 @@ def test_model_replaced_in_storage_is_refused_by_the_server(tmp_path: Path) -> N
 
 def test_ctrl_c_stops_every_process_and_a_second_run_reuses_state(tmp_path: Path) -> None:
     with launch_stack(tmp_path) as info:
-        client_for(info).open_session()  # starts function instances too
+        models_session(client_for(info), info)  # starts function instances too
         database(info)["marker"].insert_one({"_id": "kept"})
         proc = info["process"]
         started = descendants(proc.pid)

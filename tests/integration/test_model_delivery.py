@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from secureface.models.catalog import load_catalog
-from tests.helpers import client_for, database
+from tests.helpers import client_for, database, models_session, start_login
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ def test_python_client_fetches_and_verifies_every_published_model(
 ) -> None:
     client = client_for(stack, tmp_path / "state.json")
     manifest = client.fetch_manifest()
-    session = client.open_session()
+    session = models_session(client, stack)
     catalog = load_catalog(REPO / "model_versions.json")
     for model in catalog.models:
         entry = manifest.find(model.entry.name, model.entry.version)
@@ -32,7 +32,7 @@ def test_python_client_fetches_and_verifies_every_published_model(
 def test_bytes_on_the_wire_are_model_size_plus_tags_and_headers(stack: dict[str, Any]) -> None:
     client = client_for(stack)
     manifest = client.fetch_manifest()
-    session = client.open_session()
+    session = models_session(client, stack)
     entry = max(manifest.models, key=lambda m: m.size)
     ranges = client.fetch_ranges(session, entry)
     wire = sum(map(len, ranges))
@@ -45,7 +45,8 @@ def test_cli_fetch_models_writes_verified_files(stack: dict[str, Any], tmp_path:
     result = subprocess.run(
         [sys.executable, "-m", "secureface", "fetch-models", "--api", stack["urls"]["api"],
          "--server-key", str(key), "--out", str(tmp_path / "models"),
-         "--state-file", str(tmp_path / "state.json")],
+         "--state-file", str(tmp_path / "state.json"),
+         "--client-token", start_login(stack).token],
         capture_output=True, text=True, timeout=300, check=False,
         env={"PYTHONPATH": str(REPO / "layers/secureface"), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
@@ -58,7 +59,7 @@ def test_cli_fetch_models_writes_verified_files(stack: dict[str, Any], tmp_path:
 
 
 def test_session_keys_are_stored_only_encrypted(stack: dict[str, Any]) -> None:
-    session = client_for(stack).open_session()
+    session = models_session(client_for(stack), stack)
     db = database(stack)
     doc = db["sessions"].find_one({"_id": session.session_id})
     assert doc is not None

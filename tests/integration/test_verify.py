@@ -31,9 +31,10 @@ from secureface.encoding import b64url_encode
 from secureface.errors import IntegrityError
 from secureface.sessions.challenge import Challenge
 from secureface.sessions.sealed import REQUEST_LABEL, seal_message
-from secureface.verify.assertion import Assertion
-from secureface.verify.request import encode_payload
-from tests.helpers import database, error_body, http, pinned_spki
+from secureface.transactions.model import CONSENT_NOTICE
+from secureface.verify.answer import VerifyAnswer
+from secureface.verify.request import Consent, encode_payload
+from tests.helpers import Login, database, error_body, http, pinned_spki, start_login
 from tests.synth.people import group
 
 pytestmark = pytest.mark.integration
@@ -96,15 +97,36 @@ def genuine(seed: int = 1, photo: Any = None) -> Callable[[Challenge], Burst]:
 
 
 def run(
-    client: SecureFaceClient, subject: str, burst_for: Callable[[Challenge], Burst]
-) -> Assertion:
-    session = client.open_session()
+    stack: dict[str, Any],
+    client: SecureFaceClient,
+    subject: str,
+    burst_for: Callable[[Challenge], Burst],
+) -> VerifyAnswer:
+    """One attempt as the hosted page makes it: a relying party's transaction for ``subject``,
+    its verify session, the burst for that session's challenge."""
+    login = start_login(stack, subject)
+    session = client.open_session(login.token)
     burst = burst_for(session.transcript.challenge)
-    return client.verify(session, subject, list(burst.frames), list(burst.times_ms))
+    return client.verify(
+        session, list(burst.frames), list(burst.times_ms), transaction_id=login.transaction_id
+    )
 
 
-def audited_reason(stack: dict[str, Any], assertion: Assertion) -> str:
-    record = database(stack)["audit"].find_one({"session_id": assertion.session_id})
+def verify_session(stack: dict[str, Any], client: SecureFaceClient) -> tuple[Login, Any]:
+    """A transaction for the demo subject and its verify session."""
+    login = start_login(stack)
+    return login, client.open_session(login.token)
+
+
+def payload_for(login: Login, frames: list[bytes], times_ms: list[int]) -> bytes:
+    consent = Consent(
+        CONSENT_NOTICE, "en", login.started.expires_at * 1000 - 600_000, login.transaction_id
+    )
+    return encode_payload(frames, times_ms, consent)
+
+
+def audited_reason(stack: dict[str, Any], answer: VerifyAnswer) -> str:
+    record = database(stack)["audit"].find_one({"session_id": answer.session_id})
     assert record is not None
     return str(record["reason"])
 
@@ -128,34 +150,49 @@ def test_cli_enrolls_then_cli_verifies_a_recorded_burst(
     )  # fmt: skip
     assert enrolled.returncode == 0, enrolled.stderr
     assert json.loads(enrolled.stdout)["version"] >= 1
-    recorded = own_client(stack).open_session().transcript.challenge
+    recorded = verify_session(stack, own_client(stack))[1].transcript.challenge
     burst = bursts.genuine_burst(people.astronaut(), recorded, seed=7)
     folder = save_burst(tmp_path / "burst", burst.frames, burst.times_ms)
     key = Path(stack["state_dir"]) / "server-key.pem"
+    secret_file = tmp_path / "secret.json"
+    secret_file.write_text(json.dumps(stack["relying_parties"]["demo-bank"]))
     verified = subprocess.run(
-        [*cli, "verify", "--api", api, "--server-key", str(key), "--subject", subject, str(folder)],
+        [*cli, "verify", "--api", api, "--server-key", str(key), "--subject", subject,
+         "--client-id", "demo-bank", "--client-secret-file", str(secret_file),
+         "--return-url", stack["relying_parties"]["demo-bank"]["return_url"], str(folder)],
         capture_output=True, text=True, env=env, check=False, timeout=120,
     )  # fmt: skip
     assert verified.returncode == 1, verified.stdout + verified.stderr
-    answer = json.loads(verified.stdout)
-    assert (answer["decision"], answer["assurance"]) == ("not_verified", "light")
-    assert answer["hint"] in ("", "moves_not_followed")  # its moves were another session's too
+    # The CLI redeemed the relying party's result token and checked it against the JWKS.
+    claims = json.loads(verified.stdout)
+    assert (claims["decision"], claims["assurance"], claims["sub"]) == (
+        "not_verified", "light", subject,
+    )  # fmt: skip
+    assert (claims["aud"], claims["amr"]) == ("demo-bank", ["face"])
+    assert claims["hint"] in ("", "moves_not_followed")  # its moves were another session's too
 
 
-def test_a_live_person_is_verified_with_a_valid_signed_assertion(
+def test_a_live_person_is_verified_and_the_relying_party_redeems_a_signed_result(
     stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str]
 ) -> None:
     subject = enroll()
-    assertion = run(client, subject, genuine())
-    # client.verify already checked the delegation chain to the pinned key and the signature.
-    assert (assertion.decision, assertion.hint, assertion.subject_id) == ("verified", "", subject)
-    assert assertion.assurance == "light"
-    assert audited_reason(stack, assertion) == "ok"
+    login = start_login(stack, subject)
+    session = client.open_session(login.token)
+    burst = genuine()(session.transcript.challenge)
+    answer = client.verify(
+        session, list(burst.frames), list(burst.times_ms), transaction_id=login.transaction_id
+    )
+    # client.verify checked that the sealed answer opens and names this attempt.
+    assert (answer.decision, answer.hint, answer.assurance) == ("verified", "", "light")
+    assert audited_reason(stack, answer) == "ok"
+    result = login.result()  # redeemed once, checked against the JWKS, aud, nonce, subject
+    assert (result.subject, result.decision, result.assurance) == (subject, "verified", "light")
+    assert result.transaction_id == login.transaction_id
 
 
 def _recorded_elsewhere(stack: dict[str, Any]) -> Callable[[Challenge], Burst]:
     """A genuine burst captured in another session (another light schedule), replayed."""
-    other = own_client(stack).open_session().transcript.challenge
+    other = verify_session(stack, own_client(stack))[1].transcript.challenge
     recording = bursts.genuine_burst(people.astronaut(), other, seed=5)
     return lambda ch: bursts.replayed_burst(recording, ch)
 
@@ -206,47 +243,51 @@ def test_attacks_are_refused_and_the_reason_stays_on_the_server(
     stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str], attack: str
 ) -> None:
     make, reasons = ATTACKS[attack]
-    assertion = run(client, enroll(), make(stack))
-    assert assertion.decision == "not_verified"
-    assert assertion.hint in ("", "moves_not_followed")
-    assert audited_reason(stack, assertion) in reasons
+    answer = run(stack, client, enroll(), make(stack))
+    assert answer.decision == "not_verified"
+    assert answer.hint in ("", "moves_not_followed")
+    assert audited_reason(stack, answer) in reasons
 
 
 def test_a_different_live_person_is_not_matched(
     stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str]
 ) -> None:
-    assertion = run(client, enroll(), genuine(photo=people.group_face(1)))
-    assert (assertion.decision, assertion.hint) == ("not_verified", "")
-    assert audited_reason(stack, assertion) == "no_match"
+    answer = run(stack, client, enroll(), genuine(photo=people.group_face(1)))
+    assert (answer.decision, answer.hint) == ("not_verified", "")
+    assert audited_reason(stack, answer) == "no_match"
 
 
 def test_unknown_subject_answers_exactly_like_no_match(
     stack: dict[str, Any], client: SecureFaceClient
 ) -> None:
-    assertion = run(client, "never-enrolled", genuine())
-    assert (assertion.decision, assertion.hint) == ("not_verified", "")
-    assert audited_reason(stack, assertion) == "no_match"
+    answer = run(stack, client, "never-enrolled", genuine())
+    assert (answer.decision, answer.hint) == ("not_verified", "")
+    assert audited_reason(stack, answer) == "no_match"
 
 
-def test_a_session_is_single_use(client: SecureFaceClient, enroll: Callable[..., str]) -> None:
+def test_a_session_is_single_use(
+    stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str]
+) -> None:
     subject = enroll()
-    session = client.open_session()
+    login = start_login(stack, subject)
+    session = client.open_session(login.token)
     burst = genuine(seed=2)(session.transcript.challenge)
     frames, times = list(burst.frames), list(burst.times_ms)
-    assert client.verify(session, subject, frames, times).decision == "verified"
+    tx = login.transaction_id
+    assert client.verify(session, frames, times, transaction_id=tx).decision == "verified"
     with pytest.raises(ApiError) as again:
-        client.verify(session, subject, frames, times)
+        client.verify(session, frames, times, transaction_id=tx)
     assert (again.value.status, again.value.code) == (401, "session_invalid")
 
 
 def test_replayed_request_is_refused(client: SecureFaceClient, stack: dict[str, Any]) -> None:
-    session = client.open_session()
+    login, session = verify_session(stack, client)
     burst = bursts.genuine_burst(people.astronaut(), session.transcript.challenge, seed=3)
     sealed = seal_message(
         session.keys.request,
         REQUEST_LABEL,
         session.session_id,
-        encode_payload("demo", list(burst.frames), list(burst.times_ms)),
+        payload_for(login, list(burst.frames), list(burst.times_ms)),
     )
     body = json.dumps({"session_id": session.session_id, **sealed}).encode()
     headers = {"Content-Type": "application/json"}
@@ -261,22 +302,28 @@ def test_five_failures_lock_the_subject(
 ) -> None:
     subject = enroll()
     stranger = genuine(photo=people.group_face(1))
-    decisions = [run(client, subject, stranger).decision for _ in range(5)]
+    decisions = [run(stack, client, subject, stranger).decision for _ in range(5)]
     assert decisions == ["not_verified"] * 5
     # Even the genuine person is now refused, from another client too: the subject is locked.
-    assert run(own_client(stack), subject, genuine()).decision == "locked"
+    assert run(stack, own_client(stack), subject, genuine()).decision == "locked"
 
 
 def test_every_attempt_is_audited_without_biometric_data(
     client: SecureFaceClient, enroll: Callable[..., str], stack: dict[str, Any]
 ) -> None:
     subject = enroll()
-    assertion = run(client, subject, genuine())
-    record = database(stack)["audit"].find_one({"session_id": assertion.session_id})
+    answer = run(stack, client, subject, genuine())
+    record = database(stack)["audit"].find_one({"session_id": answer.session_id})
     assert record is not None
     assert record["decision"] == "verified" and record["subject_id"] == subject
     assert {"detector", "embedding", "antispoof"} <= set(record["models"])
     assert {"latency_ms", "at", "expire_at", "reason", "assurance"} <= set(record)
+    # the person's consent and the relying party's transaction are kept with the attempt
+    assert record["transaction_id"] == answer.transaction_id
+    assert record["client_id"] == "demo-bank"
+    assert record["consent"]["notice"] == CONSENT_NOTICE
+    assert record["consent"]["transaction_id"] == answer.transaction_id
+    assert record["consent"]["locale"] == "en" and record["consent"]["accepted_at"] > 0
     assert not {"images", "embedding", "similarity", "score", "detail"} & set(record)
 
 
@@ -284,7 +331,7 @@ def test_accepted_bursts_are_remembered_only_encrypted(
     client: SecureFaceClient, enroll: Callable[..., str], stack: dict[str, Any]
 ) -> None:
     subject = enroll()
-    assert run(client, subject, genuine(seed=4)).decision == "verified"
+    assert run(stack, client, subject, genuine(seed=4)).decision == "verified"
     docs = list(database(stack)["accepted"].find({"subject_id": subject}))
     assert len(docs) == 1
     assert set(docs[0]) == {"_id", "subject_id", "at", "expire_at", "edk", "nonce", "ct"}
@@ -313,16 +360,18 @@ def test_re_enrollment_increments_the_version_and_erasure_deletes(
         "subject_id": subject,
         "deleted": True,
     }
-    assertion = run(client, subject, genuine())
-    assert audited_reason(stack, assertion) == "no_match"
+    answer = run(stack, client, subject, genuine())
+    assert audited_reason(stack, answer) == "no_match"
 
 
 def test_the_motion_only_mode_is_refused_unless_the_operator_allows_it(
-    client: SecureFaceClient,
+    stack: dict[str, Any], client: SecureFaceClient
 ) -> None:
+    login = start_login(stack)
     with pytest.raises(ApiError) as refused:
-        client.open_session("motion")
+        client.open_session(login.token, liveness="motion")
     assert (refused.value.status, refused.value.code) == (400, "bad_request")
+    assert client.open_session(login.token)  # a refused request used nothing up
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -371,10 +420,11 @@ def test_bad_frames_get_a_4xx_and_store_nothing(
 ) -> None:
     db = database(stack)
     audits = db["audit"].count_documents({})
-    session = client.open_session()
+    login = start_login(stack, f"bad-frames-{next(_subjects)}")
+    session = client.open_session(login.token)
     jpg = to_jpeg(np.asarray(Image.fromarray(people.astronaut()).resize((320, 320))))
     frames = BAD_FRAMES[case](jpg)
-    payload = encode_payload(f"bad-frames-{next(_subjects)}", frames, list(range(len(frames))))
+    payload = payload_for(login, frames, list(range(len(frames))))
     # From this test's own client address: a locked client is answered before its frames are
     # decoded (docs/PROTOCOL.md), and other tests' failures share 127.0.0.1.
     with pytest.raises(ApiError) as refused:
@@ -387,12 +437,17 @@ def test_bad_frames_get_a_4xx_and_store_nothing(
     assert db["audit"].count_documents({}) == audits
 
 
-@pytest.mark.parametrize("subject", [{"$ne": None}, {"$gt": ""}, "../admin", ""])
-def test_operator_subject_ids_are_refused(
+@pytest.mark.parametrize("subject", [{"$ne": None}, {"$gt": ""}, "../admin", "", "demo"])
+def test_a_subject_named_by_the_browser_is_refused(
     stack: dict[str, Any], client: SecureFaceClient, subject: Any
 ) -> None:
-    session = client.open_session()
-    meta = json.dumps({"subject_id": subject, "frames": [{"size": 3, "t": 0}] * 3}).encode()
+    """The subject is the relying party's, from the transaction: a payload naming one (an
+    operator object, a path, or even a plain id) is malformed."""
+    login, session = verify_session(stack, client)
+    consent = json.loads(payload_for(login, [], [])[4:])["consent"]
+    meta = json.dumps(
+        {"subject_id": subject, "frames": [{"size": 3, "t": 0}] * 3, "consent": consent}
+    ).encode()
     payload = len(meta).to_bytes(4, "big") + meta + b"\xff\xd8\xff" * 3
     status, body = post_verify(stack, sealed_body(session, payload))
     assert status == 400 and body["code"] == "bad_request"
@@ -401,7 +456,7 @@ def test_operator_subject_ids_are_refused(
 def test_garbage_ciphertext_and_wrong_key_get_400(
     stack: dict[str, Any], client: SecureFaceClient
 ) -> None:
-    session = client.open_session()
+    session = verify_session(stack, client)[1]
     garbage = json.dumps(
         {"session_id": session.session_id, "nonce": "AAAAAAAAAAAAAAAA", "ciphertext": "Z" * 64}
     ).encode()
@@ -409,10 +464,13 @@ def test_garbage_ciphertext_and_wrong_key_get_400(
         400,
         {"statusCode": 400, "code": "integrity_error", "message": "Integrity check failed"},
     )
-    other = client.open_session()
+    other = verify_session(stack, client)[1]
     wrong_key = seal_message(other.keys.request, REQUEST_LABEL, session.session_id, b"x")
     status, body = post_verify(
-        stack, json.dumps({"session_id": client.open_session().session_id, **wrong_key}).encode()
+        stack,
+        json.dumps(
+            {"session_id": verify_session(stack, client)[1].session_id, **wrong_key}
+        ).encode(),
     )
     assert (status, body["code"]) == (400, "integrity_error")
 
@@ -439,15 +497,18 @@ def test_enrollment_without_exactly_one_face_is_refused(
 
 
 def test_the_answer_opens_only_with_the_session_response_key(
-    client: SecureFaceClient, enroll: Callable[..., str]
+    stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str]
 ) -> None:
-    subject = enroll()
-    session = client.open_session()
-    other = client.open_session()
+    login = start_login(stack, enroll())
+    session = client.open_session(login.token)
+    other = verify_session(stack, client)[1]
     burst = bursts.genuine_burst(people.astronaut(), session.transcript.challenge, seed=4)
     forged_session = type(session)(
         transcript=session.transcript,
         keys=type(session.keys)(session.keys.model, session.keys.request, other.keys.response),
     )
     with pytest.raises(IntegrityError):
-        client.verify(forged_session, subject, list(burst.frames), list(burst.times_ms))
+        client.verify(
+            forged_session, list(burst.frames), list(burst.times_ms),
+            transaction_id=login.transaction_id,
+        )  # fmt: skip

@@ -19,7 +19,7 @@ from secureface.models.delivery import SEGMENT_SIZE
 from secureface.models.manifest import ModelEntry, verify_manifest_at
 from secureface.sessions.exchange import accept_exchange_at, finish_exchange_at, new_client_hello
 from tests.fakes import LocalSigner
-from tests.helpers import client_for, database, error_body, http
+from tests.helpers import client_for, database, error_body, http, models_session, start_login
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +29,7 @@ def fetched(stack: dict[str, Any]) -> tuple[Any, Any, ModelEntry, list[bytes]]:
     """A session and the range responses of the largest model (several ranges, many segments)."""
     client = client_for(stack)
     manifest = client.fetch_manifest()
-    session = client.open_session()
+    session = models_session(client, stack)
     entry = max(manifest.models, key=lambda m: m.size)
     return client, session, entry, client.fetch_ranges(session, entry)
 
@@ -78,7 +78,7 @@ def test_reordered_ranges_and_segments_are_refused(fetched) -> None:  # type: ig
 
 def test_range_from_another_session_is_refused(fetched, stack) -> None:  # type: ignore[no-untyped-def]
     client, session, entry, ranges = fetched
-    other = client.open_session()
+    other = models_session(client, stack)
     spliced = client.fetch_ranges(other, entry)
     with pytest.raises(IntegrityError):
         open_model(session, entry, [ranges[0], *spliced[1:]])
@@ -86,7 +86,7 @@ def test_range_from_another_session_is_refused(fetched, stack) -> None:  # type:
 
 def test_expired_session_is_refused_by_the_server(stack: dict[str, Any], fetched) -> None:  # type: ignore[no-untyped-def]
     client, _, entry, _ = fetched
-    session = client.open_session()
+    session = models_session(client, stack)
     db = database(stack)
     db["sessions"].update_one(
         {"_id": session.session_id}, {"$set": {"expires_at": int(time.time()) - 1}}
@@ -119,7 +119,7 @@ def test_expired_delegation_is_refused(stack: dict[str, Any]) -> None:
     client = client_for(stack)
     client.clock = lambda: time.time() + 2 * 3600
     with pytest.raises(IntegrityError) as info:
-        client.open_session()
+        client.open_session(start_login(stack).token)
     assert info.value.reason == "delegation expired"
 
 
@@ -190,7 +190,7 @@ def test_malformed_session_requests_get_400(stack: dict[str, Any], body: bytes) 
      "/models/yunet/..%2Fmanifest/segments"],
 )  # fmt: skip
 def test_unknown_and_traversal_model_names_get_404(stack: dict[str, Any], path: str) -> None:
-    session = client_for(stack).open_session()
+    session = models_session(client_for(stack), stack)
     status, _, body = http("GET", stack["urls"]["api"] + path + "?first=0&count=1",
                            headers={"X-SecureFace-Session": session.session_id})  # fmt: skip
     assert status == 404 and error_body(body)["code"] == "not_found"
@@ -199,7 +199,7 @@ def test_unknown_and_traversal_model_names_get_404(stack: dict[str, Any], path: 
 @pytest.mark.parametrize("query", ["first=-1&count=1", "first=0&count=0", "first=0&count=5",
                                    "first=9999&count=1", "first=a&count=1"])  # fmt: skip
 def test_out_of_range_segment_requests_get_400(stack: dict[str, Any], query: str) -> None:
-    session = client_for(stack).open_session()
+    session = models_session(client_for(stack), stack)
     status, _, body = http("GET", stack["urls"]["api"] + "/models/yunet/2023mar/segments?" + query,
                            headers={"X-SecureFace-Session": session.session_id})  # fmt: skip
     assert status == 400 and error_body(body)["code"] == "bad_request"

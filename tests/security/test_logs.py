@@ -1,5 +1,6 @@
-"""Secrets never reach the logs: after key exchanges, model downloads and verifications, no
-function log holds a session key, a nonce, a ciphertext, an image or a private key."""
+"""Secrets never reach the logs: after a relying party's transaction, key exchanges, model
+downloads, a verification and the redemption, no function log holds a session key, a nonce, a
+ciphertext, an image, a private key, a client secret or token, or the result token."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 from livesim import bursts, people
 from secureface.encoding import b64url_encode
-from tests.helpers import client_for
+from tests.helpers import client_for, start_login
 
 pytestmark = pytest.mark.integration
 
@@ -19,14 +20,16 @@ pytestmark = pytest.mark.integration
 def test_function_logs_hold_no_secrets(stack: dict[str, Any]) -> None:
     client = client_for(stack)
     manifest = client.fetch_manifest()
-    session = client.open_session()
+    login = start_login(stack)
+    session = client.open_session(login.token, purpose="models")
     client.fetch_model(session, manifest.models[0])
-    verify_session = client.open_session()
+    verify_session = client.open_session(login.token)
     burst = bursts.genuine_burst(
         people.astronaut(), verify_session.transcript.challenge, screen_share=0.3
     )
     frames = list(burst.frames)
-    client.verify(verify_session, "demo", frames, list(burst.times_ms))
+    client.verify(verify_session, frames, list(burst.times_ms), transaction_id=login.transaction_id)
+    result_token = login.rp.redeem(login.transaction_id)
 
     logs = "".join(
         p.read_text(errors="replace")
@@ -39,6 +42,10 @@ def test_function_logs_hold_no_secrets(stack: dict[str, Any]) -> None:
                 assert form not in logs
         assert b64url_encode(s.transcript.client_nonce) not in logs
         assert b64url_encode(s.transcript.server_public_key) not in logs
+    # the relying party's secrets: its client secret, the client token, the result, the nonce
+    client_secret = stack["relying_parties"]["demo-bank"]["client_secret"]
+    for secret in (client_secret, login.token, result_token, login.nonce, login.state):
+        assert secret not in logs
     for marker in (
         "ciphertext",
         "PRIVATE KEY",

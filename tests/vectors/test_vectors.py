@@ -69,3 +69,24 @@ def test_stream_vector_opens_and_seals_identically() -> None:
     assert opener.open_all(b"".join(segments)) == plaintext
     sealer = StreamSealer(key, sid, plaintext, v["segment_size"])
     assert [sealer.seal(i) for i in range(len(segments))] == segments
+
+
+def test_result_token_vector_verifies_with_ours_and_with_pyjwt() -> None:
+    import jwt
+
+    from secureface.errors import IntegrityError
+    from secureface.transactions.result import verify_result
+
+    v = VECTORS["result_token"]
+    expected = v["expected"]
+    checks = {k: expected[k] for k in ("issuer", "audience", "nonce", "subject")}
+    result = verify_result(v["token"], keys=v["jwks"], now=v["now"], **checks)
+    assert result.claims() == expected["claims"]
+    key = jwt.PyJWK(v["jwks"]["keys"][0])
+    claims = jwt.decode(
+        v["token"], key, algorithms=["ES256"], audience=expected["audience"],
+        issuer=expected["issuer"], options={"verify_exp": False},
+    )  # fmt: skip
+    assert claims == expected["claims"]
+    with pytest.raises(IntegrityError):
+        verify_result(v["token"], keys=v["jwks"], now=v["now"], **{**checks, "nonce": "other"})

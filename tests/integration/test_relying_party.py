@@ -1,0 +1,361 @@
+"""Relying parties through the running stack: a transaction started by the RP's backend, the
+hosted flow's sessions, the result token redeemed once, and every attack on that contract
+(docs/INTEGRATION.md). Each attack must be refused; none may end as a verified login."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from livesim import bursts, people
+from secureface.client import ApiError, SecureFaceClient
+from secureface.errors import IntegrityError, ResultRefused
+from secureface.transactions.result import DECISIONS, verify_result
+from tests.helpers import (
+    Login,
+    database,
+    error_body,
+    http,
+    pinned_spki,
+    relying_party,
+    start_login,
+)
+
+pytestmark = pytest.mark.integration
+_addresses = iter(range(200, 250))
+
+
+def person(stack: dict[str, Any]) -> SecureFaceClient:
+    """The browser of one person (an address of its own: lockout is per client)."""
+    return SecureFaceClient(
+        stack["urls"]["api"], pinned_spki(stack), source_ip=f"127.0.1.{next(_addresses)}"
+    )
+
+
+def attempt(stack: dict[str, Any], login: Login, photo: Any = None) -> str:
+    """The hosted page's part of a login: verify session, live burst, answer's decision."""
+    client = person(stack)
+    session = client.open_session(login.token)
+    burst = bursts.genuine_burst(
+        people.astronaut() if photo is None else photo, session.transcript.challenge,
+        seed=11, screen_share=0.3,
+    )  # fmt: skip
+    answer = client.verify(
+        session, list(burst.frames), list(burst.times_ms), transaction_id=login.transaction_id
+    )
+    return answer.decision
+
+
+@pytest.fixture(scope="module")
+def verified(stack: dict[str, Any]) -> tuple[Login, str]:
+    """A verified login of the demo subject at demo-bank, and its redeemed result token."""
+    login = start_login(stack, "demo")
+    assert attempt(stack, login) == "verified"
+    return login, login.rp.redeem(login.transaction_id)
+
+
+def jwks(stack: dict[str, Any]) -> dict[str, Any]:
+    status, headers, body = http("GET", stack["urls"]["api"] + "/.well-known/jwks.json")
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    return dict(json.loads(body))
+
+
+def check(stack: dict[str, Any], token: str, login: Login, **changes: Any) -> Any:
+    expected = {
+        "issuer": stack["urls"]["api"], "audience": "demo-bank", "nonce": login.nonce,
+        "subject": login.subject, "now": int(time.time()),
+    }  # fmt: skip
+    return verify_result(token, keys=jwks(stack), **{**expected, **changes})
+
+
+# ----------------------------------------------------------------------------- the contract
+
+
+def test_the_result_is_a_standard_jwt_that_pyjwt_verifies_through_the_jwks(
+    stack: dict[str, Any], verified: tuple[Login, str]
+) -> None:
+    login, token = verified
+    client = jwt.PyJWKClient(stack["urls"]["api"] + "/.well-known/jwks.json")
+    key = client.get_signing_key_from_jwt(token)
+    claims = jwt.decode(
+        token, key, algorithms=["ES256"], audience="demo-bank", issuer=stack["urls"]["api"],
+        options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "nonce"]},
+    )  # fmt: skip
+    assert jwt.get_unverified_header(token)["typ"] == "secureface-result+jwt"
+    assert (claims["sub"], claims["nonce"], claims["jti"]) == (
+        "demo", login.nonce, login.transaction_id,
+    )  # fmt: skip
+    assert (claims["decision"], claims["assurance"], claims["amr"]) == (
+        "verified", "light", ["face"],
+    )  # fmt: skip
+    assert claims["exp"] - claims["iat"] == 600 and claims["auth_time"] == claims["iat"]
+    assert not {"score", "similarity", "reason", "embedding"} & set(claims)
+
+
+def test_jwks_keys_are_named_by_their_thumbprint(stack: dict[str, Any]) -> None:
+    keys = jwks(stack)["keys"]
+    assert len(keys) == 1
+    key = keys[0]
+    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("EC", "P-256", "ES256", "sig")
+    members = json.dumps({k: key[k] for k in ("crv", "kty", "x", "y")}, separators=(",", ":"))
+    import hashlib
+
+    digest = hashlib.sha256(members.encode()).digest()
+    assert key["kid"] == base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    assert "d" not in key  # never the private half
+
+
+def test_the_result_is_redeemed_once_and_only_by_its_relying_party(
+    stack: dict[str, Any], verified: tuple[Login, str]
+) -> None:
+    login, _ = verified
+    with pytest.raises(ApiError) as twice:
+        login.rp.redeem(login.transaction_id)
+    assert (twice.value.status, twice.value.code) == (410, "gone")
+    with pytest.raises(ApiError) as other:
+        relying_party(stack, "other-portal").redeem(login.transaction_id)
+    assert (other.value.status, other.value.code) == (404, "not_found")
+
+
+def test_no_result_before_a_decision_and_nothing_used_up_by_asking(stack: dict[str, Any]) -> None:
+    login = start_login(stack, "demo")
+    with pytest.raises(ApiError) as early:
+        login.rp.redeem(login.transaction_id)
+    assert (early.value.status, early.value.code) == (409, "pending")
+    assert attempt(stack, login) == "verified"
+    assert login.result().verified
+
+
+def test_the_hosted_page_reads_its_transaction_with_the_client_token(
+    stack: dict[str, Any],
+) -> None:
+    login = start_login(stack, "demo", locale="hi")
+    assert login.started.hosted_url == f"{stack['urls']['web']}/#token={login.token}"
+    flow = post(stack, "/v1/flow", {"client_token": login.token})
+    assert flow[0] == 200
+    assert flow[1] == {
+        "transaction_id": login.transaction_id,
+        "relying_party": {
+            "client_id": "demo-bank", "name": "Demo Bank",
+            "alternative_url": stack["urls"]["rp"] + "/other-ways",
+        },
+        "purpose": "sign_in", "locale": "hi",
+        "return_url": stack["relying_parties"]["demo-bank"]["return_url"],
+        "state": login.state, "expires_at": login.started.expires_at,
+    }  # fmt: skip
+    # Once its verify session is open, the link is used up: a second tab gets nothing.
+    person(stack).open_session(login.token)
+    status, body = post(stack, "/v1/flow", {"client_token": login.token})
+    assert (status, body["code"]) == (401, "invalid_client_token")
+
+
+def test_the_transaction_and_its_redemption_are_audited_without_secrets(
+    stack: dict[str, Any], verified: tuple[Login, str]
+) -> None:
+    login, token = verified
+    audit = database(stack)["audit"]
+    kinds = {r["kind"] for r in audit.find({"transaction_id": login.transaction_id})}
+    assert kinds == {"transaction", "verify", "redeem"}
+    stored = repr(list(audit.find({"transaction_id": login.transaction_id})))
+    stored += repr(database(stack)["transactions"].find_one({"_id": login.transaction_id}))
+    assert login.token not in stored  # only the client token's SHA-256 is kept
+    assert stack["relying_parties"]["demo-bank"]["client_secret"] not in stored
+
+
+# ----------------------------------------------------------------------------- attacks
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"audience": "other-portal"},  # presented to another relying party
+        {"nonce": "another-login-nonce-0123456789"},  # replayed into another login
+        {"subject": "someone-else"},  # presented as another person's login
+        {"issuer": "https://impostor.example"},
+        {"now": int(time.time()) + 600 + 120},  # after expiry (+ the 60 s leeway)
+    ],
+)
+def test_a_result_outside_its_login_is_refused(
+    stack: dict[str, Any], verified: tuple[Login, str], change: dict[str, Any]
+) -> None:
+    login, token = verified
+    assert check(stack, token, login).verified  # the untouched token passes
+    with pytest.raises(IntegrityError):
+        check(stack, token, login, **change)
+
+
+def test_a_result_for_another_audience_is_refused_by_pyjwt_too(
+    stack: dict[str, Any], verified: tuple[Login, str]
+) -> None:
+    _, token = verified
+    key = jwt.PyJWKClient(stack["urls"]["api"] + "/.well-known/jwks.json")
+    with pytest.raises(jwt.InvalidAudienceError):
+        jwt.decode(
+            token, key.get_signing_key_from_jwt(token), algorithms=["ES256"],
+            audience="other-portal",
+        )  # fmt: skip
+
+
+def test_a_not_verified_result_never_passes_as_success(stack: dict[str, Any]) -> None:
+    login = start_login(stack, "demo")
+    assert attempt(stack, login, photo=people.group_face(1)) == "not_verified"
+    token = login.rp.redeem(login.transaction_id)
+    with pytest.raises(ResultRefused):
+        check(stack, token, login)
+    refused = check(stack, token, login, accept=DECISIONS)  # genuine, and says so
+    assert (refused.decision, refused.verified) == ("not_verified", False)
+
+
+def test_a_tampered_or_re_signed_result_is_refused(
+    stack: dict[str, Any], verified: tuple[Login, str]
+) -> None:
+    login, token = verified
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    for forged_claims in ({**claims, "sub": "mallory"}, {**claims, "decision": "verified"}):
+        forged = base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).rstrip(b"=")
+        with pytest.raises(IntegrityError):
+            check(stack, f"{header}.{forged.decode()}.{signature}", login)
+    unsigned = jwt.encode(claims, key=None, algorithm="none", headers={"typ": "x"})  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError):
+        check(stack, unsigned, login)
+    hs256 = jwt.encode(claims, key="x" * 32, algorithm="HS256", headers={"kid": "k"})
+    with pytest.raises(IntegrityError):
+        check(stack, hs256, login)
+
+
+def test_sessions_need_a_live_client_token(stack: dict[str, Any]) -> None:
+    client = person(stack)
+    missing = post(stack, "/session", {**hello(), "purpose": "models"})
+    assert (missing[0], missing[1]["code"]) == (400, "bad_request")
+    made_up = post(stack, "/session", {**hello(), "client_token": "A" * 43})
+    assert (made_up[0], made_up[1]["code"]) == (401, "invalid_client_token")
+    login = start_login(stack, "demo")
+    client.open_session(login.token)  # the one verify session
+    for purpose in ("verify", "models"):
+        with pytest.raises(ApiError) as again:
+            client.open_session(login.token, purpose=purpose)
+        assert (again.value.status, again.value.code) == (401, "invalid_client_token")
+
+
+def test_an_expired_transaction_opens_nothing_and_redeems_nothing(stack: dict[str, Any]) -> None:
+    login = start_login(stack, "demo")
+    database(stack)["transactions"].update_one(
+        {"_id": login.transaction_id}, {"$set": {"expires_at": int(time.time()) - 1}}
+    )
+    with pytest.raises(ApiError) as late:
+        person(stack).open_session(login.token, purpose="models")
+    assert (late.value.status, late.value.code) == (401, "invalid_client_token")
+    with pytest.raises(ApiError) as gone:
+        login.rp.redeem(login.transaction_id)
+    assert (gone.value.status, gone.value.code) == (410, "gone")
+
+
+def test_model_sessions_per_token_are_bounded_and_never_verify(stack: dict[str, Any]) -> None:
+    client = person(stack)
+    login = start_login(stack, "demo")
+    sessions = [client.open_session(login.token, purpose="models") for _ in range(5)]
+    with pytest.raises(ApiError) as sixth:
+        client.open_session(login.token, purpose="models")
+    assert sixth.value.status == 401
+    burst = bursts.genuine_burst(people.astronaut(), sessions[0].transcript.challenge, seed=3)
+    with pytest.raises(ApiError) as refused:
+        client.verify(
+            sessions[0], list(burst.frames), list(burst.times_ms),
+            transaction_id=login.transaction_id,
+        )  # fmt: skip
+    assert (refused.value.status, refused.value.code) == (401, "session_invalid")
+    assert attempt(stack, login) == "verified"  # the token's verify session was still there
+
+
+def test_consent_naming_another_transaction_is_refused(stack: dict[str, Any]) -> None:
+    login, other = start_login(stack, "demo"), start_login(stack, "demo")
+    client = person(stack)
+    session = client.open_session(login.token)
+    burst = bursts.genuine_burst(people.astronaut(), session.transcript.challenge, seed=4)
+    with pytest.raises(ApiError) as refused:
+        client.verify(
+            session, list(burst.frames), list(burst.times_ms),
+            transaction_id=other.transaction_id,
+        )  # fmt: skip
+    assert (refused.value.status, refused.value.code) == (400, "bad_request")
+    with pytest.raises(ApiError) as pending:
+        login.rp.redeem(login.transaction_id)  # nothing was decided for either
+    assert pending.value.code == "pending"
+
+
+@pytest.mark.parametrize(
+    "return_url",
+    ["http://127.0.0.1:1/evil", "{rp}/callback/", "{rp}/callback?next=/", "{rp}/CALLBACK",
+     "{rp}/callback#x", "http://127.0.0.1:9/return"],
+)  # fmt: skip
+def test_a_return_url_not_registered_for_this_party_is_refused(
+    stack: dict[str, Any], return_url: str
+) -> None:
+    url = return_url.format(rp=stack["urls"]["rp"])
+    with pytest.raises(ApiError) as refused:
+        relying_party(stack).start(subject="demo", nonce="n" * 32, return_url=url, state="s")
+    assert (refused.value.status, refused.value.code) == (400, "bad_request")
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer x", "Basic !!!", "Basic " + base64.b64encode(b"demo-bank").decode(),
+     "Basic " + base64.b64encode(b"demo-bank:wrong").decode(),
+     "Basic " + base64.b64encode(b"nobody:x").decode()],
+)  # fmt: skip
+def test_relying_party_routes_need_its_credentials(
+    stack: dict[str, Any], authorization: str | None
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    if authorization:
+        headers["Authorization"] = authorization
+    body = {"subject": "demo", "nonce": "n" * 32, "state": "s",
+            "return_url": stack["relying_parties"]["demo-bank"]["return_url"]}  # fmt: skip
+    for method, path, data in (
+        ("POST", "/v1/transactions", json.dumps(body).encode()),
+        ("GET", "/v1/transactions/AAAAAAAAAAAAAAAAAAAAAA", None),
+    ):
+        status, answer_headers, answer = http(
+            method, stack["urls"]["api"] + path, body=data, headers=headers
+        )
+        assert (status, error_body(answer)["code"]) == (401, "invalid_client")
+        assert answer_headers["www-authenticate"].startswith("Basic ")
+
+
+def test_login_csrf_an_attackers_own_verified_result_does_not_log_the_victim_in(
+    stack: dict[str, Any],
+) -> None:
+    """The attacker completes a verified transaction of their own and plants its id in the
+    victim's callback: the relying party redeems it for the victim's login, whose nonce and
+    subject differ, so the result does not verify (the example bank also refuses the foreign
+    ``state`` before redeeming: tests/e2e)."""
+    attacker = start_login(stack, "demo")  # the attacker's own, enrolled face
+    assert attempt(stack, attacker) == "verified"
+    victim = start_login(stack, "victim-user")
+    planted = victim.rp.redeem(attacker.transaction_id)  # same RP: redeemable once
+    with pytest.raises(IntegrityError) as refused:
+        victim.rp.verify(planted, nonce=victim.nonce, subject=victim.subject)
+    assert refused.value.reason == "result for another nonce"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def hello() -> dict[str, Any]:
+    from secureface.sessions.exchange import new_client_hello
+
+    return new_client_hello()[2]
+
+
+def post(stack: dict[str, Any], path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    status, _, answer = http(
+        "POST", stack["urls"]["api"] + path, body=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    return status, json.loads(answer)
