@@ -1,9 +1,10 @@
-// The capture: first guidance until the face is placed (the worker analyses frames), then the
-// challenge itself. Time zero is the requestAnimationFrame timestamp at which the first colour of
-// the light schedule is painted; from then on, for `captureMs`, every animation frame shows the
-// schedule's colour and the move of the moment (challenge.js), and camera frames, paced at `fps`
-// a second, are drawn UNMIRRORED into a small canvas and kept as JPEG with their capture time
-// relative to time zero (requestVideoFrameCallback's captureTime where the browser has it).
+// The capture: first guidance until the face is placed (the worker analyses frames: placeFace),
+// then the challenge itself (recordChallenge). Time zero is the requestAnimationFrame timestamp
+// at which the first colour of the light schedule is painted; from then on, for `captureMs`,
+// every animation frame shows the schedule's colour and the move of the moment (challenge.js),
+// and camera frames, paced at `fps` a second, are drawn UNMIRRORED into a small canvas and kept
+// as JPEG with their capture time relative to time zero (requestVideoFrameCallback's
+// captureTime where the browser has it).
 // Guidance goes on during the challenge on some of those small frames (one in flight, never
 // awaited by the grabbing). The server re-reads the challenge from its own record and decides;
 // the page only shows and records.
@@ -39,28 +40,20 @@ const META_BYTES = 8192;
  */
 
 /**
- * Guide the person until the face is placed, then perform the challenge and return the burst.
+ * Guide the person until the face is well placed for READY_FRAMES frames (or the time is up).
+ * No session is needed yet: main.js opens the attempt's session (which uses the transaction's
+ * token up) only once the face is placed, then calls recordChallenge.
  * @param {object} options
  * @param {HTMLVideoElement} options.video playing
  * @param {import("./inference.js").InferenceWorker} options.worker with the models loaded
  * @param {{detector: string, antispoof?: string}} options.models model names by role
- * @param {import("./challenge.js").Challenge} options.challenge
- * @param {{fps: number, maxSide: number, jpegQuality: number, centerMaxAbsYaw: number, minFaceHeight: number, minFaceLight: number, minFrameLuma: number}} options.capture
- * @param {CaptureHooks} [options.hooks]
+ * @param {{centerMaxAbsYaw: number, minFaceHeight: number, minFaceLight: number, minFrameLuma: number, maxSide: number}} options.capture
+ * @param {CaptureHooks} [options.hooks] `onGuide` (with `capturing` false)
  * @param {AbortSignal} [options.signal]
- * @returns {Promise<CapturedFrame[]>}
+ * @returns {Promise<void>}
  */
-export async function performChallenge({ video, worker, models, challenge, capture, hooks = {}, signal }) {
+export async function placeFace({ video, worker, models, capture, hooks = {}, signal }) {
   const onGuide = hooks.onGuide ?? (() => {});
-  await guide({ video, worker, models, capture, onGuide, signal });
-  return record({ video, worker, models, challenge, capture, onGuide, onTick: hooks.onTick ?? (() => {}), signal });
-}
-
-/**
- * Analyse frames until the face is well placed for READY_FRAMES frames (or the time is up).
- * @param {{video: HTMLVideoElement, worker: import("./inference.js").InferenceWorker, models: {detector: string, antispoof?: string}, capture: any, onGuide: NonNullable<CaptureHooks["onGuide"]>, signal?: AbortSignal}} options
- */
-async function guide({ video, worker, models, capture, onGuide, signal }) {
   const started = performance.now();
   let ready = 0;
   while (ready < READY_FRAMES && performance.now() - started < GUIDANCE_TIMEOUT_MS) {
@@ -72,6 +65,24 @@ async function guide({ video, worker, models, capture, onGuide, signal }) {
     ready = verdict.ready ? ready + 1 : 0;
     onGuide(analysis, verdict.hint, false);
   }
+}
+
+/**
+ * Perform the challenge: show the schedule and record the burst.
+ * @param {object} options
+ * @param {HTMLVideoElement} options.video playing
+ * @param {import("./inference.js").InferenceWorker} options.worker with the models loaded
+ * @param {{detector: string, antispoof?: string}} options.models model names by role
+ * @param {import("./challenge.js").Challenge} options.challenge the session's
+ * @param {{fps: number, maxSide: number, jpegQuality: number, centerMaxAbsYaw: number, minFaceHeight: number, minFaceLight: number, minFrameLuma: number}} options.capture
+ * @param {CaptureHooks} [options.hooks]
+ * @param {AbortSignal} [options.signal]
+ * @returns {Promise<CapturedFrame[]>}
+ */
+export async function recordChallenge({ video, worker, models, challenge, capture, hooks = {}, signal }) {
+  return record({
+    video, worker, models, challenge, capture, onGuide: hooks.onGuide ?? (() => {}), onTick: hooks.onTick ?? (() => {}), signal,
+  });
 }
 
 /**

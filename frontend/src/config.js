@@ -1,5 +1,7 @@
 // Runtime configuration: /config.json (written by the deploy workflow or the local stack),
 // over documented defaults.
+import { isWebUrl } from "./flow.js";
+
 export const DEFAULTS = Object.freeze({
   apiUrl: "", // base URL of the HTTP API, no trailing slash
   serverKeySpki: "", // pinned server signing key: DER SPKI, base64url
@@ -7,7 +9,9 @@ export const DEFAULTS = Object.freeze({
   // Manifest roles this page downloads and runs. The embedding model (SFace, 95 % of the bytes)
   // runs only on the server, which decides; the browser needs detection and anti-spoof hints.
   browserRoles: Object.freeze(["detector", "antispoof"]),
-  defaultSubject: "", // user ID pre-filled on the consent screen ("demo" on the local stack)
+  // Where a person who opened the page without a sign-in request is pointed to start (a
+  // relying party's or the operator's page; "" for none): an absolute http(s) URL.
+  startUrl: "",
   // Whether to offer the motion-only check (no flashing colours) on the consent screen: only
   // where the operator allowed it on the server (SECUREFACE_ALLOW_MOTION_ONLY), a lower assurance.
   allowMotionOnly: false,
@@ -63,7 +67,9 @@ export async function loadConfig(fetchImpl = fetch) {
   if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(config.apiUrl) || typeof config.serverKeySpki !== "string" || !config.serverKeySpki) {
     throw new ConfigError("config.json lacks a valid apiUrl or serverKeySpki");
   }
-  if (typeof config.defaultSubject !== "string") throw new ConfigError("config.json defaultSubject must be a string");
+  if (typeof config.startUrl !== "string" || (config.startUrl !== "" && !isWebUrl(config.startUrl))) {
+    throw new ConfigError("config.json startUrl must be an http(s) URL or empty");
+  }
   if (typeof config.allowMotionOnly !== "boolean") throw new ConfigError("config.json allowMotionOnly must be true or false");
   return Object.freeze(config);
 }

@@ -11,7 +11,8 @@ export class ManifestError extends Error {
   }
 }
 
-/** The key exchange or a model stream was refused (delegation, transcript, segments, hash). */
+/** The key exchange, a model stream, the transaction's details or the verify answer was refused
+ * (delegation, transcript, segments, hash, flow, answer). */
 export class ProtocolError extends Error {
   /** @param {string} reason */
   constructor(reason) {

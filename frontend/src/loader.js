@@ -1,10 +1,12 @@
-// Secure model loading, started as soon as the page opens (nothing about the person is sent):
-// configuration → pinned key → signed manifest (+ rollback check) → key exchange → encrypted
-// model download with progress → SHA-256 checks → onnxruntime-web sessions in the worker.
+// Secure model loading, started as soon as the page knows its sign-in request (nothing about the
+// person is sent): pinned key (from the configuration) → signed manifest (+ rollback check) →
+// key exchange for a models-only session → encrypted model download with progress → SHA-256
+// checks → onnxruntime-web sessions in the worker.
 import { apiFetch } from "./api.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError } from "./config.js";
 import { importVerifyKey, sha256Hex } from "./crypto.js";
 import { b64urlDecode } from "./encoding.js";
+import { msg } from "./i18n.js";
 import { createSessions } from "./inference.js";
 import { highestSeenVersion, rememberVersion, verifyManifest } from "./manifest.js";
 import { loadModels } from "./models.js";
@@ -63,36 +65,35 @@ export const mark = (step) => performance.mark(`secureface:${step}`).startTime;
  */
 
 /**
- * Load and check everything the page needs before a person can be guided.
+ * Load and check everything the page needs before a person can be guided. The models' session
+ * is opened with the transaction's client token (`purpose: "models"`: the token stays usable
+ * for the attempt).
  * @param {object} options
  * @param {import("./inference.js").InferenceWorker} options.worker
- * @param {(text: string) => void} options.onStep progress sentence
- * @param {(config: Readonly<import("./config.js").DEFAULTS>) => void} [options.onConfig]
+ * @param {Readonly<import("./config.js").DEFAULTS>} options.config loaded (config.js loadConfig)
+ * @param {CryptoKey} options.key the pinned server key (pinnedKey)
+ * @param {string} options.clientToken
+ * @param {(step: import("./i18n.js").Message) => void} options.onStep progress sentence
  * @param {(manifest: import("./manifest.js").Manifest) => void} [options.onManifest]
  * @param {(progress: {received: number, total: number}) => void} [options.onProgress]
  * @returns {Promise<Prepared>}
  */
-export async function prepare({ worker, onStep, onConfig = () => {}, onManifest = () => {}, onProgress = () => {} }) {
-  onStep("Loading configuration…");
-  const config = await loadConfig();
-  const key = await pinnedKey(config);
-  onConfig(config);
-  mark("config");
-  onStep("Verifying the signed model manifest…");
+export async function prepare({ worker, config, key, clientToken, onStep, onManifest = () => {}, onProgress = () => {} }) {
+  onStep(msg("status.manifest"));
   const manifest = await fetchManifest(config.apiUrl, key);
   onManifest(manifest);
   mark("manifest");
-  onStep("Opening a secure session…");
-  const session = await openSession(config.apiUrl, key);
+  onStep(msg("status.session"));
+  const session = await openSession(config.apiUrl, key, { clientToken, purpose: "models" });
   mark("session");
-  onStep("Downloading and decrypting the face models…");
+  onStep(msg("status.download"));
   const wanted = { ...manifest, models: manifest.models.filter((m) => config.browserRoles.includes(m.role)) };
   const detector = wanted.models.find((m) => m.role === "detector");
   if (!detector) throw new ConfigError("the manifest has no detector model for the browser");
   const bytes = await loadModels({ apiUrl: config.apiUrl, session, manifest: wanted, onProgress });
   wipeKeys(session); // this session only carried the models
   const verifiedMs = mark("verified");
-  onStep("Models verified. Starting them…");
+  onStep(msg("status.starting"));
   const infos = await createSessions(worker, bytes);
   const readyMs = mark("ready");
   const summary = wanted.models.map((m) => ({

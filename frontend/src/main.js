@@ -1,60 +1,118 @@
-// Entry point. At page open the models are loaded and checked in the background (loader.js);
-// the person reads the consent screen and enters a user ID; then: camera → a fresh session whose
-// signed transcript names the challenge (moves and light schedule) → guidance until the face is
-// placed, then the challenge: the screen shows the server's colours while the person follows the
-// moves and the page records a burst of frames (capture.js) → encrypted verify and the server's
-// signed decision (verify.js) → result, with a retry that opens a new session. Every failure ends
-// on a message, never on a spinner.
+// Entry point: the hosted flow of a relying party's sign-in (issue 9). At page open the client
+// token is taken from the fragment (and removed from the address bar), the configuration loaded
+// and the transaction read (flow.js); the consent screen names the relying party and the
+// purpose, in the transaction's language or the browser's (i18n.js), while the models are loaded
+// and checked in the background with the token (loader.js, a models-only session). "I agree"
+// dates the consent; then: camera → guidance until the face is placed → the transaction's single
+// verify session, whose signed transcript names the challenge (moves and light schedule) → the
+// challenge: the screen shows the server's colours while the person follows the moves and the
+// page records a burst of frames (capture.js) → frames and consent sealed to the server, its
+// decision opened and checked (verify.js) → result, whose button returns to the relying party
+// (which redeems the signed result server to server). Declining, or leaving once the token is
+// used, returns with error=access_denied. Every failure ends on a message, never on a spinner.
+import { ApiError } from "./api.js";
 import { CameraError, openCamera, stopCamera } from "./camera.js";
-import { performChallenge } from "./capture.js";
+import { placeFace, recordChallenge } from "./capture.js";
+import { loadConfig } from "./config.js";
+import { consentMeta } from "./consent.js";
+import { ACCESS_DENIED, fetchFlow, readToken, returnUrl, takeToken } from "./flow.js";
+import { chooseLocale, getLocale, isLocale, msg, setLocale } from "./i18n.js";
 import { InferenceWorker } from "./inference.js";
-import { mark, prepare } from "./loader.js";
-import { describeDecision, describeError } from "./messages.js";
+import { mark, pinnedKey, prepare } from "./loader.js";
+import { ASSURANCE_TEXT, DECISION_TEXT, describeDecision, describeError } from "./messages.js";
 import { openSession } from "./session.js";
 import {
-  drawOverlay, setStartEnabled, showCaptureHint, showChallenge, showFrameStats, showGuidance, showManifest, showModels, showPhase,
-  showProgress, showResult, showStatus, showSteps, showSubjectError, subjectInput, videoElement,
+  drawOverlay, setStartEnabled, showCaptureHint, showChallenge, showConsent, showFrameStats, showGuidance, showManifest,
+  showModels, showNoFlow, showPhase, showProgress, showResult, showStatus, showSteps, translatePage, videoElement,
 } from "./ui.js";
-import { SUBJECT_RE, submitVerification } from "./verify.js";
+import { submitVerification } from "./verify.js";
 
 /** Per-frame analysis times kept for `#frame-stats`. */
 const TIMINGS_KEPT = 300;
 
+// First of all: the token leaves the address bar (and the session history).
+const clientToken = takeToken(window);
+setLocale(chooseLocale("", navigator.languages));
+translatePage();
+
 const worker = new InferenceWorker(); // starts loading its bundle while we talk to the API
-/** @type {{stream: MediaStream | null, abort: AbortController | null, timings: number[], liveness: "light" | "motion"}} */
-const current = { stream: null, abort: null, timings: [], liveness: "light" };
+/**
+ * @type {{
+ *   flow: Readonly<import("./flow.js").Flow> | null, config: any, ready: Promise<import("./loader.js").Prepared> | null,
+ *   stream: MediaStream | null, abort: AbortController | null, timings: number[], spent: boolean,
+ * }}
+ */
+const current = { flow: null, config: null, ready: null, stream: null, abort: null, timings: [], spent: false };
 const cancelButton = /** @type {HTMLButtonElement} */ (document.getElementById("cancel"));
 
-const ready = prepare({
-  worker,
-  onStep: (text) => showStatus(text, "loading"),
-  onConfig: (config) => {
-    if (!subjectInput().value) subjectInput().value = config.defaultSubject;
-    document.getElementById("start-motion").hidden = !config.allowMotionOnly;
-    document.getElementById("motion-alternative-text").textContent = config.allowMotionOnly
-      ? "; use the check without flashing colours below" : "; ask for another way to verify";
-  },
-  onManifest: showManifest,
-  onProgress: showProgress,
-}).then((prepared) => {
-  showModels(prepared.summary, prepared.timing);
-  showStatus(`Ready: ${prepared.summary.length} face models verified and loaded.`, "ready");
-  return prepared;
-}, (err) => {
-  worker.terminate();
-  console.error(err);
-  showStatus(describeError(err), "error");
-  setStartEnabled(false, "Cannot start");
-  throw err;
-});
-ready.catch(() => {}); // reported above; attempts await it again
+/** Read the configuration and the transaction, then show the consent and load the models. */
+async function open() {
+  showStatus(msg("status.config"), "loading");
+  let config, key;
+  try {
+    config = await loadConfig();
+    key = await pinnedKey(config);
+  } catch (err) {
+    return noFlow(err, msg("noflow.failed"), "");
+  }
+  current.config = config;
+  mark("config");
+  if (!clientToken) return noFlow(null, msg("noflow.missing"), config.startUrl);
+  showStatus(msg("status.flow"), "loading");
+  let flow;
+  try {
+    flow = await fetchFlow(config.apiUrl, clientToken);
+  } catch (err) {
+    const used = err instanceof ApiError && err.code === "invalid_client_token";
+    return noFlow(err, msg(used ? "noflow.invalid" : "noflow.failed"), config.startUrl);
+  }
+  current.flow = flow;
+  mark("flow");
+  setLocale(chooseLocale(flow.locale, navigator.languages));
+  showConsent(flow, { allowMotionOnly: config.allowMotionOnly });
+  translatePage();
+  showPhase("consent");
+  const rp = flow.relyingParty.name;
+  current.ready = prepare({
+    worker, config, key, clientToken,
+    onStep: (step) => showStatus(step, "loading"),
+    onManifest: showManifest,
+    onProgress: showProgress,
+  }).then((prepared) => {
+    showModels(prepared.summary, prepared.timing);
+    showStatus(msg("status.ready", { count: prepared.summary.length }), "ready");
+    return prepared;
+  }, (err) => {
+    worker.terminate();
+    console.error(err);
+    showStatus(describeError(err, rp), "error");
+    setStartEnabled(false, msg("consent.cannot_start"));
+    throw err;
+  });
+  current.ready.catch(() => {}); // reported above; the attempt awaits it again
+}
 
 /**
- * One verification attempt, from the camera to the result screen.
- * @param {string} subjectId
- * @param {"light" | "motion"} liveness
+ * The page cannot serve a sign-in: say where to start from.
+ * @param {unknown} err null when there simply is no request
+ * @param {import("./i18n.js").Message} text
+ * @param {string} startUrl
  */
-async function attempt(subjectId, liveness) {
+function noFlow(err, text, startUrl) {
+  worker.terminate();
+  if (err) console.error(err);
+  showStatus(err ? describeError(err) : msg("status.no_flow"), "error");
+  showNoFlow(text, startUrl);
+}
+
+/**
+ * The transaction's one attempt, from the camera to the result screen.
+ * @param {"light" | "motion"} liveness
+ * @param {import("./consent.js").ConsentMeta} consent
+ */
+async function attempt(liveness, consent) {
+  const flow = /** @type {Readonly<import("./flow.js").Flow>} */ (current.flow);
+  const rp = flow.relyingParty.name;
   const abort = new AbortController();
   current.abort = abort;
   const video = videoElement();
@@ -63,30 +121,35 @@ async function attempt(subjectId, liveness) {
   showSteps([], 0);
   showCaptureHint("");
   drawOverlay(null, false);
-  showGuidance("", "Starting the camera…");
+  showGuidance("", msg("guide.camera"));
   mark("attempt");
+  const onGuide = (analysis, hint, capturing) => {
+    drawOverlay(analysis, capturing ? hint === "" : hint === "ready");
+    if (capturing) showCaptureHint(hint);
+    else showGuidance(hint);
+    current.timings.push(analysis.ms);
+    if (current.timings.length > TIMINGS_KEPT) current.timings.shift();
+    showFrameStats(current.timings, analysis);
+  };
   try {
     current.stream = await openCamera(video);
     abort.signal.throwIfAborted();
-    showGuidance("", "Getting the face models ready…");
-    const prepared = await ready;
+    showGuidance("", msg("guide.models"));
+    const prepared = await /** @type {Promise<import("./loader.js").Prepared>} */ (current.ready);
     abort.signal.throwIfAborted();
-    showGuidance("", "Opening a secure session…");
-    const session = await openSession(prepared.config.apiUrl, prepared.key, { liveness });
+    const { apiUrl, capture } = prepared.config;
+    const models = prepared.models;
+    await placeFace({ video, worker, models, capture, hooks: { onGuide }, signal: abort.signal });
+    // The face is placed: the transaction's verify session (the token is used up from here).
+    current.spent = true;
+    const session = await openSession(apiUrl, prepared.key, { clientToken, purpose: "verify", liveness });
     abort.signal.throwIfAborted();
     const { challenge } = session;
     showSteps(challenge.moves, -1);
-    const frames = await performChallenge({
-      video, worker, models: prepared.models, challenge, capture: prepared.config.capture, signal: abort.signal,
+    const frames = await recordChallenge({
+      video, worker, models, challenge, capture, signal: abort.signal,
       hooks: {
-        onGuide: (analysis, hint, capturing) => {
-          drawOverlay(analysis, capturing ? hint === "" : hint === "ready");
-          if (capturing) showCaptureHint(hint);
-          else showGuidance(hint);
-          current.timings.push(analysis.ms);
-          if (current.timings.length > TIMINGS_KEPT) current.timings.shift();
-          showFrameStats(current.timings, analysis);
-        },
+        onGuide,
         onTick: (colour, move, t, t0) => {
           showChallenge(colour, move, t0);
           showSteps(challenge.moves, move ? move.index : challenge.moves.length);
@@ -99,33 +162,36 @@ async function attempt(subjectId, liveness) {
     current.stream = null;
     drawOverlay(null, false);
     showCaptureHint("");
-    showGuidance("", "Checking with the server…");
-    const { assertion, bundle } = await submitVerification({
-      apiUrl: prepared.config.apiUrl, session, pinnedKey: prepared.key, subjectId, frames,
-    });
+    showGuidance("", msg("guide.checking"));
+    const answer = await submitVerification({ apiUrl, session, frames, consent });
     mark("result");
+    const { alternative, ...words } = describeDecision(answer, rp);
     showResult({
-      ...describeDecision(assertion), decision: assertion.decision, reason: assertion.hint, bundle,
-      sessionId: session.sessionId,
+      ...words, decision: answer.decision, reason: answer.hint,
       details: [
-        ["User ID", assertion.subjectId],
-        ["Server decision", assertion.decision],
-        ["Liveness check", assertion.assurance === "light" ? "light and motion" : "motion only (lower assurance)"],
-        ["Frames sent", String(frames.length)],
-        ["Signature", "checked against the pinned server key"],
-        ["Valid until", new Date(assertion.expiresAt * 1000).toLocaleTimeString()],
+        [msg("details.rp"), rp],
+        [msg("details.decision"), msg(DECISION_TEXT[answer.decision])],
+        [msg("details.assurance"), msg(ASSURANCE_TEXT[answer.assurance])],
+        [msg("details.frames"), String(frames.length)],
+        [msg("details.answer"), msg("answer.checked")],
       ],
+      action: { label: msg("result.continue", { rp }), url: returnUrl(flow) },
+      alternativeUrl: alternative ? flow.relyingParty.alternativeUrl : "",
+      answer: { assurance: answer.assurance, sessionId: answer.sessionId, transactionId: answer.transactionId },
     });
   } catch (err) {
     if (abort.signal.aborted) return;
     console.error(err);
-    const fatal = await ready.then(() => false, () => true);
+    const fatal = await /** @type {Promise<unknown>} */ (current.ready).then(() => false, () => true);
+    const camera = err instanceof CameraError;
     showResult({
       decision: "error", reason: err?.kind ?? err?.code ?? err?.name ?? "error",
-      title: err instanceof CameraError ? "Camera unavailable" : fatal ? "Cannot start" : "Something went wrong",
-      text: describeError(err),
-      next: fatal ? "Reload the page later to try again." : "",
-      retry: !fatal,
+      title: msg(camera ? "result.camera.title" : fatal ? "result.fatal.title" : "result.error.title"),
+      text: describeError(err, rp),
+      next: msg("result.error.next", { rp }),
+      // No decision was seen here: the relying party is told so (its redemption tells the rest).
+      action: { label: msg("result.return", { rp }), url: returnUrl(flow, { error: ACCESS_DENIED }) },
+      alternativeUrl: camera ? flow.relyingParty.alternativeUrl : "",
     });
   } finally {
     stopCamera(current.stream, video);
@@ -134,40 +200,80 @@ async function attempt(subjectId, liveness) {
   }
 }
 
-/** Stop the attempt in progress (camera off) and go back to the consent screen. */
+/**
+ * Go back to the relying party without a decision: the declined screen (what stays on screen if
+ * the navigation does not happen, or when the person comes back), then the navigation.
+ * @param {"declined" | "cancelled"} why
+ */
+function leave(why) {
+  const flow = /** @type {Readonly<import("./flow.js").Flow>} */ (current.flow);
+  const rp = flow.relyingParty.name;
+  const url = returnUrl(flow, { error: ACCESS_DENIED });
+  showResult({
+    decision: why, reason: why,
+    title: msg(why === "declined" ? "result.declined.title" : "result.cancelled.title"),
+    text: msg(why === "declined" ? "result.declined.text" : "result.cancelled.text", { rp }),
+    next: msg(why === "declined" ? "result.declined.next" : "result.cancelled.next", { rp }),
+    action: { label: msg("result.return", { rp }), url },
+    alternativeUrl: flow.relyingParty.alternativeUrl,
+  });
+  if (why === "declined") navigate(url);
+}
+
+/** @param {string} url a return URL (flow.js returnUrl) */
+function navigate(url) {
+  window.location.assign(url);
+}
+
+/**
+ * Stop the attempt in progress (camera off) and go back to the consent screen; once the
+ * transaction's verify session is open the request is used up, and the person can only return.
+ */
 function cancel() {
   if (cancelButton.hidden) return;
   current.abort?.abort(new DOMException("cancelled", "AbortError"));
   stopCamera(current.stream, videoElement());
   current.stream = null;
-  showPhase("consent");
+  if (current.spent) leave("cancelled");
+  else showPhase("consent");
 }
 
 /**
- * Start an attempt with the user ID typed, once it passes the server's rule.
- * @param {"light" | "motion"} [liveness]
+ * "I agree": the consent is dated now, in the language it was read in, then the attempt starts.
+ * @param {"light" | "motion"} liveness
  */
-function start(liveness = "light") {
-  if (current.abort) return; // one attempt at a time
-  const subjectId = subjectInput().value.trim();
-  if (!SUBJECT_RE.test(subjectId)) {
-    showSubjectError("Enter your user ID: 1 to 64 letters, digits or . _ @ -, starting with a letter or digit.");
-    return;
-  }
-  showSubjectError("");
-  current.liveness = liveness;
-  attempt(subjectId, liveness);
+function agree(liveness) {
+  const acceptedAt = Date.now();
+  if (current.abort || current.spent || !current.flow) return; // one attempt per transaction
+  const consent = consentMeta({ locale: getLocale(), acceptedAt, transactionId: current.flow.transactionId });
+  attempt(liveness, consent);
 }
 
 document.getElementById("consent-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  start();
+  agree("light");
 });
-document.getElementById("start-motion").addEventListener("click", () => start("motion"));
-document.getElementById("retry").addEventListener("click", () => start(current.liveness));
-document.getElementById("restart").addEventListener("click", () => showPhase("consent"));
+document.getElementById("start-motion").addEventListener("click", () => agree("motion"));
+document.getElementById("decline").addEventListener("click", () => leave("declined"));
+document.getElementById("continue").addEventListener("click", (event) => {
+  const url = /** @type {HTMLElement} */ (event.currentTarget).dataset.returnUrl;
+  if (url) navigate(url);
+});
 document.getElementById("cancel").addEventListener("click", cancel);
 document.getElementById("capture").addEventListener("keydown", (event) => {
   if (event.key === "Escape") cancel();
 });
+document.getElementById("languages").addEventListener("click", (event) => {
+  const locale = /** @type {HTMLElement} */ (event.target).closest("[data-locale]")?.getAttribute("data-locale");
+  if (!isLocale(locale) || locale === getLocale()) return;
+  setLocale(locale);
+  translatePage();
+});
 window.addEventListener("pagehide", () => stopCamera(current.stream, videoElement()));
+// A sign-in request opened in this very tab (only the fragment changes: no new page): start over
+// with it, as a page of its own.
+window.addEventListener("hashchange", () => {
+  if (readToken(window.location.hash)) window.location.reload();
+});
+
+open().catch((err) => noFlow(err, msg("noflow.failed"), current.config?.startUrl ?? ""));

@@ -1,5 +1,6 @@
-// The key exchange (PROTOCOL.md §3): POST /session, authenticate the answer against the pinned
-// key (delegation → transcript signature → echo of our key and nonce → delegation hash →
+// The key exchange (PROTOCOL.md §3): POST /session with the transaction's client token and the
+// session's purpose (model download, or the verify attempt), authenticate the answer against the
+// pinned key (delegation → transcript signature → echo of our key and nonce → delegation hash →
 // expiry), then derive the three session keys. Both ephemeral private keys are non-extractable
 // and dropped once the keys are derived.
 import { apiFetch } from "./api.js";
@@ -26,6 +27,8 @@ const NONCE_LEN = 32;
 const SESSION_ID_LEN = 16;
 const POINT_LEN = 65;
 const PURPOSES = /** @type {const} */ (["model", "request", "response"]);
+/** What a session is opened for (secureface.transactions.service.SESSION_PURPOSES). */
+export const SESSION_PURPOSES = Object.freeze(["models", "verify"]);
 
 /**
  * @typedef {object} SessionKeys
@@ -46,15 +49,24 @@ const PURPOSES = /** @type {const} */ (["model", "request", "response"]);
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
- * Run the key exchange with the API and authenticate the server.
+ * Run the key exchange with the API for a transaction's client token, and authenticate the
+ * server. A `models` session only carries model streams (the token stays usable); a `verify`
+ * session is the transaction's single attempt (the token is used up).
  * @param {string} apiUrl
  * @param {CryptoKey} pinnedKey the server's long-term ES256 key
- * @param {{now?: () => number, liveness?: "light" | "motion"}} [options] clock in Unix seconds;
- *   `motion` asks for the motion-only challenge (no flashing colours), where the operator allows it
+ * @param {object} options
+ * @param {string} options.clientToken the transaction's client token (flow.js)
+ * @param {"models" | "verify"} [options.purpose]
+ * @param {"light" | "motion"} [options.liveness] `motion` asks for the motion-only challenge (no
+ *   flashing colours), where the operator allows it
+ * @param {() => number} [options.now] clock in Unix seconds
  * @returns {Promise<Session>}
- * @throws {ProtocolError | import("./api.js").ApiError}
+ * @throws {ProtocolError | import("./api.js").ApiError} 401 invalid_client_token: the token is
+ *   unknown, expired or used up
  */
-export async function openSession(apiUrl, pinnedKey, { now = nowSeconds, liveness = "light" } = {}) {
+export async function openSession(apiUrl, pinnedKey, { clientToken, purpose = "verify", liveness = "light", now = nowSeconds }) {
+  if (typeof clientToken !== "string" || !clientToken) throw new TypeError("openSession needs the client token");
+  if (!SESSION_PURPOSES.includes(purpose)) throw new TypeError(`unknown session purpose ${purpose}`);
   const client = await generateEcdhKeyPair();
   const nonce = randomBytes(NONCE_LEN);
   const body = JSON.stringify({
@@ -62,6 +74,8 @@ export async function openSession(apiUrl, pinnedKey, { now = nowSeconds, livenes
     client_public_key: b64urlEncode(client.publicRaw),
     client_nonce: b64urlEncode(nonce),
     ...(liveness === "light" ? {} : { liveness }),
+    client_token: clientToken,
+    purpose,
   });
   const response = await apiFetch(apiUrl, "/session", {
     method: "POST",

@@ -1,19 +1,66 @@
-// The DOM: screens (consent, capture, result), status line, download progress, guidance, face
-// overlay, result, and the technical details. Only this module and main.js touch the DOM.
+// The DOM: screens (no request, consent, capture, result), status line, download progress,
+// guidance, face overlay, result, and the technical details. Only this module and main.js touch
+// the DOM. Every sentence is a message (i18n.js) written with setMessage, which remembers its key
+// and parameters on the element (`data-i18n`, `data-i18n-args`): translatePage renders every
+// one of them again in another language. Text only (textContent), never markup.
 import { cssColour } from "./challenge.js";
-import { HINT_TEXT, MOVE_ARROWS, MOVE_LABELS } from "./messages.js";
+import { getLocale, msg, render } from "./i18n.js";
+import { HINT_TEXT, MOVE_ARROWS, MOVE_LABELS, PURPOSE_TEXT } from "./messages.js";
+
+/** @typedef {import("./i18n.js").Message} Message */
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const PHASES = Object.freeze(["no-flow", "consent", "capture", "result"]);
+
+/**
+ * Write a message into an element (or clear it with null), remembered for translatePage.
+ * @param {HTMLElement} node
+ * @param {Message | null} message
+ */
+export function setMessage(node, message) {
+  if (!message) {
+    delete node.dataset.i18n;
+    delete node.dataset.i18nArgs;
+    node.textContent = "";
+    return;
+  }
+  node.dataset.i18n = message.key;
+  if (message.params) node.dataset.i18nArgs = JSON.stringify(message.params);
+  else delete node.dataset.i18nArgs;
+  node.textContent = render(message);
+}
+
+/** @param {string | undefined} raw `data-i18n-args` */
+const args = (raw) => (raw ? JSON.parse(raw) : undefined);
+
+/**
+ * Render the whole page in the current locale: every `[data-i18n]` (text), `[data-i18n-label]`
+ * (aria-label), `<html lang>`, and which language button is pressed.
+ */
+export function translatePage() {
+  const locale = getLocale();
+  document.documentElement.lang = locale;
+  for (const node of document.querySelectorAll("[data-i18n]")) {
+    const element = /** @type {HTMLElement} */ (node);
+    element.textContent = render({ key: element.dataset.i18n ?? "", params: args(element.dataset.i18nArgs) });
+  }
+  for (const node of document.querySelectorAll("[data-i18n-label]")) {
+    node.setAttribute("aria-label", render(msg(/** @type {HTMLElement} */ (node).dataset.i18nLabel ?? "")));
+  }
+  for (const button of document.querySelectorAll("[data-locale]")) {
+    button.setAttribute("aria-pressed", String(/** @type {HTMLElement} */ (button).dataset.locale === locale));
+  }
+}
 
 /**
  * Show the app-wide status (loading steps, readiness, blocking errors) in the live region.
- * @param {string} text
+ * @param {Message} message
  * @param {"loading" | "ready" | "error"} state
  */
-export function showStatus(text, state) {
+export function showStatus(message, state) {
   if (state === "error") $("download").hidden = true; // no progress bar left standing still
   const status = $("status");
-  status.textContent = text;
+  setMessage(status, message);
   status.dataset.state = state;
   document.body.dataset.state = state;
 }
@@ -27,7 +74,7 @@ export function showProgress({ received, total }) {
   $("download").hidden = received >= total;
   bar.max = total;
   bar.value = received;
-  $("progress-text").textContent = `${mb(received)} of ${mb(total)} MB`;
+  setMessage($("progress-text"), msg("download.progress", { received: mb(received), total: mb(total) }));
 }
 
 /** @param {number} bytes */
@@ -36,40 +83,75 @@ const mb = (bytes) => (bytes / 1e6).toFixed(1);
 /**
  * Switch screens; focus moves to the new screen's heading (keyboard and screen-reader users
  * land where the action is).
- * @param {"consent" | "capture" | "result"} phase
+ * @param {"no-flow" | "consent" | "capture" | "result"} phase
  * @param {{focus?: boolean}} [options]
  */
 export function showPhase(phase, { focus = true } = {}) {
-  for (const id of ["consent", "capture", "result"]) $(id).hidden = id !== phase;
+  for (const id of PHASES) $(id).hidden = id !== phase;
   document.body.dataset.phase = phase;
-  if (!focus) return;
-  const target = phase === "consent" ? $("subject") : $(`${phase}-title`);
-  target.focus();
+  if (focus) $(`${phase}-title`).focus();
 }
 
 /**
  * @param {boolean} enabled
- * @param {string} [label]
+ * @param {Message} [label]
  */
 export function setStartEnabled(enabled, label) {
   const button = /** @type {HTMLButtonElement} */ ($("start"));
   button.disabled = !enabled;
-  if (label) button.textContent = label;
+  if (label) setMessage(button, label);
+  /** @type {HTMLButtonElement} */ ($("start-motion")).disabled = !enabled;
 }
 
-/** @returns {HTMLInputElement} */
-export const subjectInput = () => /** @type {HTMLInputElement} */ ($("subject"));
+/**
+ * The screen of a page opened without a usable sign-in request: where to start instead.
+ * @param {Message} text why (no request, an invalid or used one, an unreadable one)
+ * @param {string} startUrl config.json `startUrl` ("" for no link)
+ */
+export function showNoFlow(text, startUrl) {
+  setMessage($("no-flow-text"), text);
+  setLink($("start-link"), startUrl);
+  showPhase("no-flow");
+}
 
 /**
- * Show or clear the user ID's error (linked to the input with aria-describedby).
- * @param {string} message empty to clear
+ * Fill the consent screen for the transaction: who asks (the relying party's name), for what
+ * (its purpose), the notice, the request's expiry, and the choices.
+ * @param {import("./flow.js").Flow} flow
+ * @param {{allowMotionOnly: boolean}} options
  */
-export function showSubjectError(message) {
-  const error = $("subject-error");
-  error.textContent = message;
-  error.hidden = !message;
-  subjectInput().setAttribute("aria-invalid", message ? "true" : "false");
-  if (message) subjectInput().focus();
+export function showConsent(flow, { allowMotionOnly }) {
+  const rp = flow.relyingParty.name;
+  const [lead, short] = PURPOSE_TEXT[flow.purpose];
+  setMessage($("consent-title"), msg("consent.title", { rp }));
+  setMessage($("consent-purpose"), msg(lead, { rp }));
+  setMessage($("notice-what"), msg("notice.what", { rp }));
+  setMessage($("notice-why"), msg("notice.why", { rp, purpose: msg(short) }));
+  setMessage($("notice-who"), msg("notice.who", { rp }));
+  setMessage($("notice-withdraw"), msg("notice.withdraw", { rp }));
+  setMessage($("consent-expires"), msg("consent.expires", { time: { time: flow.expiresAt } }));
+  setMessage($("decline"), msg("consent.decline", { rp }));
+  // Someone who must not see flashing colours: the motion-only check where the operator allows
+  // it, the relying party's other way to sign in where it has one, else declining.
+  const alternative = flow.relyingParty.alternativeUrl;
+  $("start-motion").hidden = !allowMotionOnly;
+  $("flash-motion").hidden = !allowMotionOnly;
+  const link = $("flash-alternative");
+  setMessage(link, msg(allowMotionOnly ? "flash.alternative_also" : "flash.alternative"));
+  setLink(link, alternative);
+  const decline = $("flash-decline");
+  setMessage(decline, allowMotionOnly || alternative ? null : msg("flash.decline", { rp }));
+  decline.hidden = Boolean(allowMotionOnly || alternative);
+}
+
+/**
+ * @param {HTMLElement} link an <a>
+ * @param {string} url "" hides it
+ */
+function setLink(link, url) {
+  if (url) link.setAttribute("href", url);
+  else link.removeAttribute("href");
+  link.hidden = !url;
 }
 
 /**
@@ -80,7 +162,7 @@ export function showSubjectError(message) {
 export function showSteps(moves, current) {
   $("steps").replaceChildren(...moves.map((move, i) => {
     const item = document.createElement("li");
-    item.textContent = MOVE_LABELS[move] ?? move;
+    setMessage(item, msg(MOVE_LABELS[move]));
     item.dataset.step = move;
     item.dataset.state = i < current ? "done" : i === current ? "current" : "pending";
     if (i === current) item.setAttribute("aria-current", "step");
@@ -111,7 +193,7 @@ export function showChallenge(colour, move, t0) {
   setAttribute(root, "data-secureface-move-start", start);
   if (!move) return;
   $("move-arrow").textContent = MOVE_ARROWS[move.move] ?? "";
-  showGuidance(`move_${move.move}`, MOVE_LABELS[move.move] ?? move.move);
+  showGuidance(`move_${move.move}`, msg(MOVE_LABELS[move.move]));
 }
 
 /**
@@ -126,14 +208,15 @@ function setAttribute(node, name, value) {
 
 /**
  * The guidance sentence; rewritten only when it changes, so the live region is not chatty.
- * @param {string} hint a code of challenge.js HINTS, `move_<move>`, or "" with `text`
- * @param {string} [text]
+ * @param {string} hint a code of challenge.js HINTS, `move_<move>`, or "" with `message`
+ * @param {Message | null} [message] by default the hint's sentence
  */
-export function showGuidance(hint, text = HINT_TEXT[hint] ?? "") {
+export function showGuidance(hint, message = HINT_TEXT[hint] ? msg(HINT_TEXT[hint]) : null) {
   const guidance = $("guidance");
-  if (guidance.dataset.hint === hint && guidance.textContent === text) return;
+  const args = message?.params ? JSON.stringify(message.params) : undefined;
+  if (guidance.dataset.hint === hint && guidance.dataset.i18n === message?.key && guidance.dataset.i18nArgs === args) return;
   guidance.dataset.hint = hint;
-  guidance.textContent = text;
+  setMessage(guidance, message);
 }
 
 /**
@@ -145,7 +228,7 @@ export function showCaptureHint(hint) {
   const note = $("capture-hint");
   if (note.dataset.hint === hint) return;
   note.dataset.hint = hint;
-  note.textContent = hint ? HINT_TEXT[hint] ?? "" : "";
+  setMessage(note, hint && HINT_TEXT[hint] ? msg(HINT_TEXT[hint]) : null);
   note.hidden = !hint;
 }
 
@@ -198,20 +281,23 @@ export function showFrameStats(timings, last) {
   });
   const sorted = [...timings].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
-  output.textContent = `Face analysis: ${timings.length} frames, median ${median.toFixed(0)} ms per frame.`;
+  setMessage(output, msg("tech.frames", { count: timings.length, median: median.toFixed(0) }));
 }
 
 /**
  * @typedef {object} ResultView
- * @property {string} decision verified / not_verified / locked / error
+ * @property {string} decision verified / not_verified / locked (the server's), or error /
+ *   declined / cancelled (no decision)
  * @property {string} reason the server's hint, or the error kind
- * @property {string} title
- * @property {string} text
- * @property {string} next
- * @property {boolean} retry whether "Try again" is offered
- * @property {[string, string][]} [details] facts from the signed assertion (term, value)
- * @property {object} [bundle] the verified assertion bundle (relying party, tests)
- * @property {string} [sessionId]
+ * @property {Message} title
+ * @property {Message} text
+ * @property {Message | null} next
+ * @property {[Message, string | Message][]} [details] facts of the decision (term, value)
+ * @property {{label: Message, url: string} | null} action the primary button: back to the
+ *   relying party (`url`: flow.js returnUrl)
+ * @property {string} alternativeUrl the relying party's other way to sign in ("" for none)
+ * @property {{assurance: string, sessionId: string, transactionId: string}} [answer] of a
+ *   decision, exposed for tests as `#result[data-assurance][data-session-id][data-transaction-id]`
  */
 
 /**
@@ -220,21 +306,36 @@ export function showFrameStats(timings, last) {
  */
 export function showResult(view) {
   const title = $("result-title");
-  title.textContent = view.title;
+  setMessage(title, view.title);
   title.dataset.decision = view.decision;
   const section = $("result");
   section.dataset.decision = view.decision;
   section.dataset.reason = view.reason;
-  $("result-text").textContent = view.text;
-  $("result-next").textContent = view.next;
+  for (const [name, value] of Object.entries({
+    assurance: view.answer?.assurance, sessionId: view.answer?.sessionId, transactionId: view.answer?.transactionId,
+  })) {
+    if (value) section.dataset[name] = value;
+    else delete section.dataset[name];
+  }
+  setMessage($("result-text"), view.text);
+  setMessage($("result-next"), view.next);
   const details = $("result-details");
-  details.replaceChildren(...(view.details ?? []).flatMap(([term, value]) => [el("dt", term), el("dd", value)]));
+  details.replaceChildren(...(view.details ?? []).flatMap(([term, value]) => {
+    const dt = message("dt", term);
+    dt.dataset.term = term.key;
+    return [dt, typeof value === "string" ? el("dd", value) : message("dd", value)];
+  }));
   details.hidden = !view.details?.length;
-  $("retry").hidden = !view.retry;
-  const output = $("assertion");
-  output.textContent = view.bundle ? JSON.stringify(view.bundle) : "";
-  if (view.bundle) output.dataset.sessionId = view.sessionId ?? "";
-  else delete output.dataset.sessionId;
+  const button = /** @type {HTMLButtonElement} */ ($("continue"));
+  if (view.action) {
+    setMessage(button, view.action.label);
+    button.dataset.returnUrl = view.action.url;
+  } else {
+    setMessage(button, null);
+    delete button.dataset.returnUrl;
+  }
+  button.hidden = !view.action;
+  setLink($("alternative"), view.alternativeUrl);
   showPhase("result");
 }
 
@@ -242,10 +343,10 @@ export function showResult(view) {
  * @param {import("./manifest.js").Manifest} manifest
  */
 export function showManifest(manifest) {
-  const rows = [["Manifest version", String(manifest.manifest_version)],
-    ["Valid until", new Date(manifest.expires_at * 1000).toISOString()]];
+  const rows = [[msg("tech.manifest_version"), String(manifest.manifest_version)],
+    [msg("tech.valid_until"), new Date(manifest.expires_at * 1000).toISOString()]];
   const list = $("manifest");
-  list.replaceChildren(...rows.flatMap(([term, value]) => [el("dt", term), el("dd", value)]));
+  list.replaceChildren(...rows.flatMap(([term, value]) => [message("dt", term), el("dd", value)]));
   list.hidden = false;
 }
 
@@ -268,7 +369,8 @@ export function showModels(models, timing) {
   const body = $("model-rows");
   body.replaceChildren(...models.map((m) => {
     const row = document.createElement("tr");
-    row.append(el("td", m.name), el("td", m.version), el("td", m.role), el("td", `${(m.size / 1e6).toFixed(2)} MB`),
+    row.append(el("td", m.name), el("td", m.version), el("td", m.role),
+      message("td", msg("tech.size_mb", { size: (m.size / 1e6).toFixed(2) })),
       el("td", `${m.sha256.slice(0, 12)}…`), el("td", m.inputs.join(", ")));
     return row;
   }));
@@ -277,15 +379,27 @@ export function showModels(models, timing) {
   output.dataset.models = JSON.stringify(models);
   output.dataset.verifiedMs = String(Math.round(timing.verifiedMs));
   output.dataset.readyMs = String(Math.round(timing.readyMs));
-  output.textContent = `Verified in ${(timing.verifiedMs / 1000).toFixed(1)} s, ready in ${(timing.readyMs / 1000).toFixed(1)} s.`;
+  setMessage(output, msg("tech.timing", {
+    verified: (timing.verifiedMs / 1000).toFixed(1), ready: (timing.readyMs / 1000).toFixed(1),
+  }));
 }
 
 /**
  * @param {string} tag
- * @param {string} text
+ * @param {string} text not translated (names, numbers, hashes)
  */
 function el(tag, text) {
   const node = document.createElement(tag);
   node.textContent = text;
+  return node;
+}
+
+/**
+ * @param {string} tag
+ * @param {Message} text
+ */
+function message(tag, text) {
+  const node = document.createElement(tag);
+  setMessage(node, text);
   return node;
 }

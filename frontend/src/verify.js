@@ -1,22 +1,20 @@
-// The verify step (PROTOCOL.md §5): the captured frames and the subject id in the payload
+// The verify step (PROTOCOL.md §5): the captured frames and the person's consent in the payload
 // container, sealed with AES-256-GCM under K_request (associated data: direction label and
-// session id), POST /verify; the answer opened under K_response, and the signed assertion checked
-// against the pinned key (delegation for "assertion" → assertion JWS → expiry → session id and
-// subject). The browser never decides: it shows the server's signed decision.
+// session id), POST /verify; the answer opened under K_response and checked to be a decision on
+// this very attempt (session and transaction). The browser never decides: it shows the server's
+// decision, which only this browser and the server can have sealed. The relying party never
+// relies on it: it redeems the server's signed result token, server to server.
 import { apiFetch } from "./api.js";
+import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "./consent.js";
 import { aesGcmDecrypt, aesGcmEncrypt, importAesGcmEncryptKey, importAesGcmKey, randomBytes } from "./crypto.js";
 import { b64urlDecode, b64urlEncode, concatBytes, isInt, parseJsonBytes, u32be, utf8 } from "./encoding.js";
 import { ProtocolError } from "./errors.js";
-import { verifyCompactJws } from "./jws.js";
-import { verifyDelegation } from "./session.js";
 
 export const REQUEST_LABEL = "secureface/v1/verify-request";
 export const RESPONSE_LABEL = "secureface/v1/verify-response";
-export const ASSERTION_TYP = "secureface-assertion+jws";
-const ASSERTION_TYPE = "secureface-assertion";
+/** The answer's `type` (secureface.verify.answer.ANSWER_TYPE). */
+export const ANSWER_TYPE = "secureface-verify-answer";
 export const DECISIONS = Object.freeze(["verified", "not_verified", "locked"]);
-/** The server's subject id rule (secureface.verify.request.SUBJECT_RE). */
-export const SUBJECT_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 /** The server's limits (secureface.verify.request): frames per burst, bytes per frame, bytes
  * per payload, how far a frame time may lie outside the capture. */
 export const MAX_FRAMES = 96;
@@ -26,22 +24,21 @@ export const TIME_SLACK_MS = 2000;
 /** What the person may be told about a refusal (secureface.verify.liveness.CLIENT_HINTS). */
 export const HINTS = Object.freeze(["", "no_face", "multiple_faces", "too_dark", "too_far", "moves_not_followed"]);
 export const ASSURANCES = Object.freeze(["light", "motion"]);
+const ANSWER_KEYS = Object.freeze(["assurance", "decision", "hint", "session_id", "transaction_id", "type"]);
 const NONCE_LEN = 12;
 /** Time allowed for the server to analyse the frames and answer. */
 export const VERIFY_TIMEOUT_MS = 60_000;
 
 /**
- * @typedef {object} Assertion the server's verified decision
- * @property {string} subjectId
+ * @typedef {object} VerifyAnswer the server's decision on this attempt
  * @property {"verified" | "not_verified" | "locked"} decision
  * @property {string} hint "" or what the person can act on (HINTS)
  * @property {"light" | "motion"} assurance the challenge performed
+ * @property {string} transactionId
  * @property {string} sessionId
- * @property {number} issuedAt
- * @property {number} expiresAt
  */
 
-/** The frames or the subject id cannot be sent (checked before anything leaves the browser). */
+/** The frames or the consent cannot be sent (checked before anything leaves the browser). */
 export class PayloadError extends Error {
   /** @param {string} message */
   constructor(message) {
@@ -52,25 +49,30 @@ export class PayloadError extends Error {
 
 /**
  * The plaintext: u32 meta_length ‖ meta (UTF-8 JSON) ‖ frame 0 ‖ frame 1 ‖ … (big-endian);
- * meta = {"subject_id", "frames": [{"size", "t"}, …]}, `t` ms from the challenge's time zero.
- * @param {string} subjectId
+ * meta = {"frames": [{"size", "t"}, …], "consent": {"notice", "locale", "accepted_at",
+ * "transaction_id"}}, `t` ms from the challenge's time zero. No subject: the server takes it from
+ * the relying party's transaction.
  * @param {import("./capture.js").CapturedFrame[]} frames in capture order
+ * @param {import("./consent.js").ConsentMeta} consent consent.js consentMeta
  * @returns {Uint8Array}
  * @throws {PayloadError}
  */
-export function encodePayload(subjectId, frames) {
-  if (typeof subjectId !== "string" || !SUBJECT_RE.test(subjectId)) {
-    throw new PayloadError("the user ID must be 1 to 64 letters, digits or . _ @ -, starting with a letter or digit");
-  }
+export function encodePayload(frames, consent) {
   if (!Array.isArray(frames) || frames.length < 1 || frames.length > MAX_FRAMES) {
     throw new PayloadError(`between 1 and ${MAX_FRAMES} frames are needed`);
   }
   if (frames.some((f) => !(f.bytes?.length > 0 && f.bytes.length <= MAX_FRAME_BYTES) || !isInt(f.t))) {
     throw new PayloadError(`every frame must be 1 byte to ${MAX_FRAME_BYTES} bytes, with its capture time`);
   }
+  const ok = consent?.notice === CONSENT_NOTICE && LOCALES.includes(consent.locale) && isInt(consent.accepted_at)
+    && typeof consent.transaction_id === "string" && TRANSACTION_ID_RE.test(consent.transaction_id);
+  if (!ok) throw new PayloadError("the consent record is incomplete");
+  // Keys in the server's order (secureface.verify.request.encode_payload): the same bytes.
   const meta = utf8.encode(JSON.stringify({
-    subject_id: subjectId,
     frames: frames.map((f) => ({ size: f.bytes.length, t: f.t })),
+    consent: {
+      notice: consent.notice, locale: consent.locale, accepted_at: consent.accepted_at, transaction_id: consent.transaction_id,
+    },
   }));
   const payload = concatBytes(u32be(meta.length), meta, ...frames.map((f) => f.bytes));
   if (payload.length > MAX_PAYLOAD) throw new PayloadError(`the frames are over ${MAX_PAYLOAD} bytes in all`);
@@ -120,35 +122,31 @@ export async function openMessage(key, label, sessionId, body) {
 }
 
 /**
- * Check an assertion bundle as a relying party does, and that it answers this attempt.
- * @param {any} bundle `{assertion, delegation}`
- * @param {CryptoKey} pinnedKey
- * @param {{now: number, sessionId: string, subjectId: string}} expected
- * @returns {Promise<Assertion>}
+ * Check an opened answer as strictly as secureface.verify.answer.VerifyAnswer.parse: exactly
+ * its fields, a known decision, hint and assurance, about this session and transaction.
+ * @param {Uint8Array} bytes the opened answer (UTF-8 JSON)
+ * @param {{sessionId: string, transactionId: string}} expected this attempt
+ * @returns {Readonly<VerifyAnswer>}
  * @throws {ProtocolError}
  */
-export async function verifyAssertion(bundle, pinnedKey, { now, sessionId, subjectId }) {
-  const refuse = (reason) => new ProtocolError(`assertion ${reason}`);
-  if (typeof bundle?.assertion !== "string" || typeof bundle?.delegation !== "string") throw refuse("bundle malformed");
-  const delegatedKey = await verifyDelegation(bundle.delegation, pinnedKey, { now, usage: "assertion" });
-  const payload = await verifyCompactJws(bundle.assertion, delegatedKey, ASSERTION_TYP, refuse);
+export function parseAnswer(bytes, { sessionId, transactionId }) {
   let raw;
   try {
-    raw = parseJsonBytes(payload);
+    raw = parseJsonBytes(bytes);
   } catch {
-    throw refuse("malformed");
+    throw new ProtocolError("verify answer is malformed");
   }
-  const ok = raw?.type === ASSERTION_TYPE && DECISIONS.includes(raw.decision) && HINTS.includes(raw.hint)
+  const ok = raw && typeof raw === "object" && !Array.isArray(raw)
+    && Object.keys(raw).sort().join() === ANSWER_KEYS.join()
+    && raw.type === ANSWER_TYPE && DECISIONS.includes(raw.decision) && HINTS.includes(raw.hint)
     && ASSURANCES.includes(raw.assurance)
-    && typeof raw.session_id === "string" && typeof raw.subject_id === "string"
-    && isInt(raw.issued_at) && isInt(raw.expires_at);
-  if (!ok) throw refuse("malformed");
-  if (now >= raw.expires_at) throw refuse("expired");
-  if (raw.session_id !== sessionId || raw.subject_id !== subjectId) throw refuse("names another session or subject");
+    && typeof raw.session_id === "string" && typeof raw.transaction_id === "string";
+  if (!ok) throw new ProtocolError("verify answer is malformed");
+  if (raw.session_id !== sessionId || raw.transaction_id !== transactionId) {
+    throw new ProtocolError("verify answer is about another attempt");
+  }
   return Object.freeze({
-    subjectId: raw.subject_id, decision: raw.decision, hint: raw.hint, assurance: raw.assurance,
-    sessionId: raw.session_id,
-    issuedAt: raw.issued_at, expiresAt: raw.expires_at,
+    decision: raw.decision, hint: raw.hint, assurance: raw.assurance, transactionId: raw.transaction_id, sessionId: raw.session_id,
   });
 }
 
@@ -161,20 +159,19 @@ export function wipeKeys(session) {
 }
 
 /**
- * Send the frames of one attempt and return the verified decision. The session is single-use:
- * the server consumes it whatever the outcome, and its raw key bytes are wiped here.
+ * Send the frames of the transaction's attempt with the person's consent, and return the
+ * decision. The session is single-use: the server consumes it whatever the outcome, and its raw
+ * key bytes are wiped here.
  * @param {object} options
  * @param {string} options.apiUrl
- * @param {import("./session.js").Session} options.session
- * @param {CryptoKey} options.pinnedKey
- * @param {string} options.subjectId
+ * @param {import("./session.js").Session} options.session a `verify` session
  * @param {import("./capture.js").CapturedFrame[]} options.frames the burst, in capture order
- * @param {() => number} [options.now] Unix seconds
- * @returns {Promise<{assertion: Assertion, bundle: {assertion: string, delegation: string}}>}
+ * @param {import("./consent.js").ConsentMeta} options.consent names the transaction
+ * @returns {Promise<Readonly<VerifyAnswer>>}
  * @throws {PayloadError | ProtocolError | import("./api.js").ApiError}
  */
-export async function submitVerification({ apiUrl, session, pinnedKey, subjectId, frames, now = () => Math.floor(Date.now() / 1000) }) {
-  const payload = encodePayload(subjectId, frames);
+export async function submitVerification({ apiUrl, session, frames, consent }) {
+  const payload = encodePayload(frames, consent);
   const requestKey = await importAesGcmEncryptKey(session.keys.request);
   const responseKey = await importAesGcmKey(session.keys.response);
   wipeKeys(session); // from here on only the non-extractable CryptoKeys exist
@@ -192,13 +189,6 @@ export async function submitVerification({ apiUrl, session, pinnedKey, subjectId
   } catch {
     throw new ProtocolError("verify answer is not JSON");
   }
-  let bundle;
-  try {
-    bundle = parseJsonBytes(await openMessage(responseKey, RESPONSE_LABEL, session.sessionId, answer));
-  } catch (err) {
-    if (err instanceof ProtocolError) throw err;
-    throw new ProtocolError("verify answer is malformed");
-  }
-  const assertion = await verifyAssertion(bundle, pinnedKey, { now: now(), sessionId: session.sessionId, subjectId });
-  return { assertion, bundle: { assertion: bundle.assertion, delegation: bundle.delegation } };
+  const opened = await openMessage(responseKey, RESPONSE_LABEL, session.sessionId, answer);
+  return parseAnswer(opened, { sessionId: session.sessionId, transactionId: consent.transaction_id });
 }

@@ -6,6 +6,7 @@ import { ApiError } from "../src/api.js";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { b64urlDecode, b64urlEncode, fromHex, toHex } from "../src/encoding.js";
 import { ManifestError, ProtocolError } from "../src/errors.js";
+import { render } from "../src/i18n.js";
 import { describeError } from "../src/messages.js";
 import { warmupModel } from "../src/warmup-model.js";
 
@@ -28,13 +29,27 @@ test("config: apiUrl and serverKeySpki are required; a trailing slash is dropped
   await assert.rejects(loadConfig(serve({}, 404)), /config.json cannot be loaded \(HTTP 404\)/);
 });
 
-test("every failure has a clear message", () => {
-  assert.match(describeError(new ApiError(0, "network_error", "The service cannot be reached. Check your connection and try again.")), /^The service cannot be reached/);
-  assert.match(describeError(new ApiError(503, "service_unavailable", "Try later")), /503 service_unavailable/);
-  assert.match(describeError(new ManifestError("rollback: version 1 < 3")), /possible rollback attack \(rollback: version 1 < 3\)/);
-  assert.match(describeError(new ManifestError("expired")), /manifest could not be verified.*\(expired\)/);
-  assert.match(describeError(new ProtocolError("yunet: sha256 differs from the manifest")), /secure channel.*sha256 differs/);
-  assert.match(describeError(new Error("boom")), /boom/);
+test("every failure has a clear message, in both languages", () => {
+  const en = (err, rp) => render(describeError(err, rp), "en");
+  assert.match(en(new ApiError(0, "network_error", "unreachable")), /^The service cannot be reached/);
+  assert.match(en(new ApiError(0, "timeout", "late")), /did not answer in time/);
+  assert.match(en(new ApiError(503, "service_unavailable", "Try later")), /503 service_unavailable/);
+  assert.match(en(new ApiError(503, "model_unavailable", "x")), /does not match the signed model manifest.*\(503 model_unavailable\)/);
+  assert.match(en(new ApiError(401, "invalid_client_token", "x"), "Acme Bank"), /expired or was already used\. Start a new sign-in from Acme Bank\./);
+  assert.match(en(new ApiError(401, "session_invalid", "x")), /secure session expired\. Start a new sign-in from the service\./);
+  assert.match(en(new ApiError(400, "bad_request", "Malformed")), /\(400 bad_request\): Malformed/);
+  assert.match(en(new ManifestError("rollback: version 1 < 3")), /possible rollback attack \(rollback: version 1 < 3\)/);
+  assert.match(en(new ManifestError("expired")), /manifest could not be verified.*\(expired\)/);
+  assert.match(en(new ProtocolError("yunet: sha256 differs from the manifest")), /secure channel.*sha256 differs/);
+  assert.match(en(new ProtocolError("verify answer is about another attempt")), /server's answer could not be verified.*another attempt/);
+  assert.match(en(new ProtocolError("flow answer is malformed")), /sign-in request are malformed/);
+  assert.match(en(new ConfigError("no apiUrl")), /misconfigured: no apiUrl/);
+  assert.match(en(new Error("boom")), /boom/);
+  // The same failures in Hindi: Devanagari sentences, the technical reason kept as is.
+  const hi = (err) => render(describeError(err, "Acme Bank"), "hi");
+  assert.match(hi(new ApiError(0, "network_error", "unreachable")), /^सेवा से संपर्क नहीं हो पा रहा है/);
+  assert.match(hi(new ApiError(401, "invalid_client_token", "x")), /Acme Bank से नया साइन-इन शुरू करें।$/);
+  assert.match(hi(new ManifestError("rollback: version 1 < 3")), /रोलबैक.*\(rollback: version 1 < 3\)/);
 });
 
 test("the warm-up model is the 70-byte Identity graph checked with onnx.checker", () => {

@@ -11,6 +11,7 @@ import {
   colourAt, cssColour, moveAt, parseChallenge,
 } from "../src/challenge.js";
 import { ConfigError, DEFAULTS, loadConfig } from "../src/config.js";
+import { render, t } from "../src/i18n.js";
 import { HINT_TEXT, MOVE_LABELS, describeDecision, describeError } from "../src/messages.js";
 import { CHALLENGE } from "../testing/helpers.js";
 
@@ -42,7 +43,7 @@ test("guidance before the capture: no face, several faces, dark, far, look strai
   assert.equal(hint(frame(0, { height: 400 })), "ready");
   assert.equal(hint(frame(0.3, { height: 400 })), "look_straight");
   assert.equal(assess(frame(0.05, { height: 400 }), OPTIONS).ready, true);
-  for (const code of HINTS) assert.ok(HINT_TEXT[code], code);
+  for (const code of HINTS) assert.notEqual(t(HINT_TEXT[code]), HINT_TEXT[code], code);
 });
 
 test("the page's challenge constants are the server's", () => {
@@ -113,8 +114,11 @@ test("the colour and the move of any moment of the capture follow the schedule",
   assert.equal(moveAt(c, 6000), null);
   assert.equal(cssColour("magenta"), "rgb(255 0 255)");
   for (const move of c.moves) assert.ok(MOVE_LABELS[move], move);
-  assert.deepEqual(Object.values(MOVE_LABELS), [
+  assert.deepEqual(Object.values(MOVE_LABELS).map((key) => t(key, {}, "en")), [
     "Look at the camera", "Turn your head to your left", "Turn your head to your right", "Look up", "Look down",
+  ]);
+  assert.deepEqual(Object.values(MOVE_LABELS).map((key) => t(key, {}, "hi")), [
+    "कैमरे की ओर देखें", "अपना सिर अपनी बाईं ओर घुमाएँ", "अपना सिर अपनी दाईं ओर घुमाएँ", "ऊपर देखें", "नीचे देखें",
   ]);
 });
 
@@ -195,46 +199,56 @@ test("camera failures map to denied / missing / busy, each with its own message"
     const mediaDevices = { getUserMedia: async () => { throw Object.assign(new Error("x"), { name }); } };
     const err = await openCamera({}, { mediaDevices }).catch((e) => e);
     assert.ok(err instanceof CameraError);
-    messages.add(describeError(err));
+    messages.add(render(describeError(err, "Acme Bank"), "en"));
   }
   assert.equal(messages.size, 3);
-  assert.match([...messages][0], /refused.*Allow the camera/);
+  assert.match([...messages][0], /refused.*allow the camera.*start a new sign-in from Acme Bank/);
   assert.match([...messages][1], /No camera was found/);
   assert.match([...messages][2], /another application/);
   assert.equal((await openCamera({}, { mediaDevices: {} }).catch((e) => e)).kind, "unsupported");
 });
 
-test("every decision has plain words, what to do next, and a retry unless verified or locked", () => {
-  assert.deepEqual(["verified", "locked"].map((decision) => describeDecision({ decision, hint: "" }).retry), [false, false]);
-  assert.match(describeDecision({ decision: "locked", hint: "" }).next, /30 minutes/);
+test("every decision has plain words and what to do next; the other way to sign in unless verified", () => {
+  const en = (m) => render(m, "en");
+  const view = (decision, hint = "") => describeDecision({ decision, hint }, "Acme Bank");
+  assert.deepEqual(["verified", "locked", "not_verified"].map((d) => view(d).alternative), [false, true, true]);
+  assert.equal(en(view("verified").title), "Verified");
+  assert.equal(en(view("verified").next), "Continue to Acme Bank to finish.");
+  assert.match(en(view("locked").next), /try again in 30 minutes, starting from Acme Bank/);
   const hints = ["", "no_face", "multiple_faces", "too_dark", "too_far", "moves_not_followed"];
   const texts = new Set();
   for (const hint of hints) {
-    const view = describeDecision({ decision: "not_verified", hint });
-    assert.equal(view.retry, true);
-    assert.ok(view.text && view.next, hint);
-    texts.add(view.text);
+    const { title, text, next } = view("not_verified", hint);
+    assert.equal(en(title), "Not verified");
+    assert.ok(en(text) && en(next).endsWith("To try again, start a new sign-in from Acme Bank."), hint);
+    assert.ok(render(next, "hi").endsWith("फिर से प्रयास करने के लिए Acme Bank से नया साइन-इन शुरू करें।"), hint);
+    texts.add(en(text));
   }
   assert.equal(texts.size, hints.length);
-  const generic = describeDecision({ decision: "not_verified", hint: "" });
-  assert.equal(`${generic.text} ${generic.next}`,
-    "We could not verify you. Make sure your face is well lit by the screen, follow the moves, and try again.");
+  const generic = view("not_verified");
+  assert.equal(`${en(generic.text)} ${en(generic.next)}`,
+    "We could not verify you. Make sure your face is well lit by the screen, and follow the moves."
+    + " To try again, start a new sign-in from Acme Bank.");
   // the page has no words for which liveness signal refused: the server never says
-  assert.equal(describeDecision({ decision: "not_verified", hint: "light_not_reflected" }).text, texts.values().next().value);
+  assert.equal(en(view("not_verified", "light_not_reflected").text), texts.values().next().value);
 });
 
-test("config: capture knobs are overridable within bounds, defaultSubject and allowMotionOnly are typed", async () => {
+test("config: capture knobs are overridable within bounds, startUrl and allowMotionOnly are typed", async () => {
   const serve = (extra) => async () => new Response(JSON.stringify({ apiUrl: "https://a.example", serverKeySpki: "AAAA", ...extra }));
-  const config = await loadConfig(serve({ capture: { fps: 10 }, defaultSubject: "demo" }));
+  const config = await loadConfig(serve({ capture: { fps: 10 }, startUrl: "https://bank.example/login" }));
   assert.equal(config.capture.fps, 10);
   assert.equal(config.capture.maxSide, DEFAULTS.capture.maxSide);
-  assert.equal(config.defaultSubject, "demo");
+  assert.equal(config.startUrl, "https://bank.example/login");
   assert.equal(config.allowMotionOnly, false);
+  assert.equal((await loadConfig(serve({}))).startUrl, "");
+  assert.ok(!("defaultSubject" in DEFAULTS));
   assert.equal((await loadConfig(serve({ allowMotionOnly: true }))).allowMotionOnly, true);
   assert.equal((await loadConfig(serve({}))).capture, DEFAULTS.capture);
   for (const capture of [{ fps: 4 }, { nope: 1 }, { maxSide: "320" }, { maxSide: 1280 }, 5]) {
     await assert.rejects(loadConfig(serve({ capture })), ConfigError, JSON.stringify(capture));
   }
-  await assert.rejects(loadConfig(serve({ defaultSubject: 5 })), ConfigError);
+  for (const startUrl of [5, "javascript:alert(1)", "/relative", "bank.example"]) {
+    await assert.rejects(loadConfig(serve({ startUrl })), ConfigError, String(startUrl));
+  }
   await assert.rejects(loadConfig(serve({ allowMotionOnly: "yes" })), ConfigError);
 });

@@ -21,7 +21,7 @@ const MODELS = [
 /** Open a session with `api` and load its models; resolves with the result or the error. */
 async function load(api, options = {}) {
   return withFetch(api.fetch, async () => {
-    const session = await openSession(api.apiUrl, await importVerifyKey(api.root.spki));
+    const session = await openSession(api.apiUrl, await importVerifyKey(api.root.spki), { clientToken: api.clientToken, purpose: "models" });
     const manifest = { models: api.entries };
     return loadModels({ apiUrl: api.apiUrl, session, manifest, ...options }).catch((err) => err);
   });
@@ -105,7 +105,7 @@ test("an API error on one range ends the load with that error", async () => {
     return api.fetch(url, init);
   };
   const err = await withFetch(failing, async () => {
-    const session = await openSession(api.apiUrl, await importVerifyKey(api.root.spki));
+    const session = await openSession(api.apiUrl, await importVerifyKey(api.root.spki), { clientToken: api.clientToken, purpose: "models" });
     return loadModels({ apiUrl: api.apiUrl, session, manifest: { models: api.entries } }).catch((e) => e);
   });
   assert.ok(err instanceof ApiError);

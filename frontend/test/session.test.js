@@ -1,26 +1,29 @@
-// openSession against a fake API: the whole exchange, and every refusal of PROTOCOL.md §3.
+// openSession against a fake API: the whole exchange for a transaction's client token, and every
+// refusal of PROTOCOL.md §3.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ApiError } from "../src/api.js";
 import { importVerifyKey } from "../src/crypto.js";
 import { b64urlDecode, b64urlEncode } from "../src/encoding.js";
 import { ProtocolError, openSession, verifyDelegation } from "../src/session.js";
-import { CHALLENGE, MOTION_CHALLENGE, es256KeyPair, fakeApi, signJws, withFetch } from "../testing/helpers.js";
+import { CHALLENGE, CLIENT_TOKEN, MOTION_CHALLENGE, es256KeyPair, fakeApi, signJws, withFetch } from "../testing/helpers.js";
 
 const NOW = 1_764_316_800;
+/** A models-only session of the fake API's transaction (it may open five). */
+const MODELS = Object.freeze({ clientToken: CLIENT_TOKEN, purpose: "models" });
 const clock = () => NOW;
 const pinned = (api) => importVerifyKey(api.root.spki);
 
 /** @returns {Promise<ProtocolError>} the refusal of an exchange with this fake API */
 async function refusal(api, now = clock) {
   const key = await pinned(api);
-  return withFetch(api.fetch, () => openSession(api.apiUrl, key, { now }).then(
+  return withFetch(api.fetch, () => openSession(api.apiUrl, key, { ...MODELS, now }).then(
     () => assert.fail("session accepted"), (err) => err));
 }
 
 test("openSession authenticates the server and agrees on the keys", async () => {
   const api = await fakeApi({ now: NOW });
-  const session = await withFetch(api.fetch, async () => openSession(api.apiUrl, await pinned(api), { now: clock }));
+  const session = await withFetch(api.fetch, async () => openSession(api.apiUrl, await pinned(api), { ...MODELS, now: clock }));
   assert.deepEqual(session.keys, api.sessions.get(session.sessionId));
   assert.equal(new Set([session.keys.model, session.keys.request, session.keys.response].map(String)).size, 3);
   assert.equal(session.expiresAt, NOW + 300);
@@ -39,8 +42,8 @@ test("the hello carries a fresh 65-byte point and 32-byte nonce each time", asyn
   };
   const key = await pinned(api);
   await withFetch(spy, async () => {
-    await openSession(api.apiUrl, key, { now: clock });
-    await openSession(api.apiUrl, key, { now: clock });
+    await openSession(api.apiUrl, key, { ...MODELS, now: clock });
+    await openSession(api.apiUrl, key, { ...MODELS, now: clock });
   });
   for (const body of bodies) {
     assert.equal(body.version, 2);
@@ -55,7 +58,7 @@ test("a server not chaining to the pinned key is refused", async () => {
   const api = await fakeApi({ now: NOW });
   const impostor = await fakeApi({ now: NOW });
   const key = await pinned(api);
-  const err = await withFetch(impostor.fetch, () => openSession(api.apiUrl, key, { now: clock }).catch((e) => e));
+  const err = await withFetch(impostor.fetch, () => openSession(api.apiUrl, key, { ...MODELS, now: clock }).catch((e) => e));
   assert.ok(err instanceof ProtocolError);
   assert.equal(err.reason, "delegation bad signature");
 });
@@ -72,8 +75,8 @@ test("an answer replayed to another hello is refused (echo of our key and nonce)
   let first;
   const replay = rewriting(api, (answer) => (first ??= answer));
   const key = await pinned(api);
-  await withFetch(replay, () => openSession(api.apiUrl, key, { now: clock }));
-  const err = await withFetch(replay, () => openSession(api.apiUrl, key, { now: clock }).catch((e) => e));
+  await withFetch(replay, () => openSession(api.apiUrl, key, { ...MODELS, now: clock }));
+  const err = await withFetch(replay, () => openSession(api.apiUrl, key, { ...MODELS, now: clock }).catch((e) => e));
   assert.equal(err.reason, "transcript does not echo this client's key and nonce");
 });
 
@@ -86,7 +89,7 @@ test("a transcript naming another delegation is refused", async () => {
   });
   assert.notEqual(other, api.delegationToken);
   const err = await withFetch(rewriting(api, (answer) => ({ ...answer, delegation: other })),
-    async () => openSession(api.apiUrl, await pinned(api), { now: clock }).catch((e) => e));
+    async () => openSession(api.apiUrl, await pinned(api), { ...MODELS, now: clock }).catch((e) => e));
   assert.equal(err.reason, "transcript names another delegation");
 });
 
@@ -98,7 +101,7 @@ test("a delegation of another key does not authenticate the transcript", async (
     expires_at: NOW + 3600, usage: ["session"],
   });
   const err = await withFetch(rewriting(api, (answer) => ({ ...answer, delegation: other })),
-    async () => openSession(api.apiUrl, await pinned(api), { now: clock }).catch((e) => e));
+    async () => openSession(api.apiUrl, await pinned(api), { ...MODELS, now: clock }).catch((e) => e));
   assert.equal(err.reason, "bad transcript signature");
 });
 
@@ -133,7 +136,7 @@ test("delegation rules: 24 h at most, usage, type", async () => {
 test("API errors and malformed answers end the exchange with a clear error", async () => {
   const key = (await es256KeyPair()).publicKey;
   const answer = (status, body) => async () => new Response(body, { status });
-  const run = (fetchImpl) => withFetch(fetchImpl, () => openSession("https://api.test", key, { now: clock }).catch((e) => e));
+  const run = (fetchImpl) => withFetch(fetchImpl, () => openSession("https://api.test", key, { ...MODELS, now: clock }).catch((e) => e));
   const down = await run(async () => { throw new TypeError("fetch failed"); });
   assert.ok(down instanceof ApiError);
   assert.equal(down.status, 0);
@@ -152,17 +155,47 @@ test("the motion-only check is asked for in the hello, and the challenge must be
     return api.fetch(url, init);
   };
   const key = await pinned(api);
-  const motion = await withFetch(spy, () => openSession(api.apiUrl, key, { now: clock, liveness: "motion" }));
-  const light = await withFetch(spy, () => openSession(api.apiUrl, key, { now: clock }));
+  const motion = await withFetch(spy, () => openSession(api.apiUrl, key, { ...MODELS, now: clock, liveness: "motion" }));
+  const light = await withFetch(spy, () => openSession(api.apiUrl, key, { ...MODELS, now: clock }));
   assert.deepEqual([bodies[0].liveness, "liveness" in bodies[1]], ["motion", false]);
   assert.deepEqual([motion.challenge.mode, motion.challenge.light.length, light.challenge.mode], ["motion", 0, "light"]);
   // A server answering a request for no flashing colours with a light schedule is refused (and
   // the other way round: a weaker check than asked for).
   for (const [liveness, challenge] of [["motion", CHALLENGE], ["light", MOTION_CHALLENGE]]) {
     const other = await fakeApi({ now: NOW, tamper: { challenge: () => challenge } });
-    const err = await withFetch(other.fetch, async () => openSession(other.apiUrl, await pinned(other), { now: clock, liveness })
+    const err = await withFetch(other.fetch, async () => openSession(other.apiUrl, await pinned(other), { ...MODELS, now: clock, liveness })
       .then(() => assert.fail("accepted"), (e) => e));
     assert.ok(err instanceof ProtocolError);
     assert.equal(err.reason, "challenge is not of the mode asked for");
   }
+});
+
+test("the hello names the transaction's client token and the session's purpose", async () => {
+  const bodies = [];
+  const api = await fakeApi({ now: NOW });
+  const spy = (url, init) => {
+    if (init?.method === "POST") bodies.push(JSON.parse(init.body));
+    return api.fetch(url, init);
+  };
+  const key = await pinned(api);
+  const models = await withFetch(spy, () => openSession(api.apiUrl, key, { ...MODELS, now: clock }));
+  const verify = await withFetch(spy, () => openSession(api.apiUrl, key, { clientToken: CLIENT_TOKEN, now: clock }));
+  assert.deepEqual(bodies.map((b) => [b.client_token, b.purpose]), [[CLIENT_TOKEN, "models"], [CLIENT_TOKEN, "verify"]]);
+  assert.deepEqual([api.purposes.get(models.sessionId), api.purposes.get(verify.sessionId)], ["models", "verify"]);
+  // No token, or an unknown purpose, never reaches the network.
+  await assert.rejects(openSession(api.apiUrl, key, { now: clock }), TypeError);
+  await assert.rejects(openSession(api.apiUrl, key, { clientToken: CLIENT_TOKEN, purpose: "assertion" }), TypeError);
+  assert.equal(bodies.length, 2);
+});
+
+test("a verify session uses the token up; models sessions do not (five at most)", async () => {
+  const api = await fakeApi({ now: NOW });
+  const key = await pinned(api);
+  const open = (options) => withFetch(api.fetch, () => openSession(api.apiUrl, key, { clientToken: CLIENT_TOKEN, now: clock, ...options })
+    .then(() => "opened", (err) => (err instanceof ApiError ? `${err.status} ${err.code}` : err)));
+  for (let i = 0; i < 5; i++) assert.equal(await open({ purpose: "models" }), "opened");
+  assert.equal(await open({ purpose: "models" }), "401 invalid_client_token");
+  assert.equal(await open({}), "opened");
+  assert.equal(await open({}), "401 invalid_client_token");
+  assert.equal(await open({ clientToken: "A".repeat(43) }), "401 invalid_client_token");
 });

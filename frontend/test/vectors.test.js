@@ -1,9 +1,10 @@
 // Known-answer vectors (tests/vectors/protocol.json, tools/make_vectors.py): the browser modules
-// must agree with the Python implementation byte for byte.
+// must agree with the Python implementation byte for byte; the relying party's result token is
+// checked by a second implementation (WebCrypto).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { importEcdhKeyPair, importVerifyKey, ecdhSharedSecret, sha256Hex } from "../src/crypto.js";
-import { b64urlDecode, toHex } from "../src/encoding.js";
+import { b64urlDecode, b64urlEncode, toHex } from "../src/encoding.js";
 import { ManifestError, verifyManifest } from "../src/manifest.js";
 import { ProtocolError, finishExchange } from "../src/session.js";
 import { createOpener, parseHeader, streamId } from "../src/stream.js";
@@ -176,4 +177,34 @@ test("stream vector: a tampered header is refused", async () => {
     await assert.rejects(opener(flipBit(fromHex(s.header), index)), ProtocolError, `header byte ${index}`);
   }
   await assert.rejects(opener(fromHex(s.header).subarray(0, 31)), (err) => err.reason === "stream header has the wrong length");
+});
+
+const r = vectors.result_token;
+
+/** The result token's header, claims and whether its ES256 signature verifies with `jwk`. */
+async function readResult(token, jwk) {
+  const [h, p, s] = token.split(".");
+  const key = await crypto.subtle.importKey("jwk", { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
+    { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
+  const valid = await crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, b64urlDecode(s), new TextEncoder().encode(`${h}.${p}`));
+  const json = (part) => JSON.parse(new TextDecoder().decode(b64urlDecode(part)));
+  return { header: json(h), claims: json(p), valid };
+}
+
+test("result token vector: ES256 under the JWKS key its kid names (RFC 7638), with the expected claims", async () => {
+  // What a relying party checks (PROTOCOL.md §7); the page never sees a result token, but the
+  // vector is checked by a second implementation here (WebCrypto) besides Python's and PyJWT.
+  const [jwk] = r.jwks.keys;
+  const thumbprint = b64urlEncode(new Uint8Array(await crypto.subtle.digest("SHA-256",
+    new TextEncoder().encode(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })))));
+  assert.equal(jwk.kid, thumbprint);
+  const { header, claims, valid } = await readResult(r.token, jwk);
+  assert.ok(valid);
+  assert.deepEqual(header, { alg: "ES256", kid: jwk.kid, typ: "secureface-result+jwt" });
+  assert.deepEqual(claims, r.expected.claims);
+  assert.deepEqual([claims.iss, claims.aud, claims.nonce, claims.sub], [r.expected.issuer, r.expected.audience, r.expected.nonce, r.expected.subject]);
+  assert.ok(claims.iat <= r.now && r.now < claims.exp);
+  const [h, p, s] = r.token.split(".");
+  const forged = `${h}.${b64urlEncode(new TextEncoder().encode(JSON.stringify({ ...claims, sub: "mallory" })))}.${s}`;
+  assert.equal((await readResult(forged, jwk)).valid, false);
 });

@@ -80,32 +80,73 @@ export async function entryFor(name, bytes, role = "detector") {
 
 const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 
+/** The fake API's transaction: ids of the right shape, a registered relying party. */
+export const TRANSACTION = Object.freeze({
+  transaction_id: "dHJhbnNhY3Rpb24tMDAwMQ",
+  relying_party: Object.freeze({ client_id: "acme-bank", name: "Acme Bank", alternative_url: "https://acme.example/other-ways" }),
+  purpose: "sign_in",
+  locale: "",
+  return_url: "https://acme.example/secureface/return",
+  state: "st4te-0f.the_rp~",
+});
+/** The fake API's client token (43 base64url characters). */
+export const CLIENT_TOKEN = "Y2xpZW50LXRva2VuLWZvci10aGUtdGVzdHMtMDEyMzQ";
+
 /**
- * A fake API answering POST /session, GET /models/manifest, segment ranges and POST /verify, as
- * `fetch`. `tamper` hooks let a test play the attacker: `answer(body) → body` on the exchange,
- * `range({name, first, count, body}) → body` on each range response, `bundle(bundle) → bundle`
- * and `verifyAnswer(body) → body` on the verify answer, `challenge(challenge) → challenge` in the
- * transcript (the challenge follows the hello's `liveness`); `decision: {decision, reason, ...}` sets
- * the assertion's fields.
+ * A fake API answering POST /v1/flow, POST /session (with a transaction's client token: at most
+ * 5 `models` sessions, one `verify` session), GET /models/manifest, segment ranges and
+ * POST /verify, as `fetch`. `tamper` hooks let a test play the attacker: `answer(body) → body` on
+ * the exchange, `range({name, first, count, body}) → body` on each range response,
+ * `decision: {...}` sets (or adds) fields of the verify answer, `answerJson(answer) → answer or
+ * string` rewrites it whole, `verifyAnswer(body) → body` rewrites the sealed body,
+ * `challenge(challenge) → challenge` in the transcript (the challenge follows the hello's
+ * `liveness`). `flow` overrides fields of the transaction (TRANSACTION).
  */
-export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000), manifestVersion = 3, tamper = {}, delegation = {} } = {}) {
+export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000), manifestVersion = 3, tamper = {}, delegation = {}, flow = {} } = {}) {
   const root = await es256KeyPair();
   const delegated = await es256KeyPair();
   const delegationToken = await signJws(root.privateKey, { kid: "root", typ: "secureface-delegation+jws" }, {
     type: "secureface-delegation", public_key: b64urlEncode(delegated.spki), not_before: now - 60,
-    expires_at: now + 3540, usage: ["session", "assertion"], ...delegation,
+    expires_at: now + 3540, usage: ["session"], ...delegation,
   });
+  const transaction = { ...TRANSACTION, expires_at: now + 600, ...flow };
+  /** The transaction's progress: model sessions opened, its verify session (once started). */
+  const claims = { models: 0, verifySession: "" };
   const entries = await Promise.all(models.map(({ name, bytes, role }) => entryFor(name, bytes, role)));
   const manifestToken = await signJws(root.privateKey, { kid: "root", typ: "secureface-manifest+jws" }, {
     type: "secureface-model-manifest", manifest_version: manifestVersion, issued_at: now - 10,
     expires_at: now + 86400, models: entries,
   });
   const sessions = new Map();
+  /** Each session's purpose: "models" or "verify". */
+  const purposes = new Map();
   const requests = [];
   /** Decrypted verify payloads, by session id; each session is single-use as on the server. */
   const verified = new Map();
 
-  async function exchange(body) {
+  /** POST /v1/flow: the transaction of a live token (not used up). */
+  function describe(body) {
+    if (typeof body.client_token !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(body.client_token)) {
+      return json(400, { statusCode: 400, code: "bad_request", message: "client_token is missing or malformed" });
+    }
+    if (body.client_token !== CLIENT_TOKEN || claims.verifySession || now >= transaction.expires_at) return invalidToken();
+    return json(200, transaction);
+  }
+
+  const invalidToken = () => json(401, { statusCode: 401, code: "invalid_client_token", message: "This verification link is invalid or expired" });
+
+  /** The claim a POST /session makes on the transaction; an error Response if refused. */
+  function claim(body) {
+    const purpose = body.purpose ?? "verify";
+    if (typeof body.client_token !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(body.client_token) || !["models", "verify"].includes(purpose)) {
+      return json(400, { statusCode: 400, code: "bad_request", message: "Bad request" });
+    }
+    if (body.client_token !== CLIENT_TOKEN || claims.verifySession || now >= transaction.expires_at) return invalidToken();
+    if (purpose === "models" && claims.models >= 5) return invalidToken();
+    return purpose;
+  }
+
+  async function exchange(body, purpose) {
     const server = await subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
     const clientPoint = Buffer.from(body.client_public_key, "base64url");
     const clientKey = await subtle.importKey("raw", clientPoint, { name: "ECDH", namedCurve: "P-256" }, false, []);
@@ -124,6 +165,9 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     const th = new Uint8Array(await subtle.digest("SHA-256", transcript));
     const keys = await deriveSessionKeys(shared, Buffer.from(body.client_nonce, "base64url"), serverNonce, th);
     sessions.set(sessionId, keys);
+    purposes.set(sessionId, purpose);
+    if (purpose === "verify") claims.verifySession = sessionId;
+    else claims.models += 1;
     return { transcript: b64urlEncode(transcript), signature: b64urlEncode(signature), delegation: delegationToken };
   }
 
@@ -143,10 +187,12 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     return new Response(body, { status: 200, headers: { "content-type": "application/octet-stream" } });
   }
 
-  /** POST /verify: open the payload under K_request, answer a signed decision under K_response. */
+  /** POST /verify: open the payload under K_request, answer the decision under K_response. */
   async function verify(body) {
     const keys = sessions.get(body.session_id);
-    if (!keys || verified.has(body.session_id)) return json(401, { statusCode: 401, code: "session_invalid", message: "Session invalid" });
+    if (!keys || verified.has(body.session_id) || purposes.get(body.session_id) !== "verify") {
+      return json(401, { statusCode: 401, code: "session_invalid", message: "Session invalid" });
+    }
     const aad = (label) => utf8.encode(`secureface/v1/${label}\0${body.session_id}`);
     const requestKey = await subtle.importKey("raw", keys.request, "AES-GCM", false, ["decrypt"]);
     let payload;
@@ -159,30 +205,35 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     const metaLength = new DataView(payload.buffer).getUint32(0);
     const meta = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + metaLength)));
     verified.set(body.session_id, { meta, frames: payload.subarray(4 + metaLength) });
-    const { decision = "verified", hint = "", assurance = "light", ...extra } = tamper.decision ?? {};
-    let bundle = {
-      assertion: await signJws(delegated.privateKey, { typ: "secureface-assertion+jws" }, {
-        type: "secureface-assertion", subject_id: meta.subject_id, decision, hint, assurance, session_id: body.session_id,
-        issued_at: now, expires_at: now + 300, ...extra,
-      }),
-      delegation: delegationToken,
+    // As the server: exactly frames and consent; the consent names this transaction.
+    if (Object.keys(meta).sort().join() !== "consent,frames" || meta.consent?.transaction_id !== transaction.transaction_id) {
+      return json(400, { statusCode: 400, code: "bad_request", message: "Verify payload metadata is malformed" });
+    }
+    let answer = {
+      type: "secureface-verify-answer", decision: "verified", hint: "", assurance: "light",
+      transaction_id: transaction.transaction_id, session_id: body.session_id, ...tamper.decision,
     };
-    if (tamper.bundle) bundle = await tamper.bundle(bundle);
+    if (tamper.answerJson) answer = await tamper.answerJson(answer);
     const responseKey = await subtle.importKey("raw", keys.response, "AES-GCM", false, ["encrypt"]);
     const nonce = globalThis.crypto.getRandomValues(new Uint8Array(12));
+    const plaintext = utf8.encode(typeof answer === "string" ? answer : JSON.stringify(answer));
     const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv: nonce, additionalData: aad("verify-response") },
-      responseKey, utf8.encode(JSON.stringify(bundle))));
-    let answer = { nonce: b64urlEncode(nonce), ciphertext: b64urlEncode(sealed) };
-    if (tamper.verifyAnswer) answer = await tamper.verifyAnswer(answer);
-    return json(200, answer);
+      responseKey, plaintext));
+    let sealedBody = { nonce: b64urlEncode(nonce), ciphertext: b64urlEncode(sealed) };
+    if (tamper.verifyAnswer) sealedBody = await tamper.verifyAnswer(sealedBody);
+    return json(200, sealedBody);
   }
 
   async function fetch(input, init = {}) {
     const url = new URL(input);
     const headers = new Headers(init.headers);
     requests.push({ method: init.method || "GET", url, headers });
+    if (init.method === "POST" && url.pathname === "/v1/flow") return describe(JSON.parse(init.body));
     if (init.method === "POST" && url.pathname === "/session") {
-      const answer = await exchange(JSON.parse(init.body));
+      const body = JSON.parse(init.body);
+      const purpose = claim(body);
+      if (purpose instanceof Response) return purpose;
+      const answer = await exchange(body, purpose);
       return json(200, tamper.answer ? await tamper.answer(answer) : answer);
     }
     if (init.method === "POST" && url.pathname === "/verify") return verify(JSON.parse(init.body));
@@ -191,7 +242,10 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     return json(404, { statusCode: 404, code: "not_found", message: "No route" });
   }
 
-  return { fetch, root, delegated, delegationToken, requests, entries, manifestToken, sessions, verified, apiUrl: "https://api.test" };
+  return {
+    fetch, root, delegated, delegationToken, requests, entries, manifestToken, sessions, purposes, verified, transaction, claims,
+    clientToken: CLIENT_TOKEN, apiUrl: "https://api.test",
+  };
 }
 
 /** Run `fn` with `globalThis.fetch` replaced. */

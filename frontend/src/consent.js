@@ -1,0 +1,38 @@
+// What the person agreed to, recorded with the frames (docs/PROTOCOL.md §5, issue 9): which
+// version of the consent notice they were shown, in which language, when they pressed "I agree",
+// for which transaction. Mirrors secureface.transactions.model (CONSENT_NOTICE, LOCALES) and
+// secureface.verify.request.Consent. The notice's words are in the catalogs (i18n/*.js): a
+// change to what the notice says is a new CONSENT_NOTICE, here and on the server.
+
+/** The version of the notice the page shows (secureface.transactions.model.CONSENT_NOTICE). */
+export const CONSENT_NOTICE = "2026-12.1";
+/** The languages the page (and its notice) is written in (secureface.transactions.model.LOCALES). */
+export const LOCALES = Object.freeze(/** @type {const} */ (["en", "hi"]));
+/** A transaction id: 16 bytes, base64url. */
+export const TRANSACTION_ID_RE = /^[A-Za-z0-9_-]{22}$/;
+
+/**
+ * @typedef {object} ConsentMeta the verify payload's `meta.consent`
+ * @property {string} notice CONSENT_NOTICE
+ * @property {"en" | "hi"} locale the language the notice was shown in
+ * @property {number} accepted_at Unix ms when the person pressed "I agree"
+ * @property {string} transaction_id the flow's transaction
+ */
+
+/**
+ * The consent record, checked as the server checks it (keys in the server's order).
+ * @param {{locale: string, acceptedAt: number, transactionId: string}} consent
+ * @returns {Readonly<ConsentMeta>}
+ * @throws {TypeError} a locale not in LOCALES, a time that is not an integer, a malformed id
+ */
+export function consentMeta({ locale, acceptedAt, transactionId }) {
+  if (!LOCALES.includes(/** @type {any} */ (locale))) throw new TypeError("consent locale is not one of LOCALES");
+  if (!Number.isSafeInteger(acceptedAt) || acceptedAt <= 0) throw new TypeError("consent time must be Unix ms");
+  if (typeof transactionId !== "string" || !TRANSACTION_ID_RE.test(transactionId)) {
+    throw new TypeError("consent transaction id is malformed");
+  }
+  return Object.freeze({
+    notice: CONSENT_NOTICE, locale: /** @type {"en" | "hi"} */ (locale), accepted_at: acceptedAt,
+    transaction_id: transactionId,
+  });
+}
