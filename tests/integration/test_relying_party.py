@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -27,6 +29,7 @@ from tests.helpers import (
 )
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 _addresses = iter(range(200, 250))
 
 
@@ -97,6 +100,28 @@ def test_the_result_is_a_standard_jwt_that_pyjwt_verifies_through_the_jwks(
     assert not {"score", "similarity", "reason", "embedding"} & set(claims)
 
 
+def test_jose_in_node_verifies_the_result_through_the_live_jwks(
+    stack: dict[str, Any], verified: tuple[Login, str]
+) -> None:
+    """panva's ``jose`` (what a node relying party uses) with createRemoteJWKSet."""
+    login, token = verified
+    script = REPO / "frontend" / "testing" / "verify-result.mjs"
+    api = stack["urls"]["api"]
+
+    def jose(audience: str) -> tuple[int, dict[str, Any]]:
+        done = subprocess.run(
+            ["node", str(script), api, audience, token], capture_output=True, text=True,
+            timeout=60, check=False, cwd=REPO / "frontend",
+        )  # fmt: skip
+        return done.returncode, json.loads(done.stdout)
+
+    code, claims = jose("demo-bank")
+    assert code == 0, claims
+    assert (claims["sub"], claims["nonce"], claims["decision"]) == ("demo", login.nonce, "verified")
+    code, refused = jose("other-portal")
+    assert (code, refused["error"]) == (1, "ERR_JWT_CLAIM_VALIDATION_FAILED")
+
+
 def test_jwks_keys_are_named_by_their_thumbprint(stack: dict[str, Any]) -> None:
     keys = jwks(stack)["keys"]
     assert len(keys) == 1
@@ -161,8 +186,9 @@ def test_the_transaction_and_its_redemption_are_audited_without_secrets(
     audit = database(stack)["audit"]
     kinds = {r["kind"] for r in audit.find({"transaction_id": login.transaction_id})}
     assert kinds == {"transaction", "verify", "redeem"}
-    stored = repr(list(audit.find({"transaction_id": login.transaction_id})))
-    stored += repr(database(stack)["transactions"].find_one({"_id": login.transaction_id}))
+    audited = repr(list(audit.find({"transaction_id": login.transaction_id})))
+    assert token not in audited  # the result lives in the transaction only, until redeemed
+    stored = audited + repr(database(stack)["transactions"].find_one({"_id": login.transaction_id}))
     assert login.token not in stored  # only the client token's SHA-256 is kept
     assert stack["relying_parties"]["demo-bank"]["client_secret"] not in stored
 
