@@ -33,8 +33,15 @@ from tests.e2e.browser import (
     wait_for_outcome,
     watch_console,
 )
+from tests.helpers import start_login
 
 pytestmark = pytest.mark.e2e
+
+
+def hosted_url(stack: dict[str, Any]) -> str:
+    """Where a relying party sends a person: the page with a fresh transaction's client token."""
+    return start_login(stack).started.hosted_url
+
 
 SEED_HIGH_WATER_MARK = """(version) => new Promise((ok, fail) => {
     const r = indexedDB.open("secureface", 1);
@@ -59,7 +66,7 @@ def test_every_manifest_model_is_fetched_verified_and_loaded(
     page.on("request", lambda r: ranges.append(r) if "/segments?" in r.url else None)
 
     started = time.monotonic()
-    page.goto(stack["urls"]["web"])
+    page.goto(hosted_url(stack))
     outcome = wait_for_outcome(page, READY_TIMEOUT_MS)
     wall_ms = (time.monotonic() - started) * 1000
     screenshot(page, "browser-models-ready")
@@ -120,7 +127,7 @@ def test_a_rolled_back_manifest_is_refused(stack: dict[str, Any], context: Brows
     segments: list[str] = []
     page.on("request", lambda r: segments.append(r.url) if "/segments?" in r.url else None)
 
-    page.goto(stack["urls"]["web"])
+    page.goto(hosted_url(stack))
     outcome = wait_for_outcome(page, 15_000)
     screenshot(page, "browser-rollback")
     assert outcome["state"] == "error"
@@ -135,7 +142,7 @@ def test_an_unreachable_api_ends_on_a_clear_message(
     page = context.new_page()
     page.route(stack["urls"]["api"] + "/**", lambda route: route.abort("connectionrefused"))
     started = time.monotonic()
-    page.goto(stack["urls"]["web"])
+    page.goto(hosted_url(stack))
     outcome = wait_for_outcome(page, 10_000)
     elapsed = time.monotonic() - started
     screenshot(page, "browser-api-down")
@@ -155,9 +162,27 @@ def test_a_segment_tampered_in_transit_is_refused(
 
     page = context.new_page()
     page.route("**/models/yunet/*/segments?*", flip_one_bit)
-    page.goto(stack["urls"]["web"])
+    page.goto(hosted_url(stack))
     outcome = wait_for_outcome(page, READY_TIMEOUT_MS)
     screenshot(page, "browser-tampered-segment")
     assert outcome["state"] == "error"
     assert "could not be verified (segment 0 failed authentication)" in outcome["text"]
     assert page.eval_on_selector("#model-table", "e => e.hidden") is True
+
+
+def test_without_a_relying_partys_link_the_page_sends_people_to_start_there(
+    stack: dict[str, Any], context: BrowserContext
+) -> None:
+    page = context.new_page()
+    api_calls: list[str] = []
+    page.on("request", lambda r: api_calls.append(r.url) if stack["urls"]["api"] in r.url else None)
+    page.goto(stack["urls"]["web"])
+    page.wait_for_selector("#no-flow:not([hidden])", timeout=15_000)
+    assert "start from there" in page.inner_text("#no-flow")
+    assert page.get_attribute("#start-link", "href") == stack["urls"]["rp"]  # config.startUrl
+    assert api_calls == []  # no token: nothing asked of the API, no model downloaded
+    # A made-up or used-up token is refused by the API, and said so.
+    page.goto(stack["urls"]["web"] + "/#token=" + "A" * 43)
+    page.wait_for_selector("#no-flow:not([hidden])", timeout=15_000)
+    assert "invalid, has expired or was already used" in page.inner_text("#no-flow")
+    assert "#token" not in page.url  # the fragment is removed from the address bar at once

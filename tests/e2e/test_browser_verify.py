@@ -1,10 +1,13 @@
 """The whole flow in Debian's Chromium, against the local stack.
 
-A person gives consent and a user ID, the page opens the camera, a fresh session whose signed
-transcript names the challenge, guides the person (face box, hints), then shows the server's
-colours while asking for the moves and records a burst, sends it sealed under the session key,
-checks the server's signed assertion and shows the decision. The server decides; each test
-checks what it decided and what the person was told.
+A relying party starts a transaction and sends the person to the hosted page (its client token
+in the URL fragment). The person reads the consent notice (the party's name, the purpose, in
+English or Hindi) and agrees; the page opens the camera, guides the person (face box, hints),
+opens the transaction's verify session whose signed transcript names the challenge, shows the
+server's colours while asking for the moves and records a burst, sends it sealed under the
+session key with the consent, shows the decision and offers the way back to the party, which
+redeems the signed result. The server decides; each test checks what it decided, what the
+person was told and what the relying party learns.
 
 Two cameras. A live person: a test-only stream injected in place of the camera
 (tests/e2e/live_camera.py: ``livesim.clips`` pose sequences) that performs the moves the page
@@ -35,8 +38,7 @@ from playwright.sync_api import Browser, Page, Request, Response
 from livesim import bursts
 from livesim import people as live_people
 from secureface.client import SecureFaceClient
-from secureface.crypto.ecdsa import load_public_key
-from secureface.verify.assertion import verify_assertion_at
+from secureface.transactions.result import DECISIONS
 from tests.conftest import launch_stack
 from tests.e2e.browser import (
     READY_TIMEOUT_MS,
@@ -50,7 +52,7 @@ from tests.e2e.browser import (
 )
 from tests.e2e.conftest import Clips
 from tests.e2e.live_camera import LiveCameras
-from tests.helpers import pinned_spki, replace_stored_model
+from tests.helpers import Login, pinned_spki, replace_stored_model, start_login
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
@@ -110,6 +112,7 @@ class Attempt:
         stack: dict[str, Any],
         viewport: dict[str, int],
         live: Live | None = None,
+        login: Login | None = None,
     ) -> None:
         context = browser.new_context(viewport=viewport)
         context.add_init_script(script=RECORD_HARNESS)
@@ -127,7 +130,8 @@ class Attempt:
             lambda r: self.sessions.append(r) if r.url == self.api + "/session" else None,
         )
         self.shots = set()
-        self.page.goto(stack["urls"]["web"])
+        self.login = login or start_login(stack)
+        self.page.goto(self.login.started.hosted_url)
 
     def posts(self, path: str) -> list[dict[str, Any]]:
         return [
@@ -148,12 +152,13 @@ class Attempt:
         log: list[list[Any]] = self.page.evaluate("window.__harness")
         return [(t, light, move, None if s is None else float(s)) for t, light, move, s in log]
 
-    def start_with_keyboard(self, subject: str) -> None:
-        """Tab to the user ID, type it, press Enter: no mouse."""
-        self.page.keyboard.press("Tab")
-        assert self.page.evaluate("document.activeElement.id") == "subject"
-        self.page.keyboard.press("Control+A")
-        self.page.keyboard.type(subject)
+    def start_with_keyboard(self) -> None:
+        """Tab to the agree button, press Enter: no mouse."""
+        for _ in range(8):
+            self.page.keyboard.press("Tab")
+            if self.page.evaluate("document.activeElement.id") == "start":
+                break
+        assert self.page.evaluate("document.activeElement.id") == "start"
         self.page.keyboard.press("Enter")
 
     def result(self, timeout_ms: int = RESULT_TIMEOUT_MS) -> dict[str, str]:
@@ -175,8 +180,11 @@ def open_app(
     stack: dict[str, Any],
     viewport: dict[str, int] = PHONE,
     live: Live | None = None,
+    login: Login | None = None,
 ) -> Attempt:
-    attempt = Attempt(browser, stack, viewport, live)
+    """The hosted page, opened as a relying party sends people to it (a fresh transaction for
+    ``demo`` at demo-bank unless ``login`` is given)."""
+    attempt = Attempt(browser, stack, viewport, live, login)
     outcome = wait_for_outcome(attempt.page, READY_TIMEOUT_MS)
     assert outcome["state"] == "ready", f"{outcome['text']} / console: {attempt.errors}"
     return attempt
@@ -226,38 +234,56 @@ def test_consent_screen_is_keyboard_usable_labelled_and_readable_on_a_phone(
     attempt = open_app(browser, stack)
     page = attempt.page
     screenshot(page, "consent", readme=True)
-    # Labelled controls and live regions.
-    assert page.get_by_label("User ID").get_attribute("id") == "subject"
+    assert "#token" not in page.url  # the client token left the address bar at once
+    # Who asks, for what, what is processed, for how long, how to withdraw.
+    consent = page.inner_text("#consent")
+    assert "Demo Bank" in consent and "Nothing is stored" in consent
+    assert page.inner_text("#notice-withdraw")
     assert page.get_by_role("button", name="I agree — start the camera").is_enabled()
     assert page.get_attribute("#status", "role") == "status"
     assert page.get_attribute("#guidance", "aria-live") == "polite"
-    assert "Nothing is stored" in page.inner_text("#consent")
-    # People with photosensitive epilepsy are warned before anything flashes; the motion-only
-    # alternative is offered only where the operator allowed it (not on the local stack).
+    assert page.get_attribute("html", "lang") == "en"
+    # People with photosensitive epilepsy are warned before anything flashes, and shown the
+    # relying party's other way; the motion-only check only where the operator allowed it.
     assert "photosensitive epilepsy" in page.inner_text("#flash-warning")
     assert "at most 3 changes a second" in page.inner_text("#flash-warning")
     assert not page.is_visible("#start-motion")
-    # Keyboard: the user ID first, then the start button.
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "subject"
-    page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "start"
-    # The local stack's config offers its enrolled demo subject.
-    assert page.input_value("#subject") == "demo"
-    # An invalid user ID is refused on the page, next to the field, before the camera opens.
-    page.fill("#subject", '{"$ne": null}')
-    page.focus("#start")
-    page.keyboard.press("Enter")
-    assert page.get_attribute("#subject", "aria-invalid") == "true"
-    assert "user ID" in page.inner_text("#subject-error")
-    assert page.is_visible("#consent") and not attempt.posts("/verify")
+    other_ways = stack["urls"]["rp"] + "/other-ways"
+    assert page.get_attribute("#flash-alternative", "href") == other_ways
     # Phone width: nothing wider than the screen; readable contrast in light and dark schemes.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
-        ratios = page.evaluate(CONTRAST, "h1, h2, #consent p, #consent li, label, button, #status")
+        ratios = page.evaluate(CONTRAST, "h1, h2, #consent p, #consent li, button, #status")
         assert ratios and all(ratio >= 4.5 for _, ratio in ratios), (scheme, ratios)
     assert page.evaluate("crossOriginIsolated") is True
+    # Decline: back to the relying party, saying so, without a token in the URL.
+    with page.expect_request(lambda r: r.url.startswith(stack["urls"]["rp"])) as went:
+        page.click("#decline")
+    back = went.value.url
+    assert back.startswith(stack["relying_parties"]["demo-bank"]["return_url"] + "?")
+    assert f"transaction_id={attempt.login.transaction_id}" in back
+    assert f"state={attempt.login.state}" in back and "error=access_denied" in back
+    assert attempt.login.token not in back
+    assert not attempt.posts("/verify")
+    assert not [e for e in attempt.errors if "Content Security Policy" in e], attempt.errors
+
+
+def test_the_consent_notice_speaks_the_transactions_language(
+    stack: dict[str, Any], browser: Browser
+) -> None:
+    attempt = open_app(browser, stack, login=start_login(stack, locale="hi"))
+    page = attempt.page
+    assert page.get_attribute("html", "lang") == "hi"
+    consent = page.inner_text("#consent")
+    assert "Demo Bank" in consent
+    devanagari = sum(1 for c in consent if "\u0900" <= c <= "\u097f")
+    assert devanagari > 200, consent[:300]  # the notice itself, not a translated title
+    assert page.inner_text("#start") != "I agree — start the camera"
+    # The switcher: English on request, and back.
+    page.click("#languages [data-locale=en]")
+    assert page.get_attribute("html", "lang") == "en"
+    assert "Nothing is stored" in page.inner_text("#consent")
     assert not attempt.errors, attempt.errors
 
 
@@ -267,7 +293,7 @@ def test_the_enrolled_person_performing_the_challenge_is_verified(
     attempt = open_app(browser, stack, live=(live_cameras, "astronaut"))
     page = attempt.page
     started = time.monotonic()
-    attempt.start_with_keyboard("demo")
+    attempt.start_with_keyboard()
     # The challenge: the screen filled with the server's colours, a move asked for at a time.
     lights, moves = set(), set()
     deadline = time.monotonic() + 40
@@ -287,19 +313,25 @@ def test_the_enrolled_person_performing_the_challenge_is_verified(
     assert len(lights) >= 3 and "center" in moves and len(moves) >= 3, (lights, moves)
     check_schedule_shown(attempt.harness_log(), attempt.challenge())
 
-    # The page shows only what it verified; a relying party checks the same bundle in Python.
-    bundle = json.loads(page.text_content("#assertion") or "{}")
-    pinned = load_public_key(pinned_spki(stack))
-    assertion = verify_assertion_at(bundle, pinned, now=int(time.time()))
+    # The way back to the relying party: its return URL with the transaction and its state,
+    # never the token; the party redeems the signed result server to server.
+    login = attempt.login
+    back = page.get_attribute("#continue", "data-return-url") or ""
+    assert back == (
+        f"{stack['relying_parties']['demo-bank']['return_url']}"
+        f"?transaction_id={login.transaction_id}&state={login.state}"
+    )
     (sent,) = attempt.posts("/verify")
-    assert (assertion.decision, assertion.subject_id, assertion.assurance) == (
-        "verified", "demo", "light",
-    )  # fmt: skip
-    assert assertion.session_id == sent["session_id"]
-    # What went over the wire: the session id and ciphertext only (frames and user ID sealed).
+    assert dataset(page, "#result")["sessionId"] == sent["session_id"]
+    result_token = login.result()  # aud, nonce, subject, signature through the JWKS, verified
+    assert (result_token.subject, result_token.assurance) == ("demo", "light")
+    # What went over the wire: the session id and ciphertext only (frames and consent sealed);
+    # the browser never named the person.
     assert set(sent) == {"session_id", "nonce", "ciphertext"}
     assert b"demo" not in json.dumps(sent).encode()
-    assert len(attempt.posts("/session")) == 2  # the models' session, then the attempt's own
+    sessions = attempt.posts("/session")
+    assert [b["purpose"] for b in sessions] == ["models", "verify"]
+    assert {b["client_token"] for b in sessions} == {login.token}
     # Nothing was kept: no frame, no key, only the manifest high-water mark.
     assert page.evaluate(STORED)["keys"] == ["manifest_version"]
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
@@ -320,7 +352,7 @@ def test_the_enrolled_person_performing_the_challenge_is_verified(
 
 
 @pytest.mark.parametrize("clip", ["still", "animated", "replayed"])
-def test_a_recording_played_as_the_camera_is_refused_and_retry_opens_a_new_session(
+def test_a_recording_played_as_the_camera_is_refused_and_the_party_learns_it(
     stack: dict[str, Any], launch: Launch, clips: Clips, clip: str
 ) -> None:
     video = {"still": clips.still, "animated": clips.challenge, "replayed": clips.replayed}[clip](
@@ -328,7 +360,7 @@ def test_a_recording_played_as_the_camera_is_refused_and_retry_opens_a_new_sessi
     )
     attempt = open_app(with_camera(launch, "clip", video), stack)
     page = attempt.page
-    attempt.start_with_keyboard("demo")
+    attempt.start_with_keyboard()
     result = attempt.result()
     if clip == "still":
         screenshot(page, "not-verified", readme=True)
@@ -336,8 +368,11 @@ def test_a_recording_played_as_the_camera_is_refused_and_retry_opens_a_new_sessi
     assert result["reason"] in ("", "moves_not_followed"), result  # never which signal refused
     assert "Not verified" in result["text"]
     assert "follow" in result["text"].lower() or "lit by the screen" in result["text"]
-    assert page.is_visible("#retry")
     assert page.evaluate("document.activeElement.id") == "result-title"
+    # The relying party's other way in, and the way back; the party's result says so too.
+    assert page.is_visible("#alternative") and page.is_visible("#continue")
+    refused = attempt.login.result(accept=DECISIONS)
+    assert (refused.decision, refused.verified) == ("not_verified", False)
 
     # Per-frame analysis in the worker (wasm): detector + anti-spoof in the guidance, the detector
     # alone on some frames of the capture (guidance goes on there).
@@ -348,13 +383,6 @@ def test_a_recording_played_as_the_camera_is_refused_and_retry_opens_a_new_sessi
         f" median {statistics.median(times):.1f} ms, p95 {percentile(times, 0.95):.1f} ms"
     )
 
-    # Retry: a new session (new challenge), then Cancel before anything is sent.
-    sessions = len(attempt.posts("/session"))
-    page.click("#retry")
-    page.wait_for_selector("#steps li", timeout=15_000)
-    assert len(attempt.posts("/session")) == sessions + 1
-    page.click("#cancel")
-    assert page.is_visible("#consent")
     assert len(attempt.posts("/verify")) == 1
 
 
@@ -362,7 +390,7 @@ def test_a_different_live_person_is_not_verified(
     stack: dict[str, Any], browser: Browser, live_cameras: LiveCameras
 ) -> None:
     attempt = open_app(browser, stack, live=(live_cameras, "group1"))
-    attempt.start_with_keyboard("demo")
+    attempt.start_with_keyboard()
     result = attempt.result()
     screenshot(attempt.page, "not-matched")
     assert (result["decision"], result["reason"]) == ("not_verified", ""), result
@@ -377,17 +405,23 @@ def test_a_locked_subject_is_told_to_try_later_without_a_retry(
     client = SecureFaceClient(stack["urls"]["api"], pinned_spki(stack), source_ip="127.0.0.240")
     photo = live_people.astronaut()
     for seed in range(5):
-        session = client.open_session()
+        login = start_login(stack, subject)
+        session = client.open_session(login.token)
         burst = bursts.animated_photo_burst(photo, session.transcript.challenge, seed=seed)
-        verdict = client.verify(session, subject, list(burst.frames), list(burst.times_ms))
+        verdict = client.verify(
+            session, list(burst.frames), list(burst.times_ms), transaction_id=login.transaction_id
+        )
         assert verdict.decision == "not_verified"
-    attempt = open_app(browser, stack, live=(live_cameras, "astronaut"))
-    attempt.start_with_keyboard(subject)
+    attempt = open_app(
+        browser, stack, live=(live_cameras, "astronaut"), login=start_login(stack, subject)
+    )
+    attempt.start_with_keyboard()
     result = attempt.result()
     screenshot(attempt.page, "locked")
     assert (result["decision"], result["reason"]) == ("locked", ""), result
     assert "try again in 30 minutes" in result["text"]
-    assert not attempt.page.is_visible("#retry")
+    assert attempt.page.is_visible("#alternative")
+    assert attempt.login.result(accept=DECISIONS).decision == "locked"
 
 
 def test_a_model_replaced_in_storage_stops_the_page_with_the_reason(
@@ -395,7 +429,7 @@ def test_a_model_replaced_in_storage_stops_the_page_with_the_reason(
 ) -> None:
     with launch_stack(tmp_path) as info:
         replace_stored_model(info)
-        attempt = Attempt(with_camera(launch, "none"), info, PHONE)
+        attempt = Attempt(with_camera(launch, "none"), info, PHONE, login=start_login(info))
         outcome = wait_for_outcome(attempt.page, READY_TIMEOUT_MS)
         screenshot(attempt.page, "refused-model-replaced")
     assert outcome["state"] == "error"
@@ -412,10 +446,10 @@ def test_a_camera_that_cannot_be_used_is_explained(
     stack: dict[str, Any], launch: Launch, camera: Camera, words: str
 ) -> None:
     attempt = open_app(with_camera(launch, camera), stack)
-    attempt.start_with_keyboard("demo")
+    attempt.start_with_keyboard()
     result = attempt.result(timeout_ms=15_000)
     screenshot(attempt.page, f"camera-{camera}")
     assert result["decision"] == "error"
-    assert words in result["text"] and "Try again" in result["text"]
-    assert attempt.page.is_visible("#retry")
+    assert words in result["text"] and "Demo Bank" in result["text"]
+    assert attempt.page.is_visible("#alternative")  # the relying party's other way in
     assert len(attempt.posts("/session")) == 1  # no session opened for an attempt

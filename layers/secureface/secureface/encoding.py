@@ -29,7 +29,7 @@ def b64url_decode(text: str, *, field: str = "value", max_len: int = 1 << 24) ->
         BadRequestError: ``text`` is not a string, too long, has characters outside the
             base64url alphabet, padding, or an impossible length.
     """
-    if not isinstance(text, str) or len(text) > max_len or not _B64URL.match(text):
+    if not isinstance(text, str) or len(text) > max_len or not _B64URL.fullmatch(text):
         raise BadRequestError(f"{field} must be unpadded base64url")
     if len(text) % 4 == 1:
         raise BadRequestError(f"{field} has an invalid base64url length")

@@ -110,7 +110,7 @@ class ModelDelivery:
         Raises:
             NotFoundError: malformed or unpublished name/version (path traversal included).
         """
-        if not NAME_RE.match(name) or not VERSION_RE.match(version):
+        if not NAME_RE.fullmatch(name) or not VERSION_RE.fullmatch(version):
             raise NotFoundError("Unknown model")
         entry = self.manifest_at(now).find(name, version)
         if entry is None:

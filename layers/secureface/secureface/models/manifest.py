@@ -66,13 +66,13 @@ class ModelEntry:
             raise ValueError("model entry is not an object")
         name, version, role = raw.get("name"), raw.get("version"), raw.get("role")
         sha256, size = raw.get("sha256"), raw.get("size")
-        if not isinstance(name, str) or not NAME_RE.match(name):
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
             raise ValueError(f"invalid model name {name!r}")
-        if not isinstance(version, str) or not VERSION_RE.match(version):
+        if not isinstance(version, str) or not VERSION_RE.fullmatch(version):
             raise ValueError(f"invalid version for {name}")
         if role not in ROLES:
             raise ValueError(f"invalid role for {name}")
-        if not isinstance(sha256, str) or not SHA256_RE.match(sha256):
+        if not isinstance(sha256, str) or not SHA256_RE.fullmatch(sha256):
             raise ValueError(f"invalid sha256 for {name}")
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
             raise ValueError(f"invalid size for {name}")

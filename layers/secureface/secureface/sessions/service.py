@@ -93,7 +93,7 @@ def consume_session_at(
 
 
 def _checked(session_id: str) -> str:
-    if not isinstance(session_id, str) or not SESSION_ID_RE.match(session_id):
+    if not isinstance(session_id, str) or not SESSION_ID_RE.fullmatch(session_id):
         raise SessionError(reason="malformed session id")
     return session_id
 

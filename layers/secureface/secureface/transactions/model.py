@@ -150,4 +150,4 @@ def token_digest(token: str) -> str:
 
 
 def _matches(pattern: re.Pattern[str], value: Any) -> bool:
-    return isinstance(value, str) and pattern.match(value) is not None
+    return isinstance(value, str) and pattern.fullmatch(value) is not None

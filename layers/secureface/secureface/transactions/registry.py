@@ -55,7 +55,7 @@ def _party(entry: Mapping[str, Any]) -> RelyingParty:
     digest = str(entry["secret_sha256"]).lower()
     urls = tuple(str(u) for u in entry["return_urls"])
     alternative = str(entry.get("alternative_url", ""))
-    if not CLIENT_ID_RE.match(client_id):
+    if not CLIENT_ID_RE.fullmatch(client_id):
         raise ValueError(f"client_id {client_id!r} is not [a-z0-9-]{{2,63}}")
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise ValueError(f"{client_id}: secret_sha256 is not 64 hex digits")

@@ -122,7 +122,7 @@ class TransactionService:
             expired).
         """
         rp = self.registry.authenticate(authorization)
-        if not isinstance(transaction_id, str) or not ID_RE.match(transaction_id):
+        if not isinstance(transaction_id, str) or not ID_RE.fullmatch(transaction_id):
             raise NotFoundError("No such transaction")
         redeemed = self.store.redeem(transaction_id, rp.client_id, now)
         if redeemed is None:
@@ -152,7 +152,7 @@ def checked_token(body: dict[str, Any]) -> str:
         BadRequestError: missing or not a client token's shape.
     """
     token = body.get("client_token")
-    if not isinstance(token, str) or not TOKEN_RE.match(token):
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         raise BadRequestError("client_token is missing or malformed")
     return token
 

@@ -107,7 +107,7 @@ def check_subject_id(value: Any) -> str:
     Raises:
         BadRequestError: anything else, e.g. ``{"$ne": null}``.
     """
-    if not isinstance(value, str) or not SUBJECT_RE.match(value):
+    if not isinstance(value, str) or not SUBJECT_RE.fullmatch(value):
         raise BadRequestError("subject_id must be 1-64 characters [A-Za-z0-9._@-]")
     return value
 

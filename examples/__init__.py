@@ -1,0 +1,1 @@
+"""Examples of using SecureFace (not part of the deployed service)."""
