@@ -7,6 +7,7 @@ integration tests run the same logic against moto and the local API.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Any
 
@@ -15,7 +16,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from secureface.crypto.ecdsa import spki_der
 from secureface.crypto.envelope import Sealed
+from secureface.errors import StoreUnavailableError
 from secureface.sessions.records import SessionRecord
+from secureface.transactions.model import (
+    STATUS_CREATED,
+    STATUS_DECIDED,
+    STATUS_REDEEMED,
+    STATUS_STARTED,
+    Transaction,
+)
+from secureface.transactions.result import ResultSigner, jwks
 from secureface.verify.records import TemplateRecord
 
 
@@ -48,6 +58,22 @@ class LocalSigner:
 
     def public_key_der(self) -> bytes:
         return spki_der(self.key.public_key())
+
+
+class LocalResultSigner(ResultSigner):
+    """ResultSigner over an in-memory P-256 key (the results key in KMS in production)."""
+
+    def __init__(self, key: ec.EllipticCurvePrivateKey | None = None) -> None:
+        self.local = LocalSigner(key)
+        super().__init__(self.local.sign, self.local.public_key_der)
+
+    @property
+    def key(self) -> ec.EllipticCurvePrivateKey:
+        return self.local.key
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """The JWKS publishing this key (as ``/.well-known/jwks.json``)."""
+        return jwks([self.local.public_key_der()])
 
 
 class PlainDataKeys:
@@ -96,10 +122,86 @@ class MemorySessions:
 
     def consume_at(self, session_id: str, now: int) -> SessionRecord | None:
         record = self.records.get(session_id)
-        if record is None or record.used or now >= record.expires_at:
+        if record is None or record.used or record.purpose != "verify" or now >= record.expires_at:
             return None
         self.records[session_id] = dataclasses.replace(record, used=True)
         return record
+
+
+class MemoryTransactions:
+    """TransactionStore on a dict, with the MongoDB adapter's conditional transitions: each
+    method checks and changes a record in one step (nothing else runs in between here), and
+    the token digest is unique like the adapter's index."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, Transaction] = {}
+        #: ``model_sessions`` of the adapter's documents (not a field of the record).
+        self.model_sessions: dict[str, int] = {}
+
+    def insert(self, transaction: Transaction) -> None:
+        if transaction.transaction_id in self.records or any(
+            t.token_sha256 == transaction.token_sha256 for t in self.records.values()
+        ):
+            raise StoreUnavailableError(reason="transaction id collision")
+        self.records[transaction.transaction_id] = transaction
+        self.model_sessions[transaction.transaction_id] = 0
+
+    def get(self, transaction_id: str) -> Transaction | None:
+        return self.records.get(transaction_id)
+
+    def _open(self, token_sha256: str, now: int) -> Transaction | None:
+        return next(
+            (
+                t
+                for t in self.records.values()
+                if t.token_sha256 == token_sha256
+                and t.status == STATUS_CREATED
+                and t.expires_at > now
+            ),
+            None,
+        )
+
+    def find_open(self, token_sha256: str, now: int) -> Transaction | None:
+        return self._open(token_sha256, now)
+
+    def add_model_session(self, token_sha256: str, now: int, limit: int) -> Transaction | None:
+        found = self._open(token_sha256, now)
+        if found is None or self.model_sessions[found.transaction_id] >= limit:
+            return None
+        self.model_sessions[found.transaction_id] += 1
+        return found
+
+    def start(self, token_sha256: str, session_id: str, now: int) -> Transaction | None:
+        found = self._open(token_sha256, now)
+        if found is None:
+            return None
+        started = dataclasses.replace(found, status=STATUS_STARTED, session_id=session_id)
+        self.records[found.transaction_id] = started
+        return started
+
+    def decide(
+        self, transaction_id: str, session_id: str, decision: str, result: str, redeem_by: int
+    ) -> bool:
+        found = self.records.get(transaction_id)
+        if found is None or found.status != STATUS_STARTED or found.session_id != session_id:
+            return False
+        self.records[transaction_id] = dataclasses.replace(
+            found, status=STATUS_DECIDED, decision=decision, result=result, redeem_by=redeem_by
+        )
+        return True
+
+    def redeem(self, transaction_id: str, client_id: str, now: int) -> Transaction | None:
+        found = self.records.get(transaction_id)
+        if (
+            found is None
+            or found.client_id != client_id
+            or found.status != STATUS_DECIDED
+            or not found.redeem_by > now
+        ):
+            return None
+        redeemed = dataclasses.replace(found, status=STATUS_REDEEMED)
+        self.records[transaction_id] = redeemed
+        return redeemed
 
 
 class MemoryTemplates:
@@ -144,3 +246,15 @@ class MemoryAccepted:
     def remember(self, subject_id: str, sealed: Sealed, now: int, ttl_s: int, keep: int) -> None:
         del now, ttl_s
         self.bursts[subject_id] = [sealed, *self.bursts.get(subject_id, [])][:keep]
+
+
+class MemorySecret:
+    """A secret's text as ``Registry`` loads it (Secrets Manager in production), counting reads."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.reads = 0
+
+    def __call__(self) -> str:
+        self.reads += 1
+        return json.dumps(self.document)

@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parents[2]
 FUNCTION_IDS = {
     "keyexchange": "KeyExchangeFunction",
     "model": "ModelFunction",
+    "transactions": "TransactionsFunction",
     "verify": "VerifyFunction",
 }
 

@@ -232,7 +232,10 @@ def _frontend_config(args: argparse.Namespace) -> int:
         print("error: --signing-key or SECUREFACE_SIGNING_KEY_ID is required", file=sys.stderr)
         return 2
     config = frontend_config(
-        args.api, KmsSigner(key_id).public_key_der(), allow_motion_only=args.allow_motion_only
+        args.api,
+        KmsSigner(key_id).public_key_der(),
+        start_url=args.start_url,
+        allow_motion_only=args.allow_motion_only,
     )
     sys.stdout.buffer.write(config)
     return 0
@@ -326,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("frontend-config", help="print the browser app's config.json")
     config.add_argument("--api", required=True, help="API base URL")
     config.add_argument("--signing-key", help="KMS key (env SECUREFACE_SIGNING_KEY_ID)")
+    config.add_argument(
+        "--start-url", default="", help="where people who open the page without a link start"
+    )
     config.add_argument(
         "--allow-motion-only",
         action="store_true",

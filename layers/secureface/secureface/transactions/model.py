@@ -145,8 +145,8 @@ class TransactionStore(Protocol):
 
 
 def token_digest(token: str) -> str:
-    """What is stored of a client token: its SHA-256, hex."""
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+    """What is stored of a client token or a client secret: its SHA-256 (of UTF-8), hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _matches(pattern: re.Pattern[str], value: Any) -> bool:

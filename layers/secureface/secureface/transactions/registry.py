@@ -51,10 +51,12 @@ def parse_registry(text: str) -> dict[str, RelyingParty]:
 
 
 def _party(entry: Mapping[str, Any]) -> RelyingParty:
-    client_id, name = str(entry["client_id"]), str(entry["name"])
-    digest = str(entry["secret_sha256"]).lower()
-    urls = tuple(str(u) for u in entry["return_urls"])
-    alternative = str(entry.get("alternative_url", ""))
+    client_id, name = _text(entry["client_id"]), _text(entry["name"])
+    digest = _text(entry["secret_sha256"]).lower()
+    if not isinstance(entry["return_urls"], list):
+        raise TypeError("return_urls must be a list")
+    urls = tuple(_text(u) for u in entry["return_urls"])
+    alternative = _text(entry.get("alternative_url", ""))
     if not CLIENT_ID_RE.fullmatch(client_id):
         raise ValueError(f"client_id {client_id!r} is not [a-z0-9-]{{2,63}}")
     if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
@@ -63,6 +65,12 @@ def _party(entry: Mapping[str, Any]) -> RelyingParty:
     if not name or not urls or not all(_web_url(u) for u in linked):
         raise ValueError(f"{client_id}: needs a name and absolute http(s) URLs without fragments")
     return RelyingParty(client_id, name, digest, urls, alternative)
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a string")
+    return value
 
 
 def _web_url(url: str) -> bool:

@@ -25,6 +25,7 @@ from secureface.transactions.model import (
     RESULT_TTL_S,
     STATUS_DECIDED,
     STATUS_REDEEMED,
+    STATUS_STARTED,
     TOKEN_BYTES,
     TOKEN_RE,
     TRANSACTION_TTL_S,
@@ -140,8 +141,14 @@ class TransactionService:
             return NotFoundError("No such transaction")
         if found.status == STATUS_REDEEMED:
             return GoneError(reason="already redeemed")
-        if found.status == STATUS_DECIDED or now >= found.expires_at:
-            return GoneError(reason="expired")  # decided: past redeem_by (redeem failed)
+        if found.status == STATUS_DECIDED:
+            return GoneError(reason="expired")  # past redeem_by
+        if found.status == STATUS_STARTED and now < found.expires_at + RESULT_TTL_S:
+            # its verify session may still be deciding (opened before expiry, 60 s deadline):
+            # never a 410 that a later 200 would contradict
+            return PendingError()
+        if now >= found.expires_at:
+            return GoneError(reason="expired")
         return PendingError()
 
 
