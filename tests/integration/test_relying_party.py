@@ -7,13 +7,16 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import jwt
 import pytest
 
+from devstack.aws import REGISTRY_SECRET
 from livesim import bursts, people
 from secureface.client import ApiError, SecureFaceClient
 from secureface.errors import IntegrityError, ResultRefused
@@ -385,3 +388,54 @@ def post(stack: dict[str, Any], path: str, body: dict[str, Any]) -> tuple[int, d
         headers={"Content-Type": "application/json"},
     )  # fmt: skip
     return status, json.loads(answer)
+
+
+# ----------------------------------------------------------------------------- the CLI
+
+
+def cli(stack: dict[str, Any], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PYTHONPATH": str(REPO / "layers/secureface"), "PATH": "/usr/bin:/bin",
+        **{k: v for k, v in stack["env"].items() if k.startswith("AWS_")},
+    }  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "secureface", *args], capture_output=True, text=True, env=env,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_cli_token_verify_checks_a_result_as_a_relying_party(
+    stack: dict[str, Any], verified: tuple[Login, str]
+) -> None:
+    login, token = verified
+    common = ["token", "verify", token, "--issuer", stack["urls"]["api"], "--subject", "demo"]
+    ok = cli(stack, *common, "--audience", "demo-bank", "--nonce", login.nonce)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["verified"] is True
+    wrong = cli(stack, *common, "--audience", "other-portal", "--nonce", login.nonce)
+    assert wrong.returncode == 2 and "result for another audience" in wrong.stderr
+
+
+def test_cli_rp_add_registers_a_party_by_the_digest_of_a_fresh_secret(
+    stack: dict[str, Any],
+) -> None:
+    from secureface.transactions.model import token_digest
+
+    added = cli(
+        stack, "rp", "add", "--client-id", "cli-portal", "--name", "CLI Portal",
+        "--return-url", "https://portal.example/back", "--secret-id", REGISTRY_SECRET,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    printed = json.loads(added.stdout)
+    secrets_manager = boto3.client(
+        "secretsmanager", endpoint_url=stack["urls"]["aws"], region_name=stack["env"]["AWS_REGION"],
+        aws_access_key_id=stack["env"]["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=stack["env"]["AWS_SECRET_ACCESS_KEY"],
+    )  # fmt: skip
+    stored = json.loads(secrets_manager.get_secret_value(SecretId=REGISTRY_SECRET)["SecretString"])
+    entry = next(p for p in stored["relying_parties"] if p["client_id"] == "cli-portal")
+    assert entry["secret_sha256"] == token_digest(printed["client_secret"])
+    assert printed["client_secret"] not in json.dumps(stored)  # only its digest is kept
+    assert {p["client_id"] for p in stored["relying_parties"]} >= {"demo-bank", "other-portal"}
+    bad = cli(stack, "rp", "add", "--client-id", "x", "--name", "X", "--return-url", "http://x")
+    assert bad.returncode == 2  # the server's own rules: no such client id, no plain http
