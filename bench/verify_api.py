@@ -103,6 +103,42 @@ def cold_start(info: dict[str, Any]) -> Row:
     )
 
 
+def relying_party_calls(info: dict[str, Any]) -> Row:
+    """A relying party's two calls (start, redeem) against the manifest read, same stack."""
+    client = client_for(info)
+    start_ms, redeem_ms, manifest_ms = [], [], []
+    for i in range(RUNS + 2):
+        t0 = time.perf_counter()
+        login = start_login(info)
+        t1 = time.perf_counter()
+        session = client.open_session(login.token)
+        burst = bursts.genuine_burst(
+            people.astronaut(), session.transcript.challenge, seed=100 + i, screen_share=0.3
+        )
+        client.verify(
+            session, list(burst.frames), list(burst.times_ms), transaction_id=login.transaction_id
+        )
+        t2 = time.perf_counter()
+        login.rp.redeem(login.transaction_id)
+        t3 = time.perf_counter()
+        client.request("GET", "/models/manifest")
+        t4 = time.perf_counter()
+        if i >= 2:
+            start_ms.append((t1 - t0) * 1000)
+            redeem_ms.append((t3 - t2) * 1000)
+            manifest_ms.append((t4 - t3) * 1000)
+    median = statistics.median
+    return (
+        f"relying party: POST /v1/transactions / GET /v1/transactions/{{id}} (n={RUNS})",
+        f"p50 {median(start_ms):.0f} / {median(redeem_ms):.0f} ms,"
+        f" p99 {percentile(start_ms, 0.99):.0f} / {percentile(redeem_ms, 0.99):.0f} ms",
+        "≤ 100 ms p50",
+        f"GET /models/manifest p50 {median(manifest_ms):.0f} ms"
+        f" (ratio {median(start_ms) / median(manifest_ms):.1f} / "
+        f"{median(redeem_ms) / median(manifest_ms):.1f})",
+    )
+
+
 def run() -> list[Row]:
     with tempfile.TemporaryDirectory() as state, launch_stack(Path(state)) as info:
-        return [warm_latency(info), cold_start(info)]
+        return [warm_latency(info), relying_party_calls(info), cold_start(info)]
