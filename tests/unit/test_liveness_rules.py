@@ -18,6 +18,7 @@ from secureface.verify.liveness import (
     CLIENT_HINTS,
     Thresholds,
     check_burst,
+    check_frames,
     check_timing,
     client_hint,
 )
@@ -255,6 +256,17 @@ def test_every_move_must_show_depth() -> None:
     assert check_depth([], 0.018).reason == "flat"
 
 
+def test_depth_is_needed_in_every_move_but_the_allowed_outlier() -> None:
+    """A small genuine move departs less from a plane (a live head's up move measured 0.044
+    beside 0.079 and 0.129); a plane reaches the threshold in no move (prints: ≤ 0.043)."""
+    threshold, outliers = Thresholds().depth_min_residual, Thresholds().depth_outliers
+    assert outliers == 1
+    assert check_depth([0.079, 0.129, 0.044], threshold, outliers).passed
+    assert check_depth([0.079, 0.040, 0.044], threshold, outliers).reason == "flat"
+    assert check_depth([0.043, 0.043, 0.043], threshold, outliers).reason == "flat"  # a print
+    assert check_depth([0.090], threshold, outliers).reason == "flat"  # two moves must show it
+
+
 # --- timing and the whole first stage ----------------------------------------------------------
 
 
@@ -319,6 +331,38 @@ def test_stage_one_refuses_bad_faces_with_a_hint_the_client_may_see(
     ts = times()
     plan = check_burst(CHALLENGE, list(ts), scans_for(ts, **overrides))
     assert plan.reason == reason and client_hint(plan.reason) == reason
+
+
+@pytest.mark.parametrize(
+    "frames,reason", [((7,), "ok"), ((7, 30), "ok"), ((7, 30, 50), "multiple_faces")]
+)
+def test_a_second_face_in_a_few_frames_is_a_detector_glitch_left_out_not_a_second_person(
+    frames: tuple[int, ...], reason: str
+) -> None:
+    ts = times()
+    scans = scans_for(ts)
+    for i in frames:
+        scans[i] = FrameScan(**{**scans[i].__dict__, "face_count": 2})
+    plan = check_burst(CHALLENGE, list(ts), scans)
+    assert plan.reason == reason, plan.detail
+    if plan.passed:
+        assert not set(frames) & set(plan.samples)  # the doubtful frames are never used
+
+
+def test_one_sampled_frame_may_miss_the_identity_two_may_not() -> None:
+    ts = times()
+    plan = check_burst(CHALLENGE, list(ts), scans_for(ts))
+    same, other = np.eye(128, dtype=np.float32)[0], np.eye(128, dtype=np.float32)[1]
+    others = [i for i in plan.samples if i != plan.baseline]
+    residuals, spoof = [0.1, 0.1, 0.1], 0.9
+
+    def embeddings(changed: list[int]) -> dict[int, np.ndarray]:
+        return {i: other if i in changed else same for i in plan.samples}
+
+    assert check_frames(plan, embeddings([]), residuals, spoof).passed
+    assert check_frames(plan, embeddings(others[:1]), residuals, spoof).passed
+    refused = check_frames(plan, embeddings(others[:2]), residuals, spoof)
+    assert refused.reason == "identity_changed"
 
 
 def test_a_dark_face_that_shows_no_light_is_told_too_dark() -> None:

@@ -11,8 +11,9 @@ Stage 1, on every frame (detector only, :meth:`FaceEngine.scan`) — :func:`chec
 1. ``timing``: times strictly increasing, at least :attr:`Thresholds.min_fps` frames a second
    over the capture, no gap over :attr:`Thresholds.max_gap_ms`, the capture covered from start
    to end (a subsampled, truncated or padded burst fails);
-2. ``multiple_faces`` (any frame), ``no_face`` (fewer than :attr:`Thresholds.min_face_fraction`
-   of the frames with one face), ``too_far`` (median eye distance under
+2. ``multiple_faces`` (more than :attr:`Thresholds.max_multi_face_frames` frames with a second
+   face: a detector's one-frame false alarm is not a second person; such frames are left out),
+   ``no_face`` (fewer than :attr:`Thresholds.min_face_fraction` of the frames with one face), ``too_far`` (median eye distance under
    :attr:`Thresholds.min_face_size`);
 3. :mod:`secureface.verify.motion`: ``moves_not_followed``, ``discontinuity``;
 4. :mod:`secureface.verify.light` (light mode): ``light_not_reflected`` — or ``too_dark`` when
@@ -21,9 +22,12 @@ Stage 1, on every frame (detector only, :meth:`FaceEngine.scan`) — :func:`chec
 Stage 2, on a few frames (the baseline, each move's peak, and evenly spread frames) —
 :func:`check_frames`:
 
-5. ``identity_changed``: every sampled frame shows the baseline's person (SFace cosine);
+5. ``identity_changed``: every sampled frame but :attr:`Thresholds.identity_outliers` shows the
+   baseline's person (SFace cosine; a turned face's embedding can fall under the threshold);
 6. ``flat``: :mod:`secureface.verify.depth`: the face mesh's points move between the baseline
-   and each move's peak frame as no plane's can (parallax);
+   and each move's peak frame as no plane's can (parallax), in every move but
+   :attr:`Thresholds.depth_outliers` (a small move departs less from a plane; a plane never
+   reaches the threshold in any move);
 7. ``spoof_suspected``: the weak anti-spoof model on the baseline frame (a tripwire).
 
 The caller then checks the memory of earlier accepted bursts (``replayed``) and matches the
@@ -66,10 +70,13 @@ class Thresholds:
         min_face_fraction: least fraction of frames with exactly one face.
         min_face_size: least median eye distance, pixels.
         min_face_luma: median face luma (0..255) under which a light failure is told "too dark".
+        max_multi_face_frames: most frames in which a second face may be seen.
         same_identity_min_cosine: least SFace cosine of every sampled frame to the baseline.
+        identity_outliers: sampled frames (besides the baseline) that may fall under it.
         identity_samples: evenly spread frames embedded besides the baseline and the peaks.
         depth_min_residual: least planar residual of every move's face-mesh points, in eye
             distances (flat prints: 0.006-0.043; heads turned 20-35°: 0.052-0.19).
+        depth_outliers: moves whose residual may fall under it (at least two must reach it).
         antispoof_min: least anti-spoof "real" score of the baseline frame.
         match_min_cosine: least cosine between the baseline frame and the enrolled template
             (OpenCV's SFace threshold; applied by the caller).
@@ -82,9 +89,12 @@ class Thresholds:
     min_face_fraction: float = 0.9
     min_face_size: float = MIN_FACE_SIZE
     min_face_luma: float = 40.0
+    max_multi_face_frames: int = 2
     same_identity_min_cosine: float = 0.30
+    identity_outliers: int = 1
     identity_samples: int = 4
     depth_min_residual: float = 0.047
+    depth_outliers: int = 1
     antispoof_min: float = 0.2
     match_min_cosine: float = 0.363
     motion: MotionThresholds = field(default_factory=MotionThresholds)
@@ -158,9 +168,14 @@ def check_burst(
         raise ValueError("one time per frame scan")
     if problem := check_timing(challenge, times, thresholds):
         return _fail("timing", problem)
-    if any(s.face_count > 1 for s in scans):
-        return _fail("multiple_faces", "a frame has several faces")
-    usable = [i for i, s in enumerate(scans) if s.face is not None and s.face_rgb is not None]
+    several = sum(s.face_count > 1 for s in scans)
+    if several > thresholds.max_multi_face_frames:
+        return _fail("multiple_faces", f"{several} frames have several faces")
+    usable = [
+        i
+        for i, s in enumerate(scans)
+        if s.face_count == 1 and s.face is not None and s.face_rgb is not None
+    ]
     if len(usable) < thresholds.min_face_fraction * len(scans):
         return _fail("no_face", f"{len(usable)} of {len(scans)} frames with one face")
     sizes = [scans[i].eye_distance or 0.0 for i in usable]
@@ -217,12 +232,16 @@ def check_frames(
         thresholds: decision thresholds.
     """
     reference = embeddings[plan.baseline]
-    for index in plan.samples:
-        cosine = cosine_similarity(embeddings[index], reference)
-        if cosine < thresholds.same_identity_min_cosine:
-            detail = f"frame {index}: cosine {cosine:.3f} to the baseline"
-            return LivenessResult(False, "identity_changed", detail)
-    depth = check_depth(residuals, thresholds.depth_min_residual)
+    below = [
+        (index, cosine)
+        for index in plan.samples
+        if (cosine := cosine_similarity(embeddings[index], reference))
+        < thresholds.same_identity_min_cosine
+    ]
+    if len(below) > thresholds.identity_outliers:
+        detail = ", ".join(f"frame {i}: cosine {c:.3f}" for i, c in below) + " to the baseline"
+        return LivenessResult(False, "identity_changed", detail)
+    depth = check_depth(residuals, thresholds.depth_min_residual, thresholds.depth_outliers)
     if not depth.passed:
         return LivenessResult(False, "flat", depth.detail)
     if spoof < thresholds.antispoof_min:
