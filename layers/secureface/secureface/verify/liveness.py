@@ -13,8 +13,8 @@ Stage 1, on every frame (detector only, :meth:`FaceEngine.scan`) — :func:`chec
    to end (a subsampled, truncated or padded burst fails);
 2. ``multiple_faces`` (more than :attr:`Thresholds.max_multi_face_frames` frames with a second
    face: a detector's one-frame false alarm is not a second person; such frames are left out),
-   ``no_face`` (fewer than :attr:`Thresholds.min_face_fraction` of the frames with one face), ``too_far`` (median eye distance under
-   :attr:`Thresholds.min_face_size`);
+   ``no_face`` (fewer than :attr:`Thresholds.min_face_fraction` of the frames with one face),
+   ``too_far`` (median eye distance under :attr:`Thresholds.min_face_size`);
 3. :mod:`secureface.verify.motion`: ``moves_not_followed``, ``discontinuity``;
 4. :mod:`secureface.verify.light` (light mode): ``light_not_reflected`` — or ``too_dark`` when
    the face is too dark to measure — and ``uniform_tint``.
