@@ -96,9 +96,7 @@ def planar_residual(
     return float(np.sqrt(np.mean(np.sum((mapped - target) ** 2, axis=1)))) / max(scale, 1e-6)
 
 
-def check_depth(
-    residuals: Sequence[float], min_residual: float, outliers: int = 0
-) -> DepthResult:
+def check_depth(residuals: Sequence[float], min_residual: float, outliers: int = 0) -> DepthResult:
     """Every move's residual but ``outliers`` must reach ``min_residual`` (eye distances); when
     an outlier is allowed, at least two moves must reach it (a plane reaches it in none)."""
     reaching = sum(r >= min_residual for r in residuals)
