@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import threading
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -91,12 +92,25 @@ class MemoryAttempts:
     """AttemptStore on dicts."""
 
     def __init__(self) -> None:
-        self.failures: dict[str, list[int]] = {}
+        self.attempts: dict[str, list[tuple[str, int]]] = {}
         self.locks: dict[str, int] = {}
+        self._lock = threading.Lock()  # the Mongo adapter's single-document atomicity
 
-    def record_failure(self, key: str, now: int, window_s: int) -> int:
-        self.failures.setdefault(key, []).append(now)
-        return sum(1 for t in self.failures[key] if t > now - window_s)
+    def reserve(self, key: str, attempt_id: str, now: int, window_s: int, limit: int) -> bool:
+        with self._lock:
+            kept = [(a, t) for a, t in self.attempts.get(key, []) if t > now - window_s]
+            if len(kept) >= limit:
+                self.attempts[key] = kept
+                return False
+            self.attempts[key] = [*kept, (attempt_id, now)]
+            return True
+
+    def release(self, key: str, attempt_id: str) -> None:
+        with self._lock:
+            self.attempts[key] = [(a, t) for a, t in self.attempts.get(key, []) if a != attempt_id]
+
+    def count(self, key: str, now: int, window_s: int) -> int:
+        return sum(1 for _, t in self.attempts.get(key, []) if t > now - window_s)
 
     def lock(self, key: str, until: int) -> None:
         self.locks[key] = until

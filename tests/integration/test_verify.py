@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -512,3 +513,37 @@ def test_the_answer_opens_only_with_the_session_response_key(
             forged_session, list(burst.frames), list(burst.times_ms),
             transaction_id=login.transaction_id,
         )  # fmt: skip
+
+
+def test_twenty_concurrent_attempts_against_a_limit_of_five_get_exactly_five_analysed(
+    stack: dict[str, Any], enroll: Callable[..., str]
+) -> None:
+    """The check-then-act race (issue 10): attempts reserve their slot before any analysis, so
+    concurrency cannot buy more tries than the limit. Each attempt comes from its own address
+    (only the subject's counter is shared) with its own transaction and session; the frames are
+    a real face that fails liveness (one still picture repeated), so every analysed attempt is a
+    failure. The audit says which were analysed: the others answer ``locked`` unexamined."""
+    subject = enroll()
+    buffer = io.BytesIO()
+    Image.fromarray(people.astronaut()).resize((320, 320)).save(buffer, "JPEG", quality=50)
+    photo = buffer.getvalue()
+    attempts = []
+    for _ in range(20):
+        client = own_client(stack)
+        login = start_login(stack, subject)
+        attempts.append((client, login, client.open_session(login.token)))
+
+    def one(entry: tuple[SecureFaceClient, Login, Any]) -> str:
+        client, login, session = entry
+        times = list(range(0, 6000, 100))
+        return client.verify(
+            session, [photo] * len(times), times, transaction_id=login.transaction_id
+        ).decision
+
+    with ThreadPoolExecutor(20) as pool:
+        decisions = list(pool.map(one, attempts))
+    audited = list(database(stack)["audit"].find({"kind": "verify", "subject_id": subject}))
+    analysed = [r for r in audited if r["reason"] != "locked"]
+    assert len(audited) == 20
+    assert len(analysed) == 5, sorted(r["reason"] for r in audited)
+    assert decisions.count("locked") == 15 and decisions.count("verified") == 0

@@ -15,7 +15,7 @@ from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_messa
 from secureface.transactions.model import CONSENT_NOTICE, LOCALES
 from secureface.verify.answer import VerifyAnswer
 from secureface.verify.liveness import CLIENT_HINTS
-from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, register_failure_at
+from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, reserve_at, settle_at
 from secureface.verify.records import open_template, seal_template
 from secureface.verify.request import (
     MAX_FRAME_BYTES,
@@ -325,15 +325,23 @@ def test_template_is_bound_to_subject_version_and_model() -> None:
             open_template(envelope, moved)
 
 
+def fail_at(store: MemoryAttempts, keys: tuple[str, str], now: int, policy: LockoutPolicy) -> bool:
+    """One attempt that ends refused: reserved, then settled as a failure; whether it locked."""
+    attempt = reserve_at(store, keys, now, policy)
+    assert attempt is not None
+    return settle_at(store, keys, attempt, now, policy, verified=False)
+
+
 def test_five_failures_in_three_minutes_lock_subject_and_client() -> None:
     store, policy = MemoryAttempts(), LockoutPolicy()
     keys = attempt_keys("alice", "203.0.113.9")
     for i in range(4):
-        assert not register_failure_at(store, keys, NOW + i * 30, policy)
+        assert not fail_at(store, keys, NOW + i * 30, policy)
     assert not locked_at(store, keys, NOW + 120)
-    assert register_failure_at(store, keys, NOW + 150, policy)
+    assert fail_at(store, keys, NOW + 150, policy)
     assert locked_at(store, ("subject:alice",), NOW + 151)
     assert locked_at(store, ("client:203.0.113.9",), NOW + 151)
+    assert reserve_at(store, keys, NOW + 151, policy) is None  # nothing more is analysed
     assert not locked_at(store, keys, NOW + 150 + policy.lock_s)
 
 
@@ -341,4 +349,26 @@ def test_failures_spread_beyond_the_window_do_not_lock() -> None:
     store, policy = MemoryAttempts(), LockoutPolicy()
     keys = attempt_keys("alice", "c")
     for i in range(10):
-        assert not register_failure_at(store, keys, NOW + i * 50, policy)
+        assert not fail_at(store, keys, NOW + i * 50, policy)
+
+
+def test_a_verified_attempt_gives_its_slots_back() -> None:
+    store, policy = MemoryAttempts(), LockoutPolicy()
+    keys = attempt_keys("alice", "c")
+    for i in range(20):
+        attempt = reserve_at(store, keys, NOW + i, policy)
+        assert attempt is not None
+        assert not settle_at(store, keys, attempt, NOW + i, policy, verified=True)
+    assert store.count("subject:alice", NOW + 20, policy.window_s) == 0
+
+
+def test_attempts_in_flight_take_the_slots_failures_would() -> None:
+    """The check-then-act race: 20 attempts reserved at once, before any ends, against a limit
+    of 5 — exactly 5 go on to be analysed, on the subject and on the client alike."""
+    store, policy = MemoryAttempts(), LockoutPolicy()
+    taken = [reserve_at(store, attempt_keys("alice", f"c{i}"), NOW, policy) for i in range(20)]
+    assert sum(a is not None for a in taken) == 5
+    by_client = [reserve_at(store, attempt_keys(f"s{i}", "c"), NOW, policy) for i in range(20)]
+    assert sum(a is not None for a in by_client) == 5
+    # A subject refused on the client key gives back what it took on its own key.
+    assert store.count("subject:s19", NOW, policy.window_s) == 0

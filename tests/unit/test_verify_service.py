@@ -229,7 +229,7 @@ def test_an_animated_photo_is_refused_and_the_client_is_not_told_why(harness: Ha
     assert (outcome.decision, outcome.answer.hint) == ("not_verified", "")
     assert (outcome.result.decision, outcome.result.subject) == ("not_verified", "bob")
     assert harness.reason(outcome) == "light_not_reflected"
-    assert harness.attempts.failures["subject:bob"]
+    assert harness.attempts.count("subject:bob", NOW + 60, 180) == 1  # counted: a failure
 
 
 def test_an_accepted_burst_sent_again_in_motion_mode_is_a_replay(harness: Harness) -> None:
@@ -255,7 +255,7 @@ def test_an_attempt_after_the_deadline_is_refused_and_counted() -> None:
     burst = bursts.genuine_burst(people.astronaut(), session.transcript.challenge, seed=14)
     outcome = h.verify(session, burst, now=NOW + 61)
     assert outcome.decision == "not_verified" and h.reason(outcome) == "deadline"
-    assert h.attempts.failures["subject:alice"] == [NOW + 61]
+    assert [t for _, t in h.attempts.attempts["subject:alice"]] == [NOW + 61]
 
 
 def test_a_locked_subject_is_refused_before_any_frame_is_looked_at() -> None:
@@ -377,7 +377,7 @@ def test_a_consent_for_another_transaction_or_time_is_refused_and_nothing_is_rec
         h.post(session, burst, now=NOW + 5, consent=dataclasses.replace(consent, **change))
     with pytest.raises(PendingError):
         h.rp.redeem_at(AUTHORIZATION, login.transaction_id, now=NOW + 6)
-    assert not h.attempts.failures and not [e for e in h.audit.entries if e["kind"] == "verify"]
+    assert not any(h.attempts.attempts.values()) and not [e for e in h.audit.entries if e["kind"] == "verify"]
 
 
 def test_the_consent_of_the_transaction_lets_the_attempt_be_decided() -> None:

@@ -7,9 +7,11 @@ the local wire server); TTL indexes expire attempts, locks and audit records.
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Any
 
 from bson.binary import Binary
+from pymongo.write_concern import WriteConcern
 
 from secureface.adapters.mongo import IndexedCollection, guarded, utc
 from secureface.crypto.envelope import Sealed
@@ -61,32 +63,77 @@ class MongoTemplateStore:
 
 
 class MongoAttemptStore:
-    """Failures (one document each, expiring after the window) and locks (expiring when over)."""
+    """Attempts (one document per key: the window's attempts and their count) and locks
+    (expiring when over). Every write is majority-acknowledged.
+
+    A reservation is one conditional update of the key's document, ``{_id: key, n: {$lt:
+    limit}}`` with ``$inc n`` and ``$push`` of the attempt: when ``limit`` attempts are there
+    the filter misses and nothing is written, atomically, whatever the concurrency. Attempts
+    older than the window are pruned first by an optimistic rewrite (``v`` must not have moved;
+    if it did, pruning waits for the next attempt: conservative). Entries are strings,
+    ``<12-digit time>-<id>`` (plain values: they behave the same on Atlas and on the local wire
+    server, which stores pushed sub-documents as text).
+    """
 
     def __init__(self, db: Any) -> None:
-        self._failures = IndexedCollection(
-            db, "failures", [("key", {}), ("expire_at", {"expireAfterSeconds": 0})]
+        self._attempts = IndexedCollection(
+            db, "attempts", [("expire_at", {"expireAfterSeconds": 0})]
         )
         self._locks = IndexedCollection(db, "locks", [("expire_at", {"expireAfterSeconds": 0})])
 
-    def record_failure(self, key: str, now: int, window_s: int) -> int:
-        failures = self._failures.ready()
-        doc = {"key": key, "at": now, "expire_at": utc(now + window_s)}
-        guarded("insert", lambda: failures.insert_one(doc))
-        query = {"key": key, "at": {"$gt": now - window_s}}
-        return int(guarded("count", lambda: failures.count_documents(query)))
+    def _collection(self, indexed: IndexedCollection) -> Any:
+        return indexed.ready().with_options(write_concern=WriteConcern(w="majority"))
+
+    def reserve(self, key: str, attempt_id: str, now: int, window_s: int, limit: int) -> bool:
+        attempts = self._collection(self._attempts)
+        create = {"$setOnInsert": {"attempts": [], "n": 0, "v": 0}}
+        guarded("upsert", lambda: attempts.update_one({"_id": key}, create, upsert=True))
+        doc = guarded("find", lambda: attempts.find_one({"_id": key}))
+        kept = [e for e in doc["attempts"] if _entry_time(e) > now - window_s]
+        if len(kept) != len(doc["attempts"]):
+            prune = {"$set": {"attempts": kept, "n": len(kept)}, "$inc": {"v": 1}}
+            guarded("update", lambda: attempts.update_one({"_id": key, "v": doc["v"]}, prune))
+        update = {
+            "$push": {"attempts": _entry(attempt_id, now)},
+            "$inc": {"n": 1, "v": 1},
+            "$set": {"expire_at": utc(now + window_s)},
+        }
+        query = {"_id": key, "n": {"$lt": limit}}
+        pushed = guarded("update", lambda: attempts.update_one(query, update))
+        return bool(pushed.modified_count == 1)  # 0: `limit` attempts are there
+
+    def release(self, key: str, attempt_id: str) -> None:
+        attempts = self._collection(self._attempts)
+        found = guarded("find", lambda: attempts.find_one({"_id": key}))
+        mine = [e for e in ([] if found is None else found["attempts"]) if e.endswith(attempt_id)]
+        for entry in mine:
+            query = {"_id": key, "attempts": entry}
+            update = {"$pull": {"attempts": entry}, "$inc": {"n": -1, "v": 1}}
+            guarded("update", partial(attempts.update_one, query, update))
+
+    def count(self, key: str, now: int, window_s: int) -> int:
+        doc = guarded("find", lambda: self._attempts.ready().find_one({"_id": key}))
+        entries = [] if doc is None else doc["attempts"]
+        return sum(1 for entry in entries if _entry_time(entry) > now - window_s)
 
     def lock(self, key: str, until: int) -> None:
         doc = {"until": until, "expire_at": utc(until)}
-        guarded(
-            "lock", lambda: self._locks.ready().update_one({"_id": key}, {"$set": doc}, upsert=True)
-        )
+        locks = self._collection(self._locks)
+        guarded("lock", lambda: locks.update_one({"_id": key}, {"$set": doc}, upsert=True))
 
     def locked_until(self, key: str, now: int) -> int | None:
         doc = guarded("find", lambda: self._locks.ready().find_one({"_id": key}))
         if doc is None or int(doc["until"]) <= now:
             return None
         return int(doc["until"])
+
+
+def _entry(attempt_id: str, at: int) -> str:
+    return f"{at:012d}-{attempt_id}"
+
+
+def _entry_time(entry: str) -> int:
+    return int(entry[:12])
 
 
 class MongoAuditLog:

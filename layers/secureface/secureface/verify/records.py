@@ -48,8 +48,15 @@ class TemplateStore(Protocol):
 
 
 class AttemptStore(Protocol):
-    def record_failure(self, key: str, now: int, window_s: int) -> int:
-        """Record a failure for ``key``; the number of failures in the last ``window_s``."""
+    def reserve(self, key: str, attempt_id: str, now: int, window_s: int, limit: int) -> bool:
+        """Atomically add ``attempt_id`` to ``key``'s attempts of the last ``window_s`` if
+        fewer than ``limit`` are there; whether it was added."""
+
+    def release(self, key: str, attempt_id: str) -> None:
+        """Remove ``attempt_id`` from ``key``'s attempts (it ended verified)."""
+
+    def count(self, key: str, now: int, window_s: int) -> int:
+        """``key``'s attempts (failures and attempts in flight) in the last ``window_s``."""
 
     def lock(self, key: str, until: int) -> None:
         """Lock ``key`` until ``until``."""

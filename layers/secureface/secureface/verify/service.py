@@ -38,7 +38,7 @@ from secureface.verify.analysis import FaceEngine
 from secureface.verify.answer import VerifyAnswer
 from secureface.verify.burst import assess_burst
 from secureface.verify.liveness import Thresholds, client_hint
-from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, register_failure_at
+from secureface.verify.lockout import LockoutPolicy, attempt_keys, reserve_at, settle_at
 from secureface.verify.memory import (
     MEMORY_PER_SUBJECT,
     MEMORY_TTL_S,
@@ -124,10 +124,20 @@ class VerifyService:
         transaction = self._transaction_of(record.transaction_id, record.session_id)
         check_consent(payload.consent, transaction, now=now)
         subject = transaction.request.subject
-        if now - record.issued_at > self.deadline_s:
-            outcome = self._refuse(subject, client, now, "deadline")
+        keys_at = attempt_keys(subject, client)
+        attempt = reserve_at(self.attempts, keys_at, now, self.policy)  # before any analysis
+        if attempt is None:
+            outcome = Decision("locked", "locked")
         else:
-            outcome = self._decide(subject, payload, record.challenge, client, now)
+            outcome = Decision("not_verified", "error")  # what an exception below leaves
+            try:
+                if now - record.issued_at > self.deadline_s:
+                    outcome = Decision("not_verified", "deadline")
+                else:
+                    outcome = self._decide(subject, payload, record.challenge, now)
+            finally:
+                verified = outcome.decision == "verified"
+                settle_at(self.attempts, keys_at, attempt, now, self.policy, verified=verified)
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         self.audit.record(
             {"kind": "verify", "subject_id": subject, "session_id": record.session_id,
@@ -169,15 +179,11 @@ class VerifyService:
             raise SessionError(reason="session has no transaction awaiting its decision")
         return transaction
 
-    def _refuse(self, subject: str, client: str, now: int, reason: str) -> Decision:
-        register_failure_at(self.attempts, attempt_keys(subject, client), now, self.policy)
-        return Decision("not_verified", reason)
-
     def _decide(
-        self, subject: str, payload: VerifyPayload, challenge: Challenge, client: str, now: int
+        self, subject: str, payload: VerifyPayload, challenge: Challenge, now: int
     ) -> Decision:
-        if locked_at(self.attempts, attempt_keys(subject, client), now):
-            return Decision("locked", "locked")
+        """The liveness check, the memory of accepted bursts and the match (the attempt's
+        slots are already reserved)."""
         verdict = assess_burst(
             self.engine,
             challenge,
@@ -187,11 +193,11 @@ class VerifyService:
             self._frames_pool.map,
         )
         if not verdict.passed or verdict.probe is None:
-            return self._refuse(subject, client, now, verdict.reason)
+            return Decision("not_verified", verdict.reason)
         if self._replayed(subject, list(verdict.prints)):
-            return self._refuse(subject, client, now, "replayed")
+            return Decision("not_verified", "replayed")
         if not self._matches(subject, verdict.probe):
-            return self._refuse(subject, client, now, "no_match")
+            return Decision("not_verified", "no_match")
         self.accepted.remember(
             subject,
             seal_fingerprints(self.envelope, subject, verdict.prints, now=now),
