@@ -547,3 +547,26 @@ def test_twenty_concurrent_attempts_against_a_limit_of_five_get_exactly_five_ana
     assert len(audited) == 20
     assert len(analysed) == 5, sorted(r["reason"] for r in audited)
     assert decisions.count("locked") == 15 and decisions.count("verified") == 0
+
+
+def test_templates_and_session_keys_are_sealed_for_different_purposes(
+    stack: dict[str, Any], enroll: Callable[..., str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One KMS key, two purposes in its encryption context: a face template sealed for
+    ``biometric`` does not open under ``session`` (what the key-exchange and model functions
+    may use; their roles cannot ask for ``biometric`` at all: tests/infra)."""
+    from secureface.adapters.aws import KmsDataKeys, reset_clients
+    from secureface.adapters.mongo_verify import MongoTemplateStore
+    from secureface.crypto.envelope import EnvelopeCipher
+    from secureface.verify.records import open_template
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack["urls"]["aws"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", stack["env"]["AWS_REGION"])
+    reset_clients()
+    record = MongoTemplateStore(database(stack)).get(enroll())
+    assert record is not None
+    key = stack["data_key_id"]
+    assert open_template(EnvelopeCipher(KmsDataKeys(key, "biometric")), record).shape == (128,)
+    with pytest.raises(IntegrityError):
+        open_template(EnvelopeCipher(KmsDataKeys(key, "session")), record)
+    reset_clients()

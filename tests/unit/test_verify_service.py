@@ -105,7 +105,8 @@ class Harness:
         )  # fmt: skip
         self.logins: dict[str, Login] = {}
         self.service = VerifyService(
-            sessions=self.sessions, envelope=self.envelope, transactions=self.transactions,
+            sessions=self.sessions, envelope=self.envelope,
+            biometrics=EnvelopeCipher(PlainDataKeys()), transactions=self.transactions,
             result_signer=self.result_signer, issuer=ISSUER,
             templates=self.templates, attempts=self.attempts, audit=self.audit,
             accepted=self.accepted, engine=face_engine(),
@@ -377,7 +378,9 @@ def test_a_consent_for_another_transaction_or_time_is_refused_and_nothing_is_rec
         h.post(session, burst, now=NOW + 5, consent=dataclasses.replace(consent, **change))
     with pytest.raises(PendingError):
         h.rp.redeem_at(AUTHORIZATION, login.transaction_id, now=NOW + 6)
-    assert not any(h.attempts.attempts.values()) and not [e for e in h.audit.entries if e["kind"] == "verify"]
+    assert not any(h.attempts.attempts.values()) and not [
+        e for e in h.audit.entries if e["kind"] == "verify"
+    ]
 
 
 def test_the_consent_of_the_transaction_lets_the_attempt_be_decided() -> None:

@@ -61,8 +61,14 @@ def delegated_signer() -> DelegatedSigner:
 
 @functools.cache
 def envelope() -> EnvelopeCipher:
-    """Envelope encryption under the KMS data key (cached data keys)."""
-    return EnvelopeCipher(KmsDataKeys(settings().data_key_id))
+    """Envelope encryption of session keys under the KMS data key (purpose ``session``)."""
+    return EnvelopeCipher(KmsDataKeys(settings().data_key_id, "session"))
+
+
+@functools.cache
+def biometric_envelope() -> EnvelopeCipher:
+    """Envelope encryption of templates and burst fingerprints (purpose ``biometric``)."""
+    return EnvelopeCipher(KmsDataKeys(settings().data_key_id, "biometric"))
 
 
 @functools.cache
@@ -165,6 +171,7 @@ def verify_service():  # type: ignore[no-untyped-def]
     return VerifyService(
         sessions=session_store(),
         envelope=envelope(),
+        biometrics=biometric_envelope(),
         transactions=transaction_store(),
         result_signer=result_signer(),
         issuer=issuer(),
@@ -191,6 +198,7 @@ def reset() -> None:
         server_public_key,
         delegated_signer,
         envelope,
+        biometric_envelope,
         session_store,
         transaction_store,
         registry,

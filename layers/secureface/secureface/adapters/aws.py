@@ -120,20 +120,31 @@ class KmsSigner:
 class KmsDataKeys:
     """:class:`~secureface.crypto.envelope.DataKeyProvider` on a KMS symmetric key.
 
-    The encryption context names the application, so a blob from another KMS use of the same key
-    does not decrypt here.
+    The encryption context names the application and the **purpose** (:data:`PURPOSES`):
+    ``session`` for session keys, ``biometric`` for face templates and the fingerprints of
+    accepted bursts. A data key made for one purpose does not decrypt under another, and the
+    template grants each function only its purposes with ``kms:EncryptionContext:purpose``
+    conditions: the key-exchange function cannot make a biometric data key (so it cannot seal
+    a chosen template for a subject), the model function cannot open one.
     """
 
-    CONTEXT: ClassVar[dict[str, str]] = {"application": "secureface"}
+    PURPOSES: ClassVar[tuple[str, ...]] = ("session", "biometric")
 
-    def __init__(self, key_id: str) -> None:
+    def __init__(self, key_id: str, purpose: str = "session") -> None:
+        if purpose not in self.PURPOSES:
+            raise ValueError(f"purpose must be one of {self.PURPOSES}")
         self.key_id = key_id
+        self.purpose = purpose
+
+    @property
+    def context(self) -> dict[str, str]:
+        return {"application": "secureface", "purpose": self.purpose}
 
     def generate(self) -> tuple[bytes, bytes]:
         """A fresh AES-256 data key; raises StoreUnavailableError if KMS fails."""
         try:
             response = client("kms").generate_data_key(
-                KeyId=self.key_id, KeySpec="AES_256", EncryptionContext=self.CONTEXT
+                KeyId=self.key_id, KeySpec="AES_256", EncryptionContext=self.context
             )
         except (ClientError, BotoCoreError) as exc:
             raise StoreUnavailableError(reason="kms generate_data_key failed") from exc
@@ -143,7 +154,7 @@ class KmsDataKeys:
         """The plaintext data key; IntegrityError if KMS refuses the blob."""
         try:
             response = client("kms").decrypt(
-                CiphertextBlob=blob, KeyId=self.key_id, EncryptionContext=self.CONTEXT
+                CiphertextBlob=blob, KeyId=self.key_id, EncryptionContext=self.context
             )
         except ClientError as exc:
             if _error_code(exc) in ("InvalidCiphertextException", "IncorrectKeyException"):

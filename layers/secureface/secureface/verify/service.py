@@ -83,6 +83,7 @@ class VerifyService:
 
     sessions: SessionStore
     envelope: EnvelopeCipher
+    biometrics: EnvelopeCipher
     transactions: TransactionStore
     result_signer: ResultSigner
     issuer: str
@@ -200,7 +201,7 @@ class VerifyService:
             return Decision("not_verified", "no_match")
         self.accepted.remember(
             subject,
-            seal_fingerprints(self.envelope, subject, verdict.prints, now=now),
+            seal_fingerprints(self.biometrics, subject, verdict.prints, now=now),
             now,
             MEMORY_TTL_S,
             MEMORY_PER_SUBJECT,
@@ -211,7 +212,7 @@ class VerifyService:
         remembered = []
         for sealed in self.accepted.recent(subject_id):
             try:
-                remembered.append(open_fingerprints(self.envelope, subject_id, sealed))
+                remembered.append(open_fingerprints(self.biometrics, subject_id, sealed))
             except IntegrityError as exc:
                 log.error("remembered burst does not open", extra={"reason": exc.reason})
         return is_replay(prints, remembered)
@@ -226,7 +227,7 @@ class VerifyService:
             )
             return False
         try:
-            template = open_template(self.envelope, record)
+            template = open_template(self.biometrics, record)
         except IntegrityError as exc:
             log.error("template does not open", extra={"reason": exc.reason})
             return False
@@ -257,7 +258,7 @@ class VerifyService:
         version = self.templates.next_version(subject_id)
         self.templates.put(
             seal_template(
-                self.envelope, subject_id, version, self.embedding_model, embedding, now=now
+                self.biometrics, subject_id, version, self.embedding_model, embedding, now=now
             )
         )
         self.audit.record(
