@@ -391,7 +391,6 @@ EXPECTED_GRANTS = {
         ("s3:GetObject", "ModelBucket/models/*"),
         ("s3:GetObject", "ModelBucket/manifest/*"),
         ("kms:GetPublicKey", "SigningKey"),
-        ("kms:GenerateDataKey", "DataKey"),
         ("kms:Decrypt", "DataKey"),
         ("secretsmanager:GetSecretValue", "MongoSecret"),
     },
@@ -417,6 +416,54 @@ EXPECTED_GRANTS = {
 @pytest.mark.parametrize("role", sorted(EXPECTED_GRANTS))
 def test_role_grants_exactly_what_its_function_needs(template: Template, role: str) -> None:
     assert granted(template, role) == EXPECTED_GRANTS[role]
+
+
+def data_key_purposes(template: Template, role: str) -> dict[str, set[str]]:
+    """``action -> purposes`` a role may use the data key for directly (``kms:EncryptionContext:
+    purpose``); ``via:<service>`` for uses only through S3 or Secrets Manager."""
+    found: dict[str, set[str]] = {}
+    for name, statement in iam_statements(template):
+        if name != role or "DataKey" not in {ref_name(r) for r in as_list(statement["Resource"])}:
+            continue
+        condition = statement.get("Condition", {}).get("StringEquals", {})
+        if "kms:EncryptionContext:purpose" in condition:
+            uses = set(as_list(condition["kms:EncryptionContext:purpose"]))
+        else:
+            vias = as_list(condition["kms:ViaService"])  # KeyError: an unconditioned grant
+            uses = {"via:" + ref_name(v).split(".")[0] for v in vias}
+        for action in as_list(statement["Action"]):
+            found.setdefault(action, set()).update(uses)
+    return found
+
+
+def test_data_keys_are_granted_by_purpose(template: Template) -> None:
+    """The key-exchange function only makes session data keys (it cannot seal a chosen
+    template for a subject), the model function only opens them (never a template), the verify
+    function both and the biometric ones; every other use goes through S3 or Secrets Manager."""
+    assert data_key_purposes(template, "KeyExchangeRole") == {
+        "kms:GenerateDataKey": {"session"}, "kms:Decrypt": {"via:secretsmanager"},
+    }  # fmt: skip
+    assert data_key_purposes(template, "ModelRole") == {
+        "kms:Decrypt": {"session", "via:s3", "via:secretsmanager"},
+    }
+    assert data_key_purposes(template, "VerifyRole") == {
+        "kms:GenerateDataKey": {"biometric"},
+        "kms:Decrypt": {"session", "biometric", "via:s3", "via:secretsmanager"},
+    }
+    assert data_key_purposes(template, "TransactionsRole") == {
+        "kms:Decrypt": {"via:secretsmanager"},
+    }
+
+
+def test_verify_has_a_route_throttle_and_optional_reserved_concurrency(
+    template: Template,
+) -> None:
+    api = props(template, "HttpApi")
+    own = api["RouteSettings"]["POST /verify"]
+    assert 0 < own["ThrottlingRateLimit"] < api["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    reserved = props(template, "VerifyFunction")["ReservedConcurrentExecutions"]
+    assert reserved["Fn::If"][0] == "HasVerifyConcurrency"
+    assert template["Parameters"]["VerifyReservedConcurrency"]["Default"] == 0
 
 
 def test_kms_sign_is_limited_to_ecdsa_sha256_raw(template: Template) -> None:
