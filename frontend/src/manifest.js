@@ -1,6 +1,8 @@
 // The signed model manifest (compact JWS, ES256). Rejects a bad signature, a wrong type, an
-// expired or future manifest, malformed entries, and a version lower than the highest this
-// browser has accepted (rollback; the high-water mark is kept in IndexedDB).
+// expired or future manifest, a lifetime over 90 days, malformed entries, a version lower than
+// the highest this browser has accepted (rollback; the high-water mark is kept in IndexedDB) and
+// one more than 1000 above it (a leaked signature cannot pin the browser at 2^53 - 1 for a
+// century). The same rules as secureface.models.manifest.verify_manifest_at.
 import { ManifestError } from "./errors.js";
 import { isInt, parseJsonBytes } from "./encoding.js";
 import { verifyCompactJws } from "./jws.js";
@@ -9,6 +11,10 @@ export { ManifestError };
 export const MANIFEST_TYP = "secureface-manifest+jws";
 const MANIFEST_TYPE = "secureface-model-manifest";
 const CLOCK_SKEW_S = 300;
+/** Longest accepted validity (expires_at - issued_at): the template's largest ManifestTtlSeconds. */
+export const MAX_LIFETIME_S = 90 * 24 * 3600;
+/** Largest accepted step above the highest version seen (once one was seen). */
+export const MAX_VERSION_JUMP = 1000;
 const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,31}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
@@ -43,10 +49,14 @@ const ROLES = new Set(["detector", "embedding", "antispoof", "landmarks"]);
 export async function verifyManifest(token, publicKey, { now = Date.now() / 1000, minVersion = 0 } = {}) {
   const refuse = (reason) => new ManifestError(reason);
   const manifest = parseManifest(await verifyCompactJws(token, publicKey, MANIFEST_TYP, refuse));
+  const lifetime = manifest.expires_at - manifest.issued_at;
+  if (!(lifetime > 0 && lifetime <= MAX_LIFETIME_S)) throw refuse(`lifetime ${lifetime} s is outside 1..${MAX_LIFETIME_S}`);
   if (now >= manifest.expires_at) throw refuse("expired");
   if (manifest.issued_at > now + CLOCK_SKEW_S) throw refuse("issued in the future");
-  if (manifest.manifest_version < minVersion) {
-    throw refuse(`rollback: version ${manifest.manifest_version} < ${minVersion}`);
+  const version = manifest.manifest_version;
+  if (version < minVersion) throw refuse(`rollback: version ${version} < ${minVersion}`);
+  if (minVersion > 0 && version > minVersion + MAX_VERSION_JUMP) {
+    throw refuse(`version jump: ${version} > ${minVersion} + ${MAX_VERSION_JUMP}`);
   }
   return manifest;
 }

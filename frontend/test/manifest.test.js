@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { importVerifyKey } from "../src/crypto.js";
-import { verifyManifest } from "../src/manifest.js";
+import { MAX_LIFETIME_S, MAX_VERSION_JUMP, verifyManifest } from "../src/manifest.js";
 import { es256KeyPair, signJws } from "../testing/helpers.js";
 
 const NOW = 1_764_316_800;
@@ -11,12 +11,13 @@ const root = await es256KeyPair();
 const key = await importVerifyKey(root.spki);
 
 /** The refusal reason of a manifest with these changes, or "ok". */
-async function check(changes = {}, header = { typ: "secureface-manifest+jws" }) {
+async function check(changes = {}, header = { typ: "secureface-manifest+jws" }, { minVersion = 0 } = {}) {
   const payload = { type: "secureface-model-manifest", manifest_version: 2, issued_at: NOW,
     expires_at: NOW + 3600, models: [ENTRY], ...changes };
   const token = await signJws(root.privateKey, header, payload);
-  return verifyManifest(token, key, { now: NOW + 1 }).then(() => "ok", (err) => err.reason);
+  return verifyManifest(token, key, { now: NOW + 1, minVersion }).then(() => "ok", (err) => err.reason);
 }
+const DAY = 24 * 3600;
 
 test("a well-formed manifest verifies", async () => {
   assert.equal(await check(), "ok");
@@ -39,4 +40,24 @@ test("type, integers and times are enforced", async () => {
   assert.equal(await check({ issued_at: NOW + 302 }), "issued in the future");
   assert.equal(await check({ expires_at: NOW + 1 }), "expired");
   assert.equal(await check({}, { typ: "secureface-delegation+jws" }), "wrong algorithm or type");
+});
+
+test("a manifest valid for more than 90 days (the template's longest TTL) is refused", async () => {
+  assert.equal(MAX_LIFETIME_S, 90 * DAY);
+  assert.equal(await check({ expires_at: NOW + 90 * DAY }), "ok");
+  assert.equal(await check({ expires_at: NOW + 90 * DAY + 1 }), `lifetime ${90 * DAY + 1} s is outside 1..${90 * DAY}`);
+  // A century-long manifest dated in the past is refused even though "now" is inside it.
+  assert.match(await check({ issued_at: NOW - 50 * 365 * DAY, expires_at: NOW + 50 * 365 * DAY }), /^lifetime /);
+  assert.match(await check({ expires_at: NOW - 1 }), /^lifetime -1 s/);
+});
+
+test("a version more than 1000 above the highest seen is refused, once one was seen", async () => {
+  assert.equal(MAX_VERSION_JUMP, 1000);
+  assert.equal(await check({ manifest_version: 1002 }, undefined, { minVersion: 2 }), "ok");
+  assert.equal(await check({ manifest_version: 1003 }, undefined, { minVersion: 2 }), "version jump: 1003 > 2 + 1000");
+  assert.equal(await check({ manifest_version: 2 ** 53 - 1 }, undefined, { minVersion: 2 }),
+    `version jump: ${2 ** 53 - 1} > 2 + 1000`);
+  // A first visit has no high-water mark: any version is taken (and then becomes the mark).
+  assert.equal(await check({ manifest_version: 5000 }), "ok");
+  assert.equal(await check({ manifest_version: 1 }, undefined, { minVersion: 2 }), "rollback: version 1 < 2");
 });

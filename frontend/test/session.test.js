@@ -126,6 +126,11 @@ test("delegation rules: 24 h at most, usage, type", async () => {
   assert.equal(await check({ expires_at: NOW + 24 * 3600 }), "ok");
   assert.equal(await check({ expires_at: NOW + 24 * 3600 + 1 }), "delegation validity is too long");
   assert.equal(await check({ usage: ["assertion"] }), "delegation not valid for session");
+  // Dated in the future: within the 300 s skew it is taken, beyond it refused.
+  assert.equal(await check({ not_before: NOW + 301, expires_at: NOW + 3600 }), "ok");
+  assert.equal(await check({ not_before: NOW + 302, expires_at: NOW + 3600 }), "delegation not yet valid");
+  assert.equal(await check({ not_before: NOW + 30 * 24 * 3600, expires_at: NOW + 30 * 24 * 3600 + 60 }),
+    "delegation not yet valid");
   assert.equal(await check({ type: "secureface-manifest" }), "delegation malformed");
   assert.equal(await check({ public_key: "AAAA" }), "delegation malformed");
   assert.equal(await check({ not_before: "0" }), "delegation malformed");

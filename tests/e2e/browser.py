@@ -26,7 +26,6 @@ FLAGS = [
     "--disable-sync",
 ]
 READY_TIMEOUT_MS = 60_000
-BROWSER_ROLES = ("detector", "antispoof")  # frontend/src/config.js DEFAULTS.browserRoles
 Camera = Literal["clip", "denied", "none"]
 
 # Main-thread tasks over 50 ms, recorded from the first script on.

@@ -1,10 +1,10 @@
 """The browser app against the local stack, in Debian's Chromium driven by Playwright.
 
-The page must verify the signed manifest, run the key exchange, download every model as
-encrypted segment ranges, check each SHA-256 against the manifest and create an onnxruntime-web
-session for each, cross-origin isolated, under the production CSP, without freezing; and it must
-end on a clear message when it refuses a rolled-back manifest or a tampered segment, or cannot
-reach the API.
+The page must verify the signed manifest, run the key exchange, download every model it runs
+(the browser roles; the server serves no other) as encrypted segment ranges, check each SHA-256
+against the manifest and create an onnxruntime-web session for each, cross-origin isolated, under
+the production CSP, without freezing; and it must end on a clear message when it refuses a
+rolled-back manifest or a tampered segment, or cannot reach the API.
 
 Fixtures and helpers: tests/e2e/conftest.py and tests/e2e/browser.py.
 """
@@ -21,8 +21,8 @@ from playwright.sync_api import BrowserContext, Request, Route
 from secureface.crypto.stream import segment_count
 from secureface.models.catalog import load_catalog
 from secureface.models.delivery import MAX_SEGMENTS_PER_RESPONSE, SEGMENT_SIZE
+from secureface.models.manifest import BROWSER_ROLES  # = frontend/src/config.js browserRoles
 from tests.e2e.browser import (
-    BROWSER_ROLES,
     READY_TIMEOUT_MS,
     RECORD_LONG_TASKS,
     REPO,

@@ -194,6 +194,53 @@ def test_model_bucket_policy_refuses_non_kms_encryption_headers(template: Templa
     assert deny["Condition"]["StringNotEquals"]["s3:x-amz-server-side-encryption"] == "aws:kms"
 
 
+def test_only_the_deploy_role_may_write_or_delete_models_and_the_manifest(
+    template: Template,
+) -> None:
+    statements = as_list(props(template, "ModelBucketPolicy")["PolicyDocument"]["Statement"])
+    (deny,) = [s for s in statements if s.get("Sid") == "OnlyTheDeployRoleWritesModelsAndManifest"]
+    assert (deny["Effect"], deny["Principal"]) == ("Deny", "*")
+    actions = set(as_list(deny["Action"]))
+    assert {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} <= actions
+    assert {ref_name(r) for r in as_list(deny["Resource"])} == {
+        "ModelBucket/manifest/*",
+        "ModelBucket/models/*",
+    }
+    # Every principal but DeployRoleArn; with the parameter empty the condition is dropped and
+    # the deny covers everyone (fail closed: nobody rewrites the manifest).
+    condition, if_set, if_empty = deny["Condition"]["Fn::If"]
+    assert condition == "HasDeployRole"
+    assert if_set == {"ArnNotEquals": {"aws:PrincipalArn": {"Ref": "DeployRoleArn"}}}
+    assert if_empty == {"Ref": "AWS::NoValue"}
+    assert template["Conditions"]["HasDeployRole"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DeployRoleArn"}, ""]}]
+    }
+    parameter = template["Parameters"]["DeployRoleArn"]
+    assert parameter["Default"] == ""
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert pattern.fullmatch("arn:aws:iam::123456789012:role/secureface-deploy")
+    assert pattern.fullmatch("")
+    assert not pattern.fullmatch("*") and not pattern.fullmatch("arn:aws:iam::123456789012:root")
+    # The functions themselves only read models and the manifest.
+    for role in ("ModelRole", "VerifyRole"):
+        assert {a for a, r in granted(template, role) if r.startswith("ModelBucket/")} == {
+            "s3:GetObject"
+        }
+
+
+def test_the_minimum_manifest_version_is_a_required_template_parameter(template: Template) -> None:
+    parameter = template["Parameters"]["MinManifestVersion"]
+    assert parameter["Type"] == "Number"
+    assert "Default" not in parameter  # every deploy states it (model_versions.json)
+    assert int(parameter["MinValue"]) == 1
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["SECUREFACE_MIN_MANIFEST_VERSION"] == {"Ref": "MinManifestVersion"}
+    # The clients' lifetime cap is the template's longest TTL.
+    from secureface.models.manifest import MAX_LIFETIME_S
+
+    assert int(template["Parameters"]["ManifestTtlSeconds"]["MaxValue"]) == MAX_LIFETIME_S
+
+
 def test_signing_key_is_a_p256_signing_key(template: Template) -> None:
     key = props(template, "SigningKey")
     assert key["KeySpec"] == "ECC_NIST_P256"
@@ -524,6 +571,7 @@ def test_functions_share_the_secureface_environment(template: Template) -> None:
         "SECUREFACE_MONGO_DB": "secureface",
         "SECUREFACE_ALLOWED_ORIGIN": "FrontendOrigin",
         "SECUREFACE_MANIFEST_TTL_S": "ManifestTtlSeconds",
+        "SECUREFACE_MIN_MANIFEST_VERSION": "MinManifestVersion",
         "SECUREFACE_ALLOW_MOTION_ONLY": "AllowMotionOnly",
         "SECUREFACE_VERIFY_DEADLINE_S": "VerifyDeadlineSeconds",
         "SECUREFACE_ISSUER": "PublicApiUrl",

@@ -253,6 +253,17 @@ def test_deploy_steps_run_in_order(deploy: Workflow) -> None:
     assert "--delete" in script[positions[-2] :].splitlines()[0]
 
 
+def test_deploy_passes_the_catalogs_manifest_version_and_the_deploy_role(
+    deploy: Workflow,
+) -> None:
+    (step,) = [s for s in steps(deploy["jobs"]["deploy"]) if "sam deploy" in s.get("run", "")]
+    script = step["run"]
+    assert "min_manifest_version=\"$(jq -er '.manifest_version' model_versions.json)\"" in script
+    assert '"MinManifestVersion=$min_manifest_version"' in script
+    assert '"DeployRoleArn=$DEPLOY_ROLE_ARN"' in script
+    assert step["env"]["DEPLOY_ROLE_ARN"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+
+
 def test_scheduled_run_resigns_the_manifest_without_redeploying(deploy: Workflow) -> None:
     job = deploy["jobs"]["resign"]
     assert "schedule" in job["if"]

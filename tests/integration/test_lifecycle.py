@@ -50,7 +50,7 @@ def test_model_replaced_in_storage_is_refused_by_the_server(tmp_path: Path) -> N
         )  # fmt: skip
         assert status == 503 and error_body(body)["code"] == "model_unavailable"
         status, _, _ = http(
-            "GET", info["urls"]["api"] + "/models/sface/2021dec/segments?first=0&count=1",
+            "GET", info["urls"]["api"] + "/models/antispoof/human-3.3.6/segments?first=0&count=1",
             headers={"X-SecureFace-Session": session.session_id},
         )  # fmt: skip
         assert status == 200  # the untouched models are still served

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from secureface.client import ApiError, open_model
+from secureface.client import ApiError, browser_models, open_model
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.stream import HEADER_LEN, TAG_LEN
 from secureface.encoding import b64url_decode, b64url_encode
@@ -26,12 +26,15 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def fetched(stack: dict[str, Any]) -> tuple[Any, Any, ModelEntry, list[bytes]]:
-    """A session and the range responses of the largest model (several ranges, many segments)."""
+    """A session and the range responses of the largest model the server serves (the largest
+    browser model: two segments), one segment per range so there are several ranges."""
     client = client_for(stack)
     manifest = client.fetch_manifest()
     session = models_session(client, stack)
-    entry = max(manifest.models, key=lambda m: m.size)
-    return client, session, entry, client.fetch_ranges(session, entry)
+    entry = max(browser_models(manifest), key=lambda m: m.size)
+    ranges = client.fetch_ranges(session, entry, per_range=1)
+    assert len(ranges) >= 2
+    return client, session, entry, ranges
 
 
 def flip(data: bytes, position: int) -> bytes:
@@ -66,20 +69,23 @@ def test_dropped_last_segment_is_refused(fetched) -> None:  # type: ignore[no-un
 
 
 def test_reordered_ranges_and_segments_are_refused(fetched) -> None:  # type: ignore[no-untyped-def]
-    _, session, entry, ranges = fetched
+    client, session, entry, ranges = fetched
     with pytest.raises(IntegrityError):
         open_model(session, entry, [ranges[1], ranges[0], *ranges[2:]])
+    whole = client.fetch_ranges(session, entry)  # ranges of up to four segments
     seg = SEGMENT_SIZE + TAG_LEN
-    body = ranges[0][HEADER_LEN:]
-    swapped = ranges[0][:HEADER_LEN] + body[seg : 2 * seg] + body[:seg] + body[2 * seg :]
+    body = whole[0][HEADER_LEN:]
+    assert len(body) > seg  # at least two segments to swap
+    swapped = whole[0][:HEADER_LEN] + body[seg : 2 * seg] + body[:seg] + body[2 * seg :]
+    assert open_model(session, entry, whole)
     with pytest.raises(IntegrityError):
-        open_model(session, entry, [swapped, *ranges[1:]])
+        open_model(session, entry, [swapped, *whole[1:]])
 
 
 def test_range_from_another_session_is_refused(fetched, stack) -> None:  # type: ignore[no-untyped-def]
     client, session, entry, ranges = fetched
     other = models_session(client, stack)
-    spliced = client.fetch_ranges(other, entry)
+    spliced = client.fetch_ranges(other, entry, per_range=1)
     with pytest.raises(IntegrityError):
         open_model(session, entry, [ranges[0], *spliced[1:]])
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from secureface.crypto.delegation import DelegatedSigner, verify_delegation_at
+from secureface.crypto.delegation import DelegatedSigner, issue_delegation, verify_delegation_at
 from secureface.crypto.ecdsa import load_public_key
 from secureface.encoding import b64url_decode, b64url_encode
 from secureface.errors import BadRequestError, IntegrityError
@@ -104,6 +104,21 @@ def test_delegation_is_reused_then_renewed(root: LocalSigner) -> None:
     renewed = signer.credential_at(NOW + 3600 - 599)[1]
     assert renewed != first
     verify_delegation_at(renewed, pinned(root), now=NOW + 3600, usage="session")
+
+
+def test_a_delegation_dated_in_the_future_beyond_the_skew_is_refused(root: LocalSigner) -> None:
+    spki = root.public_key_der()
+    for start, accepted in ((NOW + 300, True), (NOW + 301, False), (NOW + 30 * 86400, False)):
+        token = issue_delegation(
+            ec.generate_private_key(ec.SECP256R1()).public_key(), root.sign, spki,
+            now=start, validity_s=3600,
+        )  # fmt: skip
+        if accepted:
+            verify_delegation_at(token, pinned(root), now=NOW, usage="session")
+            continue
+        with pytest.raises(IntegrityError) as info:
+            verify_delegation_at(token, pinned(root), now=NOW, usage="session")
+        assert info.value.reason == "delegation not yet valid"
 
 
 def test_overlong_delegation_is_refused(root: LocalSigner) -> None:

@@ -1,15 +1,24 @@
-"""The signed manifest: JWS format, and every rejection a client relies on."""
+"""The signed manifest: JWS format, and every rejection a client relies on (lifetime and version
+jump caps included, in the Python client too)."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from secureface.client import SecureFaceClient
 from secureface.crypto.ecdsa import load_public_key
 from secureface.encoding import b64url_decode, b64url_encode
 from secureface.errors import IntegrityError
 from secureface.models.manifest import (
+    BROWSER_ROLES,
+    MAX_LIFETIME_S,
+    MAX_VERSION_JUMP,
+    ROLES,
     Manifest,
     ModelEntry,
     build_manifest,
@@ -19,6 +28,7 @@ from secureface.models.manifest import (
 from tests.fakes import LocalSigner
 
 NOW = 1_764_316_800
+ROOT = Path(__file__).resolve().parents[2]
 ENTRY = ModelEntry("yunet", "2023mar", "detector", "ab" * 32, 1234)
 
 
@@ -116,3 +126,76 @@ def test_invalid_entries_are_refused(field: str, value: object) -> None:
     raw = ENTRY.to_json() | {field: value}
     with pytest.raises(ValueError):
         ModelEntry.from_json(raw)
+
+
+# ----------------------------------------------------------------- lifetime and version caps
+
+DAY = 24 * 3600
+
+
+def test_a_manifest_valid_for_more_than_90_days_is_refused(signer: LocalSigner) -> None:
+    assert MAX_LIFETIME_S == 90 * DAY  # template.yaml ManifestTtlSeconds MaxValue
+    verify_manifest_at(signed(signer, ttl=90 * DAY), pub(signer), now=NOW)
+    for ttl in (90 * DAY + 1, 100 * 365 * DAY, 0):
+        with pytest.raises(IntegrityError) as info:
+            verify_manifest_at(signed(signer, ttl=ttl), pub(signer), now=NOW)
+        assert info.value.reason.startswith(f"manifest lifetime {ttl} s is outside")
+
+
+def test_a_version_jump_over_1000_is_refused_once_a_version_was_seen(signer: LocalSigner) -> None:
+    assert MAX_VERSION_JUMP == 1000
+    verify_manifest_at(signed(signer, version=1003), pub(signer), now=NOW, min_version=3)
+    for version in (1004, 2**53 - 1):
+        with pytest.raises(IntegrityError) as info:
+            verify_manifest_at(signed(signer, version=version), pub(signer), now=NOW, min_version=3)
+        assert info.value.reason == f"manifest version jump: {version} > 3 + 1000"
+    # Nothing seen yet: any version is taken, and becomes the high-water mark.
+    verify_manifest_at(signed(signer, version=5000), pub(signer), now=NOW)
+
+
+class StubbedClient(SecureFaceClient):
+    """The Python client with its HTTP answered from a list of tokens (one per request)."""
+
+    def __init__(self, signer: LocalSigner, state_file: Path, now: int = NOW) -> None:
+        super().__init__("https://api.test", signer.public_key_der(), state_file=state_file)
+        self.clock = lambda: float(now)
+        self.tokens: list[str] = []
+
+    def request(self, method: str, path: str, **_: Any) -> bytes:
+        assert (method, path) == ("GET", "/models/manifest")
+        return json.dumps({"format": "jws-compact", "manifest": self.tokens.pop(0)}).encode()
+
+
+def test_the_python_client_caps_lifetime_and_version_jump(
+    signer: LocalSigner, tmp_path: Path
+) -> None:
+    client = StubbedClient(signer, tmp_path / "state.json")
+    client.tokens = [signed(signer, version=3)]
+    assert client.fetch_manifest().manifest_version == 3
+    assert client.highest_seen_version() == 3
+    refused = {
+        "manifest version jump: 1004 > 3 + 1000": signed(signer, version=1004),
+        "manifest rollback: version 2 < 3": signed(signer, version=2),
+        f"manifest lifetime {91 * DAY} s is outside 1..{90 * DAY}": signed(signer, ttl=91 * DAY),
+    }
+    for reason, token in refused.items():
+        client.tokens = [token]
+        with pytest.raises(IntegrityError) as info:
+            client.fetch_manifest()
+        assert info.value.reason == reason
+    assert client.highest_seen_version() == 3  # nothing refused raised the mark
+    client.tokens = [signed(signer, version=1003)]
+    assert client.fetch_manifest().manifest_version == 1003
+    assert client.highest_seen_version() == 1003
+
+
+# ----------------------------------------------------------------- browser roles
+
+
+def test_browser_roles_are_the_frontends_and_leave_the_embedder_on_the_server() -> None:
+    config = (ROOT / "frontend" / "src" / "config.js").read_text()
+    found = re.search(r"browserRoles: Object\.freeze\(\[([^\]]*)\]\)", config)
+    assert found, "frontend/src/config.js DEFAULTS.browserRoles not found"
+    assert set(re.findall(r'"([a-z]+)"', found.group(1))) == BROWSER_ROLES
+    assert BROWSER_ROLES < ROLES
+    assert "embedding" not in BROWSER_ROLES and "landmarks" not in BROWSER_ROLES

@@ -11,7 +11,7 @@ import pytest
 from secureface.crypto.ecdsa import load_public_key
 from secureface.errors import PublishError
 from secureface.models.catalog import load_catalog
-from secureface.models.manifest import verify_manifest_at
+from secureface.models.manifest import MAX_LIFETIME_S, verify_manifest_at
 from secureface.models.publish import publish_at
 from secureface.settings import MANIFEST_KEY
 from tests.fakes import LocalSigner, MemoryStore
@@ -152,3 +152,13 @@ def test_catalog_with_path_in_file_name_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"manifest_version": 1, "models": [entry]}))
     with pytest.raises(PublishError, match="invalid file"):
         load_catalog(path)
+
+
+def test_a_ttl_clients_would_refuse_is_refused_before_upload(env) -> None:  # type: ignore[no-untyped-def]
+    tmp, store, signer = env
+    write_catalog(tmp, 1, {"a": b"model-a"})
+    catalog = load_catalog(tmp / "model_versions.json")
+    with pytest.raises(PublishError, match="outside"):
+        publish_at(catalog, tmp, store, signer, now=NOW, ttl_s=MAX_LIFETIME_S + 1)
+    assert store.puts == []
+    publish_at(catalog, tmp, store, signer, now=NOW, ttl_s=MAX_LIFETIME_S)

@@ -25,6 +25,12 @@ def test_motion_only_is_off_unless_turned_on_and_the_verify_deadline_is_read() -
         Settings.from_env(BASE | {"SECUREFACE_ALLOW_MOTION_ONLY": "yes"})
 
 
+def test_the_minimum_manifest_version_is_read_and_unset_means_zero() -> None:
+    assert Settings.from_env(BASE).min_manifest_version == 0  # runtime.model_delivery refuses it
+    floor = Settings.from_env(BASE | {"SECUREFACE_MIN_MANIFEST_VERSION": "7"})
+    assert floor.min_manifest_version == 7
+
+
 def test_knobs_are_read() -> None:
     env = BASE | {"SECUREFACE_MATCH_THRESHOLD": "0.5", "SECUREFACE_FRAME_WORKERS": "1"}
     s = Settings.from_env(env)
@@ -39,6 +45,8 @@ def test_knobs_are_read() -> None:
         BASE | {"SECUREFACE_MATCH_THRESHOLD": "high"},
         BASE | {"SECUREFACE_FRAME_WORKERS": "0"},
         BASE | {"SECUREFACE_MANIFEST_TTL_S": "soon"},
+        BASE | {"SECUREFACE_MIN_MANIFEST_VERSION": "-1"},
+        BASE | {"SECUREFACE_MIN_MANIFEST_VERSION": "v2"},
     ],
 )
 def test_missing_or_invalid_settings_are_configuration_errors(env: dict[str, str]) -> None:

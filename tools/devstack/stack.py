@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 BIN = Path(sys.executable).parent
 
 
+def catalog_manifest_version() -> int:
+    """``model_versions.json``'s ``manifest_version``: the functions' minimum manifest version."""
+    from secureface.models.catalog import load_catalog
+
+    return load_catalog(REPO / "model_versions.json").manifest_version
+
+
 @dataclass
 class Ports:
     """Ports on 127.0.0.1; 0 picks a free one."""
@@ -175,6 +182,8 @@ class Stack:
             "SECUREFACE_ISSUER": self.urls["api"],
             "SECUREFACE_RESULT_KEY_ID": self.resources.result_key_id,
             "SECUREFACE_RP_REGISTRY_SECRET_ID": self.registry_secret_id,
+            # The template's MinManifestVersion, as the deploy workflow passes it.
+            "SECUREFACE_MIN_MANIFEST_VERSION": str(catalog_manifest_version()),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             "POWERTOOLS_METRICS_NAMESPACE": "SecureFace",

@@ -3,7 +3,7 @@
 Commands:
     models publish   upload s3-uploads/ + model_versions.json and sign a fresh manifest
     models verify    check every file in s3-uploads/ against model_versions.json
-    fetch-models     download every published model over an authenticated session
+    fetch-models     download the models a browser runs over an authenticated session
     enroll           enroll a subject from images (admin route, signed with AWS credentials)
     erase            delete a subject's template (admin route)
     verify           run the whole protocol as a relying party would, with a recorded burst
@@ -90,7 +90,7 @@ def load_pinned_key(text: str) -> bytes:
 
 
 def _fetch_models(args: argparse.Namespace) -> int:
-    from secureface.client import SecureFaceClient
+    from secureface.client import SecureFaceClient, browser_models
 
     client = SecureFaceClient(
         args.api, load_pinned_key(args.server_key), state_file=args.state_file
@@ -99,12 +99,13 @@ def _fetch_models(args: argparse.Namespace) -> int:
     session = client.open_session(args.client_token, purpose="models")
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    for entry in manifest.models:
+    wanted = browser_models(manifest)  # the server serves no other (the embedder stays there)
+    for entry in wanted:
         data = client.fetch_model(session, entry, parallel=args.parallel)
         (args.out / f"{entry.name}-{entry.version}.onnx").write_bytes(data)
         print(f"ok  {entry.name} {entry.version}  {entry.size} bytes  sha256 {entry.sha256}")
     print(
-        f"manifest v{manifest.manifest_version}: {len(manifest.models)} models verified "
+        f"manifest v{manifest.manifest_version}: {len(wanted)} models verified "
         f"in {time.monotonic() - started:.2f}s"
     )
     return 0
@@ -262,7 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--signing-key", help="KMS key (env SECUREFACE_SIGNING_KEY_ID)")
             sub.add_argument("--data-key", help="KMS key for SSE-KMS (env SECUREFACE_DATA_KEY_ID)")
             sub.add_argument("--ttl", type=int, help="manifest validity in seconds")
-    fetch = commands.add_parser("fetch-models", help="download and verify every published model")
+    fetch = commands.add_parser(
+        "fetch-models", help="download and verify the published models a browser runs"
+    )
     fetch.add_argument("--api", required=True, help="API base URL")
     fetch.add_argument("--server-key", required=True, help="pinned key: PEM file or b64url SPKI")
     fetch.add_argument("--out", type=Path, required=True, help="directory for the models")

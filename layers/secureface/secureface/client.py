@@ -4,9 +4,12 @@ Used by the CLI (``python -m secureface fetch-models``), by operators, and by th
 and attack tests. It trusts nothing the server says that does not chain to the pinned key::
 
     client = SecureFaceClient("http://127.0.0.1:3000", pinned_spki, state_file=Path("state.json"))
-    manifest = client.fetch_manifest()          # signature, expiry, rollback
+    manifest = client.fetch_manifest()          # signature, lifetime, expiry, rollback, jump
     session = client.open_session(client_token, purpose="models")  # delegation → transcript
-    data = client.fetch_model(session, manifest.models[0])   # segments → sha256 check
+    data = client.fetch_model(session, browser_models(manifest)[0])  # segments → sha256 check
+
+Only the models a browser runs are served (:data:`~secureface.models.manifest.BROWSER_ROLES`);
+the embedder and the face mesh stay on the server.
 
 Failures raise :class:`~secureface.errors.SecureFaceError` subclasses: ``IntegrityError`` for
 every cryptographic refusal (its ``reason`` says which check), ``ApiError`` for HTTP errors.
@@ -36,7 +39,7 @@ from secureface.models.delivery import (
     SESSION_HEADER,
     stream_id,
 )
-from secureface.models.manifest import Manifest, ModelEntry, verify_manifest_at
+from secureface.models.manifest import BROWSER_ROLES, Manifest, ModelEntry, verify_manifest_at
 from secureface.sessions.exchange import ClientSession, finish_exchange_at, new_client_hello
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.transactions.model import CONSENT_NOTICE
@@ -95,7 +98,8 @@ class SecureFaceClient:
         """Fetch and verify the manifest; remember its version.
 
         Raises:
-            IntegrityError: bad signature, expired, or rolled back.
+            IntegrityError: bad signature, valid for more than 90 days, expired, rolled back
+                below the highest version seen, or more than 1000 above it.
         """
         raw = json.loads(self.request("GET", "/models/manifest"))
         manifest = verify_manifest_at(
@@ -172,15 +176,21 @@ class SecureFaceClient:
         )
 
     def fetch_ranges(
-        self, session: ClientSession, entry: ModelEntry, *, parallel: int = 4
+        self,
+        session: ClientSession,
+        entry: ModelEntry,
+        *,
+        parallel: int = 4,
+        per_range: int = MAX_SEGMENTS_PER_RESPONSE,
     ) -> list[bytes]:
-        """The raw range responses (header ‖ sealed segments) of one model, in order."""
+        """The raw range responses (header ‖ sealed segments) of one model, in order, each of
+        at most ``per_range`` segments."""
         total = segment_count(entry.size, SEGMENT_SIZE)
-        starts = range(0, total, MAX_SEGMENTS_PER_RESPONSE)
+        starts = range(0, total, per_range)
         path = f"/models/{entry.name}/{entry.version}/segments"
 
         def fetch(first: int) -> bytes:
-            count = min(MAX_SEGMENTS_PER_RESPONSE, total - first)
+            count = min(per_range, total - first)
             return self.request(
                 "GET",
                 f"{path}?first={first}&count={count}",
@@ -198,6 +208,11 @@ class SecureFaceClient:
                 from the manifest's size and SHA-256.
         """
         return open_model(session, entry, self.fetch_ranges(session, entry, parallel=parallel))
+
+
+def browser_models(manifest: Manifest) -> list[ModelEntry]:
+    """The manifest's models a browser runs: the only ones the segments route serves."""
+    return [m for m in manifest.models if m.role in BROWSER_ROLES]
 
 
 def open_model(session: ClientSession, entry: ModelEntry, ranges: list[bytes]) -> bytes:

@@ -19,7 +19,7 @@ from secureface.adapters.aws import (
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.envelope import EnvelopeCipher
-from secureface.errors import ModelUnavailableError
+from secureface.errors import ConfigurationError, ModelUnavailableError
 from secureface.models.delivery import ModelDelivery
 from secureface.settings import Settings, require
 from secureface.transactions.registry import Registry
@@ -130,8 +130,12 @@ def transaction_service():  # type: ignore[no-untyped-def]
 
 @functools.cache
 def model_delivery() -> ModelDelivery:
-    """Model reading, checking, caching and sealing."""
-    return ModelDelivery(model_store(), server_public_key)
+    """Model reading, checking, caching and sealing, refusing a stored manifest below the
+    deployed minimum version (the model function's segments and the verify function's models)."""
+    floor = settings().min_manifest_version
+    if floor < 1:
+        raise ConfigurationError(reason="SECUREFACE_MIN_MANIFEST_VERSION is not set")
+    return ModelDelivery(model_store(), server_public_key, min_version=floor)
 
 
 @functools.cache

@@ -31,6 +31,11 @@ class Settings:
         mongo_db: database name.
         allowed_origin: the frontend origin allowed by CORS.
         manifest_ttl_s: how long a freshly signed manifest stays valid.
+        min_manifest_version: the lowest manifest version the model and verify functions accept
+            (``model_versions.json``'s ``manifest_version``, passed by the deploy through the
+            template's ``MinManifestVersion``); 0 = unset, which those functions refuse to run
+            with. Never read from the bucket, so an archived manifest copied over the current one
+            is refused.
         match_threshold: SFace cosine at or above which a probe matches a template (default
             0.363, the threshold OpenCV publishes for SFace on LFW; docs/LIVENESS.md).
         frame_workers: verify frames analysed side by side (1 = one after another); match it to
@@ -58,6 +63,7 @@ class Settings:
     mongo_db: str = "secureface"
     allowed_origin: str = ""
     manifest_ttl_s: int = 30 * 24 * 3600
+    min_manifest_version: int = 0
     frame_workers: int = 2
     match_threshold: float = 0.363
     allow_motion_only: bool = False
@@ -82,13 +88,13 @@ class Settings:
                 raise ConfigurationError(reason=f"environment variable {name} is not set")
             return value
 
-        def integer(name: str, default: int) -> int:
+        def integer(name: str, default: int, minimum: int = 1) -> int:
             try:
                 value = int(env.get(name, "") or default)
             except ValueError as exc:
                 raise ConfigurationError(reason=f"{name} is not an integer") from exc
-            if value < 1:
-                raise ConfigurationError(reason=f"{name} must be positive")
+            if value < minimum:
+                raise ConfigurationError(reason=f"{name} must be at least {minimum}")
             return value
 
         return cls(
@@ -100,6 +106,7 @@ class Settings:
             mongo_db=env.get("SECUREFACE_MONGO_DB", "secureface"),
             allowed_origin=env.get("SECUREFACE_ALLOWED_ORIGIN", ""),
             manifest_ttl_s=integer("SECUREFACE_MANIFEST_TTL_S", cls.manifest_ttl_s),
+            min_manifest_version=integer("SECUREFACE_MIN_MANIFEST_VERSION", 0, minimum=0),
             frame_workers=integer("SECUREFACE_FRAME_WORKERS", cls.frame_workers),
             match_threshold=_fraction(env, "SECUREFACE_MATCH_THRESHOLD", cls.match_threshold),
             allow_motion_only=_flag(env, "SECUREFACE_ALLOW_MOTION_ONLY"),

@@ -10,7 +10,12 @@ Segments are 1 MiB of plaintext + 16-byte tag (:mod:`secureface.crypto.stream`);
 Lambda response, under Lambda's 6 MB cap. Clients fetch ranges in parallel.
 
 The server checks the model's SHA-256 against the signed manifest before sealing a byte, so a
-model replaced in storage is refused here as well as by the client.
+model replaced in storage is refused here as well as by the client. The manifest itself must be
+at least the deployed minimum version (``SECUREFACE_MIN_MANIFEST_VERSION``, from
+``model_versions.json`` through the template): the floor is not read from the bucket, so an
+archived manifest copied over ``manifest/current.jws`` is refused (503 ``model_unavailable``).
+Only the roles a browser runs (:data:`~secureface.models.manifest.BROWSER_ROLES`) are served;
+the server-only models answer 404 as if unpublished.
 """
 
 from __future__ import annotations
@@ -30,7 +35,14 @@ from secureface.errors import (
     NotFoundError,
     StoreUnavailableError,
 )
-from secureface.models.manifest import NAME_RE, VERSION_RE, Manifest, ModelEntry, verify_manifest_at
+from secureface.models.manifest import (
+    BROWSER_ROLES,
+    NAME_RE,
+    VERSION_RE,
+    Manifest,
+    ModelEntry,
+    verify_manifest_at,
+)
 from secureface.models.publish import model_key
 from secureface.ports import ObjectStore
 from secureface.settings import MANIFEST_KEY
@@ -83,37 +95,53 @@ def parse_range(query: Mapping[str, str], total: int) -> tuple[int, int]:
 
 
 class ModelDelivery:
-    """Reads, checks and caches models; seals segment ranges for a session's model key."""
+    """Reads, checks and caches models; seals segment ranges for a session's model key.
+
+    ``min_version`` is the deployed minimum manifest version: a stored manifest below it (or
+    more than :data:`~secureface.models.manifest.MAX_VERSION_JUMP` above it) is refused.
+    """
 
     def __init__(
-        self, store: ObjectStore, public_key: Callable[[], ec.EllipticCurvePublicKey]
+        self,
+        store: ObjectStore,
+        public_key: Callable[[], ec.EllipticCurvePublicKey],
+        *,
+        min_version: int = 0,
     ) -> None:
         self._store = store
         self._public_key = public_key
+        self._min_version = min_version
         self._cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
     def manifest_at(self, now: int) -> Manifest:
-        """The current manifest, verified with the server's own key (expired counts as broken).
+        """The current manifest, verified with the server's own key and the deployed minimum
+        version (expired or rolled back counts as broken).
 
         Raises:
-            ModelUnavailableError: the stored manifest does not verify or has expired.
+            ModelUnavailableError: the stored manifest does not verify, has expired, or is below
+                the deployed minimum version.
         """
+        token = current_manifest(self._store)
         try:
-            return verify_manifest_at(current_manifest(self._store), self._public_key(), now=now)
+            return verify_manifest_at(
+                token, self._public_key(), now=now, min_version=self._min_version
+            )
         except IntegrityError as exc:
-            raise ModelUnavailableError(reason=f"stored manifest: {exc.reason}") from exc
+            floor = f"deployed minimum manifest version {self._min_version}"
+            raise ModelUnavailableError(reason=f"stored manifest: {exc.reason} ({floor})") from exc
 
     def entry_at(self, name: str, version: str, now: int) -> ModelEntry:
-        """The manifest entry for ``name``/``version``.
+        """The manifest entry for ``name``/``version``, if a browser runs its role.
 
         Raises:
-            NotFoundError: malformed or unpublished name/version (path traversal included).
+            NotFoundError: malformed or unpublished name/version (path traversal included), or a
+                model only the server runs.
         """
         if not NAME_RE.fullmatch(name) or not VERSION_RE.fullmatch(version):
             raise NotFoundError("Unknown model")
         entry = self.manifest_at(now).find(name, version)
-        if entry is None:
+        if entry is None or entry.role not in BROWSER_ROLES:
             raise NotFoundError("Unknown model")
         return entry
 

@@ -7,8 +7,10 @@ The manifest is a compact JWS (ES256, ``typ`` = :data:`MANIFEST_TYP`) over canon
      "models": [{"name": "yunet", "version": "2023mar", "role": "detector",
                  "sha256": "<hex>", "size": 232589}, ...]}
 
-A client rejects a bad signature, an expired (or not yet valid) manifest, and a manifest version
-lower than the highest it has seen (rollback), then checks each model's SHA-256 and size.
+A client rejects a bad signature, an expired (or not yet valid) manifest, a lifetime over
+:data:`MAX_LIFETIME_S`, a manifest version lower than the highest it has seen (rollback) or more
+than :data:`MAX_VERSION_JUMP` above it, then checks each model's SHA-256 and size. The model and
+verify functions run the same check with the deployed minimum version as the highest seen.
 """
 
 from __future__ import annotations
@@ -31,8 +33,17 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,31}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 ROLES = frozenset({"detector", "embedding", "antispoof", "landmarks"})
+#: The roles a browser downloads and runs (frontend/src/config.js ``browserRoles``): the only
+#: models the segments route serves. The embedder and the face mesh run on the server only.
+BROWSER_ROLES = frozenset({"detector", "antispoof"})
 #: Tolerated clock difference when checking ``issued_at``.
 CLOCK_SKEW_S = 300
+#: Longest accepted validity (``expires_at - issued_at``): the template's largest
+#: ``ManifestTtlSeconds``, 90 days. A leaked signature cannot be valid for a century.
+MAX_LIFETIME_S = 90 * 24 * 3600
+#: Largest accepted step above the highest version seen: a leaked signature cannot pin clients
+#: at an unreachable version (2^53 - 1); the publisher bumps by one.
+MAX_VERSION_JUMP = 1000
 
 
 @dataclass(frozen=True)
@@ -164,19 +175,29 @@ def verify_manifest_at(
         token: the compact JWS.
         key: the pinned manifest-signing public key.
         now: current Unix time in seconds.
-        min_version: the highest manifest version this client has already accepted.
+        min_version: the highest manifest version this client has already accepted (0: none
+            yet); on the server, the deployed minimum (``SECUREFACE_MIN_MANIFEST_VERSION``).
 
     Raises:
-        IntegrityError: bad signature or format (reason says which), expired, not yet valid,
-            or rolled back below ``min_version``.
+        IntegrityError: bad signature or format (reason says which), a lifetime that is not
+            positive or longer than :data:`MAX_LIFETIME_S`, expired, not yet valid, rolled back
+            below ``min_version``, or more than :data:`MAX_VERSION_JUMP` above it.
     """
     manifest = verify_manifest_signature(token, key)
+    lifetime = manifest.expires_at - manifest.issued_at
+    if not 0 < lifetime <= MAX_LIFETIME_S:
+        raise IntegrityError(
+            reason=f"manifest lifetime {lifetime} s is outside 1..{MAX_LIFETIME_S}"
+        )
     if now >= manifest.expires_at:
         raise IntegrityError(reason="manifest expired")
     if manifest.issued_at > now + CLOCK_SKEW_S:
         raise IntegrityError(reason="manifest issued in the future")
-    if manifest.manifest_version < min_version:
+    version = manifest.manifest_version
+    if version < min_version:
+        raise IntegrityError(reason=f"manifest rollback: version {version} < {min_version}")
+    if min_version > 0 and version > min_version + MAX_VERSION_JUMP:
         raise IntegrityError(
-            reason=f"manifest rollback: version {manifest.manifest_version} < {min_version}"
+            reason=f"manifest version jump: {version} > {min_version} + {MAX_VERSION_JUMP}"
         )
     return manifest

@@ -23,6 +23,7 @@ from secureface.crypto.ecdsa import key_fingerprint, load_public_key
 from secureface.errors import IntegrityError, PublishError
 from secureface.models.catalog import Catalog, read_verified
 from secureface.models.manifest import (
+    MAX_LIFETIME_S,
     Manifest,
     build_manifest,
     sign_manifest,
@@ -68,8 +69,11 @@ def publish_at(
 
     Raises:
         PublishError: a file differs from the catalog, a model object would change, the
-            manifest version would go down, or the same version would name other models.
+            manifest version would go down, the same version would name other models, or
+            ``ttl_s`` is longer than clients accept (:data:`MAX_LIFETIME_S`).
     """
+    if not 0 < ttl_s <= MAX_LIFETIME_S:
+        raise PublishError(f"manifest TTL {ttl_s} s is outside 1..{MAX_LIFETIME_S} (90 days)")
     blobs = {m.entry: read_verified(m, directory) for m in catalog.models}
     public_key = load_public_key(signer.public_key_der())
     current = _current_manifest(store, public_key)
