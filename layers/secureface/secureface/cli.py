@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from secureface.errors import SecureFaceError
+from secureface.settings import match_threshold
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -32,15 +33,7 @@ def _publish(args: argparse.Namespace) -> int:
     from secureface.models.publish import publish_at
     from secureface.settings import Settings
 
-    settings = Settings.from_env(
-        {
-            "SECUREFACE_MODEL_BUCKET": args.bucket or "",
-            "SECUREFACE_SIGNING_KEY_ID": args.signing_key or "",
-            "SECUREFACE_DATA_KEY_ID": args.data_key or "",
-            "SECUREFACE_MANIFEST_TTL_S": str(args.ttl) if args.ttl else "",
-        }
-        | _env_defaults()
-    )
+    settings = Settings.from_env(publish_env(args, _env_defaults()))
     result = publish_at(
         load_catalog(args.catalog),
         args.models_dir,
@@ -57,6 +50,18 @@ def _publish(args: argparse.Namespace) -> int:
     }
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def publish_env(args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]:
+    """The settings ``models publish`` uses: the environment, **overridden** by the flags given
+    (a flag is what the operator typed for this run; it once lost to a stale variable)."""
+    flags = {
+        "SECUREFACE_MODEL_BUCKET": args.bucket or "",
+        "SECUREFACE_SIGNING_KEY_ID": args.signing_key or "",
+        "SECUREFACE_DATA_KEY_ID": args.data_key or "",
+        "SECUREFACE_MANIFEST_TTL_S": str(args.ttl) if args.ttl else "",
+    }
+    return env | {name: value for name, value in flags.items() if value}
 
 
 def _env_defaults() -> dict[str, str]:
@@ -212,14 +217,13 @@ def _match(args: argparse.Namespace) -> int:
     from secureface.face import decode_image
     from secureface.models.catalog import load_catalog, read_verified
     from secureface.verify.analysis import FaceEngine
-    from secureface.verify.liveness import Thresholds
     from secureface.verify.match import match_images
 
     catalog = load_catalog(args.catalog)
     by_role = {m.entry.role: OnnxModel(read_verified(m, args.models_dir)) for m in catalog.models}
     engine = FaceEngine(by_role["detector"], by_role["embedding"], by_role["antispoof"])
     images = [decode_image(Path(p).read_bytes()) for p in (args.first, args.second)]
-    threshold = Thresholds().match_min_cosine
+    threshold = match_threshold(_env_defaults())
     print(json.dumps(match_images(engine, images[0], images[1], threshold)))
     return 0
 

@@ -122,6 +122,12 @@ class Settings:
         )
 
 
+def match_threshold(env: Mapping[str, str]) -> float:
+    """The server's match threshold from ``env`` (``SECUREFACE_MATCH_THRESHOLD``, default
+    :attr:`Settings.match_threshold`) without requiring the other settings (operator tools)."""
+    return _fraction(env, "SECUREFACE_MATCH_THRESHOLD", Settings.match_threshold)
+
+
 def require(value: str, name: str) -> str:
     """``value`` if set; a function that needs a setting asks for it when it first uses it.
 

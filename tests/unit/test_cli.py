@@ -1,0 +1,22 @@
+"""The CLI's own decisions (issue 12's two bugs, each with the test that would have caught it)."""
+
+from __future__ import annotations
+
+from secureface.cli import build_parser, publish_env
+from secureface.settings import Settings, match_threshold
+
+
+def test_publish_flags_win_over_the_environment() -> None:
+    args = build_parser().parse_args(
+        ["models", "publish", "--bucket", "flag-bucket", "--signing-key", "flag-key"]
+    )
+    env = {"SECUREFACE_MODEL_BUCKET": "env-bucket", "SECUREFACE_SIGNING_KEY_ID": "env-key",
+           "SECUREFACE_DATA_KEY_ID": "env-data"}  # fmt: skip
+    settings = Settings.from_env(publish_env(args, env))
+    assert (settings.model_bucket, settings.signing_key_id) == ("flag-bucket", "flag-key")
+    assert settings.data_key_id == "env-data"  # no flag given: the environment's
+
+
+def test_match_uses_the_servers_threshold_setting() -> None:
+    assert match_threshold({}) == Settings.match_threshold == 0.363
+    assert match_threshold({"SECUREFACE_MATCH_THRESHOLD": "0.5"}) == 0.5
