@@ -63,6 +63,49 @@ def test_admin_route_refuses_unsigned_requests(stack: dict[str, Any]) -> None:
     assert status == 403
 
 
+def test_admin_route_binds_the_signature_to_the_body(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10: a signature over ``UNSIGNED-PAYLOAD`` let one signed admin request carry any
+    body. AdminClient's signature (botocore, the body's hash in the canonical request) passes the
+    IAM check and reaches the function, which refuses the empty enrollment (400); the same body
+    under an ``UNSIGNED-PAYLOAD`` signature, or swapped after signing, is refused at the API (403)
+    and never reaches it (tests/unit/test_sigv4.py has every other case)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from secureface.adapters.aws import sigv4_headers
+
+    env = stack["env"]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+        monkeypatch.setenv(name, env[name])
+    url = stack["urls"]["api"] + "/admin/enrollments"
+    signed, swapped = b'{"subject_id": "nobody", "images": []}', b'{"subject_id": "victim"}'
+    json_type = {"Content-Type": "application/json"}
+
+    def unsigned_payload(body: bytes) -> dict[str, str]:
+        request = AWSRequest(method="POST", url=url, data=body, headers=json_type)
+        request.context["payload_signing_enabled"] = False  # signs "UNSIGNED-PAYLOAD"
+        credentials = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+        SigV4Auth(credentials, "execute-api", env["AWS_REGION"]).add_auth(request)
+        assert request.headers["X-Amz-Content-SHA256"] == "UNSIGNED-PAYLOAD"
+        return dict(request.headers.items())
+
+    status, _, body = http(
+        "POST", url, body=signed, headers=sigv4_headers("POST", url, signed, json_type)
+    )
+    assert status == 400, body
+    cases = {
+        "swapped after signing": (sigv4_headers("POST", url, signed, json_type), swapped),
+        "UNSIGNED-PAYLOAD, swapped": (unsigned_payload(signed), swapped),
+        "UNSIGNED-PAYLOAD, as signed": (unsigned_payload(signed), signed),
+    }
+    for case, (headers, sent) in cases.items():
+        status, _, body = http("POST", url, body=sent, headers=headers)
+        assert (status, body) == (403, b'{"message":"Forbidden"}'), case
+
+
 def test_models_are_stored_with_sse_kms_under_versioned_keys(stack: dict[str, Any]) -> None:
     s3 = s3_client(stack)
     head = s3.head_object(Bucket=stack["model_bucket"], Key="models/yunet/2023mar/model.onnx")
