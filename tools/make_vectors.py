@@ -19,6 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from secureface.crypto.delegation import issue_delegation
 from secureface.crypto.ecdsa import der_to_raw, spki_der
@@ -33,6 +34,7 @@ from secureface.sessions.exchange import (
     derive_session_keys,
     encode_point,
 )
+from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL
 from secureface.transactions.model import RESULT_TTL_S
 from secureface.transactions.result import Result, ResultSigner, jwks
 
@@ -85,6 +87,18 @@ def manifest_vector(root: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
     }
 
 
+def sealed_vector(key: bytes, label: bytes, session_id: str, nonce: bytes) -> dict[str, str]:
+    """A known answer of a session key that the browser holds non-extractable (it cannot compare
+    bytes): a message sealed under it as PROTOCOL.md §5 seals (AAD: label ‖ 0x00 ‖ session id)."""
+    plaintext = b"secureface/v1 known answer: " + label
+    aad = label + b"\x00" + session_id.encode()
+    return {
+        "plaintext": b64url_encode(plaintext),
+        "nonce": b64url_encode(nonce),
+        "ciphertext": b64url_encode(AESGCM(key).encrypt(nonce, plaintext, aad)),
+    }
+
+
 def exchange_vector(root: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
     delegated, client, server = key(0xD1E6A7ED), key(0xC11E47), key(0x5E4FE4)
     root_spki = spki_der(root.public_key())
@@ -107,6 +121,7 @@ def exchange_vector(root: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
     shared = server.exchange(ec.ECDH(), client.public_key())
     th = hashlib.sha256(transcript).digest()
     keys = derive_session_keys(shared, client_nonce, server_nonce, th)
+    session_id = b64url_encode(bytes(range(100, 116)))
     return {
         "now": NOW + 10,
         "client_private_jwk": jwk_private(client),
@@ -125,6 +140,13 @@ def exchange_vector(root: ec.EllipticCurvePrivateKey) -> dict[str, Any]:
             "model_key": keys.model.hex(),
             "request_key": keys.request.hex(),
             "response_key": keys.response.hex(),
+            # K_model's known answer is the stream vector (sealed under it, for this session)
+            "request_sealed": sealed_vector(
+                keys.request, REQUEST_LABEL, session_id, bytes(range(12))
+            ),
+            "response_sealed": sealed_vector(
+                keys.response, RESPONSE_LABEL, session_id, bytes(range(12, 24))
+            ),
         },
     }
 

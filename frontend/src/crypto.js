@@ -1,5 +1,7 @@
-// The only module that touches WebCrypto. Private and secret keys are imported or generated
-// non-extractable; the functions take and return bytes so the protocol modules stay pure.
+// The only module that touches WebCrypto. Private and secret keys are generated, imported or
+// derived non-extractable, each with only the usages it needs; no function takes or returns
+// secret key bytes (session keys are derived with `deriveKey`, see session.js), so the protocol
+// modules stay pure and hold only CryptoKeys.
 import { toHex } from "./encoding.js";
 
 const subtle = () => globalThis.crypto.subtle;
@@ -84,38 +86,57 @@ async function exportRawPublicKey(publicKey) {
 }
 
 /**
- * ECDH: the 32-byte x-coordinate shared with the peer's uncompressed point. WebCrypto refuses
- * points off the curve.
+ * ECDH with the peer's uncompressed point, as a non-extractable HKDF-SHA256 key (usages:
+ * `deriveKey` and `deriveBits`). WebCrypto refuses points off the curve. The 32-byte shared
+ * secret Z is in JS only between `deriveBits` and `importKey` (deriving an HKDF key straight
+ * from ECDH is not available in every browser), and zeroed at once.
  * @param {CryptoKey} privateKey
  * @param {Uint8Array} peerRaw 65-byte uncompressed point
- * @returns {Promise<Uint8Array>}
- */
-export async function ecdhSharedSecret(privateKey, peerRaw) {
-  const peer = await subtle().importKey("raw", peerRaw, ECDH, false, []);
-  return new Uint8Array(await subtle().deriveBits({ name: "ECDH", public: peer }, privateKey, 256));
-}
-
-/**
- * HKDF-SHA256 (RFC 5869), the input keying material imported non-extractable.
- * @param {Uint8Array} ikm
- * @param {Uint8Array} salt may be empty
- * @param {Uint8Array} info
- * @param {number} length output bytes
- * @returns {Promise<Uint8Array>}
- */
-export async function hkdfSha256(ikm, salt, info, length) {
-  const key = await subtle().importKey("raw", ikm, "HKDF", false, ["deriveBits"]);
-  const params = { name: "HKDF", hash: "SHA-256", salt, info };
-  return new Uint8Array(await subtle().deriveBits(params, key, length * 8));
-}
-
-/**
- * Import a 256-bit AES-GCM key for decryption only, non-extractable.
- * @param {Uint8Array} raw
  * @returns {Promise<CryptoKey>}
  */
-export async function importAesGcmKey(raw) {
-  return subtle().importKey("raw", raw, { name: "AES-GCM", length: 256 }, false, ["decrypt"]);
+export async function ecdhHkdfKey(privateKey, peerRaw) {
+  const peer = await subtle().importKey("raw", peerRaw, ECDH, false, []);
+  const shared = new Uint8Array(await subtle().deriveBits({ name: "ECDH", public: peer }, privateKey, 256));
+  try {
+    return await subtle().importKey("raw", shared, "HKDF", false, ["deriveKey", "deriveBits"]);
+  } finally {
+    shared.fill(0);
+  }
+}
+
+/** @param {Uint8Array} salt @param {Uint8Array} info */
+const hkdf = (salt, info) => ({ name: "HKDF", hash: "SHA-256", salt, info });
+
+/**
+ * HKDF-SHA256 (RFC 5869) from `baseKey` straight into a non-extractable AES-256-GCM key: the
+ * key is the first 32 bytes of the output, which never exist in JS.
+ * @param {CryptoKey} baseKey HKDF, with the `deriveKey` usage
+ * @param {Uint8Array} salt may be empty
+ * @param {Uint8Array} info
+ * @param {"encrypt" | "decrypt"} usage the one operation the key is for
+ * @returns {Promise<CryptoKey>}
+ */
+export async function hkdfAesGcmKey(baseKey, salt, info, usage) {
+  return subtle().deriveKey(hkdf(salt, info), baseKey, { name: "AES-GCM", length: 256 }, false, [usage]);
+}
+
+/**
+ * HKDF-SHA256 from `baseKey` into a 32-byte key that is itself the input of a further HKDF (the
+ * model key, PROTOCOL.md §4), as a non-extractable HKDF key with the `deriveKey` usage only.
+ * WebCrypto cannot derive an HKDF key from an HKDF key, so the 32 bytes are in JS between
+ * `deriveBits` and `importKey`, and zeroed at once.
+ * @param {CryptoKey} baseKey HKDF, with the `deriveBits` usage
+ * @param {Uint8Array} salt may be empty
+ * @param {Uint8Array} info
+ * @returns {Promise<CryptoKey>}
+ */
+export async function hkdfHkdfKey(baseKey, salt, info) {
+  const bits = new Uint8Array(await subtle().deriveBits(hkdf(salt, info), baseKey, 256));
+  try {
+    return await subtle().importKey("raw", bits, "HKDF", false, ["deriveKey"]);
+  } finally {
+    bits.fill(0);
+  }
 }
 
 /**
@@ -129,15 +150,6 @@ export async function importAesGcmKey(raw) {
 export async function aesGcmDecrypt(key, iv, sealed, aad) {
   const params = { name: "AES-GCM", iv, additionalData: aad, tagLength: 128 };
   return new Uint8Array(await subtle().decrypt(params, key, sealed));
-}
-
-/**
- * Import a 256-bit AES-GCM key for encryption only, non-extractable.
- * @param {Uint8Array} raw
- * @returns {Promise<CryptoKey>}
- */
-export async function importAesGcmEncryptKey(raw) {
-  return subtle().importKey("raw", raw, { name: "AES-GCM", length: 256 }, false, ["encrypt"]);
 }
 
 /**

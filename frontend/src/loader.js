@@ -11,7 +11,6 @@ import { createSessions } from "./inference.js";
 import { highestSeenVersion, rememberVersion, verifyManifest } from "./manifest.js";
 import { loadModels } from "./models.js";
 import { openSession } from "./session.js";
-import { wipeKeys } from "./verify.js";
 
 /**
  * The pinned server key from the configuration, checked against its declared id.
@@ -91,7 +90,6 @@ export async function prepare({ worker, config, key, clientToken, onStep, onMani
   const detector = wanted.models.find((m) => m.role === "detector");
   if (!detector) throw new ConfigError("the manifest has no detector model for the browser");
   const bytes = await loadModels({ apiUrl: config.apiUrl, session, manifest: wanted, onProgress });
-  wipeKeys(session); // this session only carried the models
   const verifiedMs = mark("verified");
   onStep(msg("status.starting"));
   const infos = await createSessions(worker, bytes);

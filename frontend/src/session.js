@@ -2,10 +2,11 @@
 // session's purpose (model download, or the verify attempt), authenticate the answer against the
 // pinned key (delegation → transcript signature → echo of our key and nonce → delegation hash →
 // expiry), then derive the three session keys. Both ephemeral private keys are non-extractable
-// and dropped once the keys are derived.
+// and dropped once the keys are derived; the session keys are derived into non-extractable
+// CryptoKeys, each with only its usage, and never kept as bytes (deriveSessionKeys).
 import { apiFetch } from "./api.js";
 import {
-  ecdhSharedSecret, generateEcdhKeyPair, hkdfSha256, importVerifyKey, randomBytes, sha256, sha256Hex,
+  ecdhHkdfKey, generateEcdhKeyPair, hkdfAesGcmKey, hkdfHkdfKey, importVerifyKey, randomBytes, sha256, sha256Hex,
   verifyEs256,
 } from "./crypto.js";
 import {
@@ -26,15 +27,15 @@ const CLOCK_SKEW_S = 300;
 const NONCE_LEN = 32;
 const SESSION_ID_LEN = 16;
 const POINT_LEN = 65;
-const PURPOSES = /** @type {const} */ (["model", "request", "response"]);
 /** What a session is opened for (secureface.transactions.service.SESSION_PURPOSES). */
 export const SESSION_PURPOSES = Object.freeze(["models", "verify"]);
 
 /**
- * @typedef {object} SessionKeys
- * @property {Uint8Array} model server → client model streams
- * @property {Uint8Array} request client → server verify payload
- * @property {Uint8Array} response server → client answers
+ * @typedef {object} SessionKeys all non-extractable
+ * @property {CryptoKey} model K_model as an HKDF key (`deriveKey` only): the input of each model
+ *   stream's key (stream.js), which is AES-GCM decrypt-only
+ * @property {CryptoKey} request K_request, AES-256-GCM, `encrypt` only (client → server payload)
+ * @property {CryptoKey} response K_response, AES-256-GCM, `decrypt` only (server → client answers)
  */
 
 /**
@@ -128,7 +129,6 @@ export async function finishExchange(answer, client, nonce, pinnedKey, { now }) 
   if (now >= t.expiresAt) throw new ProtocolError("session already expired");
   const shared = await sharedSecret(client.privateKey, t.serverPublicKey);
   const keys = await deriveSessionKeys(shared, nonce, t.serverNonce, await sha256(transcriptBytes));
-  shared.fill(0);
   return Object.freeze({
     sessionId: t.sessionId, issuedAt: t.issuedAt, expiresAt: t.expiresAt, challenge: t.challenge, keys,
   });
@@ -210,32 +210,38 @@ function parseTranscript(bytes) {
 /**
  * @param {CryptoKey} privateKey
  * @param {Uint8Array} serverPoint
- * @returns {Promise<Uint8Array>} Z
+ * @returns {Promise<CryptoKey>} Z as a non-extractable HKDF key
  */
 async function sharedSecret(privateKey, serverPoint) {
   if (serverPoint.length !== POINT_LEN || serverPoint[0] !== 4) {
     throw new ProtocolError("server key is not an uncompressed P-256 point");
   }
   try {
-    return await ecdhSharedSecret(privateKey, serverPoint);
+    return await ecdhHkdfKey(privateKey, serverPoint);
   } catch {
     throw new ProtocolError("server key is not a point on P-256");
   }
 }
 
 /**
- * K_p = HKDF-SHA256(Z, client_nonce ‖ server_nonce, "secureface/v1 key " ‖ p ‖ 0x00 ‖ TH, 32).
- * @param {Uint8Array} shared Z
+ * K_p = HKDF-SHA256(Z, client_nonce ‖ server_nonce, "secureface/v1 key " ‖ p ‖ 0x00 ‖ TH, 32), the
+ * same bytes as the server's, each derived into a non-extractable CryptoKey: K_request
+ * (encrypt) and K_response (decrypt) straight into AES-GCM by `deriveKey`; K_model, the input of
+ * a further HKDF per model stream, into an HKDF key (`deriveKey` only; see crypto.js
+ * hkdfHkdfKey).
+ * @param {CryptoKey} shared Z as an HKDF key (crypto.js ecdhHkdfKey)
  * @param {Uint8Array} clientNonce
  * @param {Uint8Array} serverNonce
  * @param {Uint8Array} transcriptHash TH
- * @returns {Promise<SessionKeys>}
+ * @returns {Promise<Readonly<SessionKeys>>}
  */
 export async function deriveSessionKeys(shared, clientNonce, serverNonce, transcriptHash) {
   const salt = concatBytes(clientNonce, serverNonce);
-  const derive = (p) => hkdfSha256(
-    shared, salt, concatBytes(utf8.encode(`secureface/v1 key ${p}`), new Uint8Array([0]), transcriptHash), 32,
-  );
-  const [model, request, response] = await Promise.all(PURPOSES.map(derive));
+  const info = (p) => concatBytes(utf8.encode(`secureface/v1 key ${p}`), new Uint8Array([0]), transcriptHash);
+  const [model, request, response] = await Promise.all([
+    hkdfHkdfKey(shared, salt, info("model")),
+    hkdfAesGcmKey(shared, salt, info("request"), "encrypt"),
+    hkdfAesGcmKey(shared, salt, info("response"), "decrypt"),
+  ]);
   return Object.freeze({ model, request, response });
 }

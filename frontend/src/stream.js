@@ -1,7 +1,9 @@
 // The model stream (PROTOCOL.md §4): segmented AES-256-GCM (the STREAM construction, as Tink's
 // AES-GCM-HKDF streaming). Per-stream key and nonce prefix from K_model and the stream id;
-// nonce = prefix ‖ u32 index ‖ last; the 32-byte header is the AAD of every segment.
-import { aesGcmDecrypt, hkdfSha256, importAesGcmKey } from "./crypto.js";
+// nonce = prefix ‖ u32 index ‖ last; the 32-byte header is the AAD of every segment. The stream
+// key is derived from the session's K_model CryptoKey straight into a non-extractable AES-GCM
+// decrypt-only key: its bytes never exist in JS.
+import { aesGcmDecrypt, hkdfAesGcmKey } from "./crypto.js";
 import { bytesEqual, concatBytes, u32be, utf8 } from "./encoding.js";
 import { ProtocolError } from "./errors.js";
 
@@ -156,21 +158,21 @@ export class StreamOpener {
 
 /**
  * An opener for the stream `streamIdBytes` under a session's model key, given its header.
- * @param {Uint8Array} modelKey K_model
+ *
+ * The stream key is the first 32 bytes of HKDF(K_model, "", STREAM_INFO ‖ stream id), derived
+ * into a CryptoKey; the nonce prefix (the next 7 bytes) is taken from the header and not compared
+ * with the derived one, since deriving it would put the stream key's bytes in JS. Nothing is
+ * lost: a header of another stream (session, model, version) comes with another key, and a
+ * prefix altered in a header fails the tag (the header is the AAD of every segment), so either
+ * fails the first segment opened.
+ * @param {CryptoKey} modelKey K_model (session.js SessionKeys.model)
  * @param {Uint8Array} streamIdBytes see {@link streamId}
  * @param {Uint8Array} headerBytes the 32 header bytes received
  * @returns {Promise<StreamOpener>}
- * @throws {ProtocolError} malformed header, or a header of another stream (nonce prefix)
+ * @throws {ProtocolError} malformed header
  */
 export async function createOpener(modelKey, streamIdBytes, headerBytes) {
   const header = parseHeader(headerBytes);
-  const okm = await hkdfSha256(modelKey, new Uint8Array(0), concatBytes(STREAM_INFO, streamIdBytes), 32 + PREFIX_LEN);
-  try {
-    if (!bytesEqual(okm.subarray(32), header.noncePrefix)) {
-      throw new ProtocolError("stream header belongs to another stream");
-    }
-    return new StreamOpener(header, await importAesGcmKey(okm.subarray(0, 32)));
-  } finally {
-    okm.fill(0);
-  }
+  const info = concatBytes(STREAM_INFO, streamIdBytes);
+  return new StreamOpener(header, await hkdfAesGcmKey(modelKey, new Uint8Array(0), info, "decrypt"));
 }

@@ -6,7 +6,7 @@
 // relies on it: it redeems the server's signed result token, server to server.
 import { apiFetch } from "./api.js";
 import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "./consent.js";
-import { aesGcmDecrypt, aesGcmEncrypt, importAesGcmEncryptKey, importAesGcmKey, randomBytes } from "./crypto.js";
+import { aesGcmDecrypt, aesGcmEncrypt, randomBytes } from "./crypto.js";
 import { b64urlDecode, b64urlEncode, concatBytes, isInt, parseJsonBytes, u32be, utf8 } from "./encoding.js";
 import { ProtocolError } from "./errors.js";
 
@@ -151,17 +151,10 @@ export function parseAnswer(bytes, { sessionId, transactionId }) {
 }
 
 /**
- * Zero a session's raw key bytes once they are no longer needed (imported or used).
- * @param {import("./session.js").Session} session
- */
-export function wipeKeys(session) {
-  for (const key of Object.values(session.keys)) key.fill(0);
-}
-
-/**
  * Send the frames of the transaction's attempt with the person's consent, and return the
- * decision. The session is single-use: the server consumes it whatever the outcome, and its raw
- * key bytes are wiped here.
+ * decision. The session is single-use: the server consumes it whatever the outcome. Its keys are
+ * non-extractable CryptoKeys (K_request encrypt-only, K_response decrypt-only): there are no key
+ * bytes to wipe.
  * @param {object} options
  * @param {string} options.apiUrl
  * @param {import("./session.js").Session} options.session a `verify` session
@@ -172,10 +165,7 @@ export function wipeKeys(session) {
  */
 export async function submitVerification({ apiUrl, session, frames, consent }) {
   const payload = encodePayload(frames, consent);
-  const requestKey = await importAesGcmEncryptKey(session.keys.request);
-  const responseKey = await importAesGcmKey(session.keys.response);
-  wipeKeys(session); // from here on only the non-extractable CryptoKeys exist
-  const sealed = await sealMessage(requestKey, REQUEST_LABEL, session.sessionId, payload);
+  const sealed = await sealMessage(session.keys.request, REQUEST_LABEL, session.sessionId, payload);
   payload.fill(0);
   const response = await apiFetch(apiUrl, "/verify", {
     method: "POST",
@@ -189,6 +179,6 @@ export async function submitVerification({ apiUrl, session, frames, consent }) {
   } catch {
     throw new ProtocolError("verify answer is not JSON");
   }
-  const opened = await openMessage(responseKey, RESPONSE_LABEL, session.sessionId, answer);
+  const opened = await openMessage(session.keys.response, RESPONSE_LABEL, session.sessionId, answer);
   return parseAnswer(opened, { sessionId: session.sessionId, transactionId: consent.transaction_id });
 }

@@ -93,7 +93,8 @@ test("a range spliced from another session is refused", async () => {
   const api = await fakeApi({ models: [MODELS[2]], tamper: { range: () => stolen } });
   const err = await load(api);
   assert.ok(err instanceof ProtocolError);
-  assert.equal(err.reason, "stream header belongs to another stream");
+  // another session's stream key (K_model differs): its first segment does not authenticate
+  assert.equal(err.reason, "segment 0 failed authentication");
 });
 
 test("an API error on one range ends the load with that error", async () => {

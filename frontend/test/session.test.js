@@ -3,10 +3,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ApiError } from "../src/api.js";
-import { importVerifyKey } from "../src/crypto.js";
-import { b64urlDecode, b64urlEncode } from "../src/encoding.js";
-import { ProtocolError, openSession, verifyDelegation } from "../src/session.js";
-import { CHALLENGE, CLIENT_TOKEN, MOTION_CHALLENGE, es256KeyPair, fakeApi, signJws, withFetch } from "../testing/helpers.js";
+import { generateEcdhKeyPair, importEcdhKeyPair, importVerifyKey } from "../src/crypto.js";
+import { b64urlDecode, b64urlEncode, utf8 } from "../src/encoding.js";
+import { ProtocolError, finishExchange, openSession, verifyDelegation } from "../src/session.js";
+import { createOpener, streamId } from "../src/stream.js";
+import { REQUEST_LABEL, RESPONSE_LABEL, openMessage, sealMessage } from "../src/verify.js";
+import {
+  CHALLENGE, CLIENT_TOKEN, MOTION_CHALLENGE, aesGcmKey, entryFor, es256KeyPair, fakeApi, sealStream, signJws, vectors,
+  watchSubtle, withFetch,
+} from "../testing/helpers.js";
 
 const NOW = 1_764_316_800;
 /** A models-only session of the fake API's transaction (it may open five). */
@@ -21,16 +26,107 @@ async function refusal(api, now = clock) {
     () => assert.fail("session accepted"), (err) => err));
 }
 
+/** The session's keys, checked against the (fake) server's raw ones by using them. */
+async function assertKeysAgree(keys, server, sessionId) {
+  const aad = (label) => utf8.encode(`${label}\0${sessionId}`);
+  const plain = utf8.encode("frames and consent");
+  // K_request: what the page seals, the server opens (and K_response would not)
+  const { nonce, ciphertext } = await sealMessage(keys.request, REQUEST_LABEL, sessionId, plain);
+  const open = async (raw) => new Uint8Array(await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: b64urlDecode(nonce), additionalData: aad(REQUEST_LABEL) }, await aesGcmKey(raw, ["decrypt"]), b64urlDecode(ciphertext)));
+  assert.deepEqual(await open(server.request), plain);
+  await assert.rejects(open(server.response));
+  // K_response: what the server seals, the page opens
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const answer = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad(RESPONSE_LABEL) },
+    await aesGcmKey(server.response, ["encrypt"]), plain));
+  const sealed = { nonce: b64urlEncode(iv), ciphertext: b64urlEncode(answer) };
+  assert.deepEqual(await openMessage(keys.response, RESPONSE_LABEL, sessionId, sealed), plain);
+  // K_model: a stream the server seals, the page opens
+  const model = crypto.getRandomValues(new Uint8Array(40_000));
+  const entry = await entryFor("m", model);
+  const stream = await sealStream(server.model, streamId(sessionId, entry), model, 16 * 1024);
+  const opener = await createOpener(keys.model, streamId(sessionId, entry), stream.header);
+  assert.deepEqual(await opener.openAll(Buffer.concat(stream.segments)), model);
+  return opener;
+}
+
 test("openSession authenticates the server and agrees on the keys", async () => {
   const api = await fakeApi({ now: NOW });
   const session = await withFetch(api.fetch, async () => openSession(api.apiUrl, await pinned(api), { ...MODELS, now: clock }));
-  assert.deepEqual(session.keys, api.sessions.get(session.sessionId));
-  assert.equal(new Set([session.keys.model, session.keys.request, session.keys.response].map(String)).size, 3);
+  await assertKeysAgree(session.keys, api.sessions.get(session.sessionId), session.sessionId);
   assert.equal(session.expiresAt, NOW + 300);
   const [request] = api.requests;
   assert.equal(request.method, "POST");
   assert.equal(request.url.href, "https://api.test/session");
   assert.equal(request.headers.get("content-type"), "application/json");
+});
+
+test("no session key is extractable, and each has only the usage it needs", async () => {
+  const api = await fakeApi({ now: NOW });
+  const session = await withFetch(api.fetch, async () => openSession(api.apiUrl, await pinned(api), { ...MODELS, now: clock }));
+  const { model, request, response } = session.keys;
+  assert.deepEqual(Object.keys(session.keys).sort(), ["model", "request", "response"]);
+  assert.ok(Object.isFrozen(session.keys));
+  const opener = await assertKeysAgree(session.keys, api.sessions.get(session.sessionId), session.sessionId);
+  const streamKey = opener._key;
+  for (const key of [model, request, response, streamKey]) {
+    assert.ok(key instanceof CryptoKey);
+    assert.equal(key.extractable, false);
+    for (const format of ["raw", "jwk"]) await assert.rejects(crypto.subtle.exportKey(format, key));
+  }
+  // K_model only derives (each stream's key); K_request only encrypts; K_response and a stream
+  // key only decrypt
+  assert.deepEqual([model.algorithm, model.usages], [{ name: "HKDF" }, ["deriveKey"]]);
+  assert.deepEqual([request.algorithm, request.usages], [{ name: "AES-GCM", length: 256 }, ["encrypt"]]);
+  assert.deepEqual([response.algorithm, response.usages], [{ name: "AES-GCM", length: 256 }, ["decrypt"]]);
+  assert.deepEqual([streamKey.algorithm, streamKey.usages], [{ name: "AES-GCM", length: 256 }, ["decrypt"]]);
+  const iv = new Uint8Array(12);
+  const data = new Uint8Array(48);
+  await assert.rejects(crypto.subtle.decrypt({ name: "AES-GCM", iv }, request, data));
+  await assert.rejects(crypto.subtle.encrypt({ name: "AES-GCM", iv }, response, data));
+  await assert.rejects(crypto.subtle.encrypt({ name: "AES-GCM", iv }, streamKey, data));
+  await assert.rejects(crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: data, info: data }, model, 256));
+});
+
+test("the ephemeral ECDH private key is generated non-extractable", async () => {
+  const { privateKey, publicRaw } = await generateEcdhKeyPair();
+  assert.equal(privateKey.extractable, false);
+  assert.deepEqual(privateKey.usages, ["deriveBits"]);
+  for (const format of ["pkcs8", "jwk"]) await assert.rejects(crypto.subtle.exportKey(format, privateKey));
+  assert.equal(publicRaw.length, 65);
+});
+
+test("the exchange handles no session key as bytes: only Z and K_model pass through JS, each zeroed once imported", async () => {
+  const x = vectors.exchange;
+  const client = await importEcdhKeyPair(x.client_private_jwk);
+  const root = await importVerifyKey(b64urlDecode(vectors.root_spki));
+  let session;
+  const calls = await watchSubtle(async () => {
+    session = await finishExchange(x.response, client, b64urlDecode(x.client_nonce), root, { now: x.now });
+  });
+  assert.equal(session.sessionId, x.expected.session_id);
+  assert.ok(calls.every((c) => c.page), "every call is the page's");
+  assert.deepEqual(calls.filter((c) => c.name === "exportKey"), []);
+  // deriveBits: Z (ECDH) and K_model (HKDF) only, both zeroed by the time the exchange returns
+  const bits = calls.filter((c) => c.name === "deriveBits");
+  assert.deepEqual(bits.map((c) => c.args[0].name), ["ECDH", "HKDF"]);
+  for (const { result } of bits) assert.ok(new Uint8Array(result).every((b) => b === 0), "derived bits left in memory");
+  // raw imports: the server's public point, and those two as HKDF keys (deriving only); never an AES key
+  const raw = calls.filter((c) => c.name === "importKey" && c.args[0] === "raw");
+  assert.deepEqual(raw.map((c) => [c.args[2].name ?? c.args[2], c.args[3], c.args[4]]), [
+    ["ECDH", false, []], ["HKDF", false, ["deriveKey", "deriveBits"]], ["HKDF", false, ["deriveKey"]],
+  ]);
+  // K_request and K_response come straight out of deriveKey
+  const derived = calls.filter((c) => c.name === "deriveKey").map((c) => [c.args[2].name, c.args[3], c.args[4]]);
+  assert.deepEqual(derived, [["AES-GCM", false, ["encrypt"]], ["AES-GCM", false, ["decrypt"]]]);
+  // and a model stream is opened without any key bytes at all
+  const s = vectors.stream;
+  const streamCalls = await watchSubtle(async () => {
+    const opener = await createOpener(session.keys.model, streamId(session.sessionId, s.entry), Buffer.from(s.header, "hex"));
+    await opener.openAll(Buffer.concat(s.segments.map(b64urlDecode)));
+  });
+  assert.deepEqual(streamCalls.map((c) => [c.name, c.args[2].name, c.args[3], c.args[4]]), [["deriveKey", "AES-GCM", false, ["decrypt"]]]);
 });
 
 test("the hello carries a fresh 65-byte point and 32-byte nonce each time", async () => {

@@ -3,14 +3,19 @@
 // checked by a second implementation (WebCrypto).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { importEcdhKeyPair, importVerifyKey, ecdhSharedSecret, sha256Hex } from "../src/crypto.js";
+import { importEcdhKeyPair, importVerifyKey, sha256, sha256Hex } from "../src/crypto.js";
 import { b64urlDecode, b64urlEncode, toHex } from "../src/encoding.js";
 import { ManifestError, verifyManifest } from "../src/manifest.js";
 import { ProtocolError, finishExchange } from "../src/session.js";
 import { createOpener, parseHeader, streamId } from "../src/stream.js";
-import { canonicalJson, flipBit, formulaPlaintext, fromHex, sealStream, vectors } from "../testing/helpers.js";
+import { REQUEST_LABEL, RESPONSE_LABEL, openMessage, sealMessage } from "../src/verify.js";
+import {
+  canonicalJson, flipBit, formulaPlaintext, fromHex, modelKey, sealStream, serverSessionKeys, vectors,
+} from "../testing/helpers.js";
 
 const rootKey = () => importVerifyKey(b64urlDecode(vectors.root_spki));
+const s = vectors.stream;
+const body = () => s.segments.map(b64urlDecode);
 
 test("manifest vector verifies with the pinned key", async () => {
   const m = vectors.manifest;
@@ -60,29 +65,43 @@ const exchangeInputs = async () => {
   return [await importEcdhKeyPair(x.client_private_jwk), b64urlDecode(x.client_nonce), await rootKey()];
 };
 
-test("exchange vector derives the expected session id and keys", async () => {
+test("exchange vector derives the expected session id and keys (known answers: non-extractable keys)", async () => {
   const x = vectors.exchange;
   const [client, nonce, root] = await exchangeInputs();
   assert.equal(Buffer.from(client.publicRaw).toString("base64url"), x.client_public_key);
   const session = await finishExchange(x.response, client, nonce, root, { now: x.now });
   assert.equal(session.sessionId, x.expected.session_id);
-  assert.equal(toHex(session.keys.model), x.expected.model_key);
-  assert.equal(toHex(session.keys.request), x.expected.request_key);
-  assert.equal(toHex(session.keys.response), x.expected.response_key);
+  // K_request seals the known plaintext to Python's ciphertext, byte for byte
+  const req = x.expected.request_sealed;
+  const sealed = await sealMessage(session.keys.request, REQUEST_LABEL, session.sessionId, b64urlDecode(req.plaintext), b64urlDecode(req.nonce));
+  assert.deepEqual(sealed, { nonce: req.nonce, ciphertext: req.ciphertext });
+  // K_response opens Python's
+  const res = x.expected.response_sealed;
+  assert.equal(b64urlEncode(await openMessage(session.keys.response, RESPONSE_LABEL, session.sessionId, res)), res.plaintext);
+  // K_model opens the stream vector, sealed by Python under this session's K_model
+  assert.deepEqual([s.model_key, s.session_id], [x.expected.model_key, session.sessionId]);
+  const opener = await createOpener(session.keys.model, streamId(session.sessionId, s.entry), fromHex(s.header));
+  assert.deepEqual(await opener.openAll(Buffer.concat(body())), formulaPlaintext(s.entry.size));
   assert.deepEqual([...session.challenge.moves], ["center", "left", "up", "right"]);
   assert.equal(session.challenge.captureMs, 6000);
   assert.equal(session.challenge.light.length, 11);
 });
 
-test("exchange vector: ECDH and transcript hash match", async () => {
+test("exchange vector: ECDH, transcript hash and the fake server's key schedule match", async () => {
   const x = vectors.exchange;
-  const [client] = await exchangeInputs();
+  const [client, nonce] = await exchangeInputs();
   const transcript = JSON.parse(Buffer.from(x.response.transcript, "base64url"));
   assert.equal(canonicalJson(transcript), Buffer.from(x.response.transcript, "base64url").toString());
-  const shared = await ecdhSharedSecret(client.privateKey, b64urlDecode(transcript.server_public_key));
+  const peer = await crypto.subtle.importKey("raw", b64urlDecode(transcript.server_public_key), { name: "ECDH", namedCurve: "P-256" }, false, []);
+  const shared = new Uint8Array(await crypto.subtle.deriveBits({ name: "ECDH", public: peer }, client.privateKey, 256));
   assert.equal(toHex(shared), x.expected.shared_secret);
-  assert.equal(await sha256Hex(b64urlDecode(x.response.transcript)), x.expected.transcript_sha256);
+  const th = b64urlDecode(x.response.transcript);
+  assert.equal(await sha256Hex(th), x.expected.transcript_sha256);
   assert.equal(client.privateKey.extractable, false);
+  // The fake API (testing/helpers.js) derives the server's raw keys: Python's, byte for byte.
+  const keys = await serverSessionKeys(shared, nonce, b64urlDecode(transcript.server_nonce), await sha256(th));
+  assert.deepEqual(Object.fromEntries(Object.entries(keys).map(([p, k]) => [p, toHex(k)])),
+    { model: x.expected.model_key, request: x.expected.request_key, response: x.expected.response_key });
 });
 
 test("exchange vector is refused when tampered, expired or for another client", async () => {
@@ -104,10 +123,8 @@ test("exchange vector is refused when tampered, expired or for another client", 
   }
 });
 
-const s = vectors.stream;
-const body = () => s.segments.map(b64urlDecode);
-const opener = (header = fromHex(s.header), sid = s.session_id) =>
-  createOpener(fromHex(s.model_key), streamId(sid, s.entry), header);
+const opener = async (header = fromHex(s.header), sid = s.session_id) =>
+  createOpener(await modelKey(fromHex(s.model_key)), streamId(sid, s.entry), header);
 
 test("stream vector: stream id and header", () => {
   assert.equal(toHex(streamId(s.session_id, s.entry)), s.stream_id);
@@ -162,18 +179,29 @@ test("stream vector: segments spliced from another session or model are refused"
   const plaintext = formulaPlaintext(s.entry.size);
   const otherSession = "AAAAAAAAAAAAAAAAAAAAAA";
   const other = await sealStream(fromHex(s.model_key), streamId(otherSession, s.entry), plaintext, s.segment_size);
-  // the other stream's header is refused by this stream's opener (nonce prefix)
-  await assert.rejects(opener(other.header), (err) => err.reason === "stream header belongs to another stream");
+  const otherBody = Buffer.concat(other.segments);
+  // the other stream, header and all, does not open under this stream's key
+  await assert.rejects((await opener(other.header)).openAll(otherBody), (err) => /^segment \d failed authentication$/.test(err.reason));
+  // nor under this stream's header (another nonce prefix in the AAD and the nonces)
+  await assert.rejects((await opener()).openAll(otherBody), (err) => /^segment \d failed authentication$/.test(err.reason));
   // its segments, under this stream's header, fail authentication
   const segs = body();
   segs[1] = other.segments[1];
   await assert.rejects((await opener()).openAll(Buffer.concat(segs)), (err) => err.reason === "segment 1 failed authentication");
-  // the same bytes announced as another model version: another stream id
-  await assert.rejects(createOpener(fromHex(s.model_key), streamId(s.session_id, { ...s.entry, version: "2024" }), fromHex(s.header)), ProtocolError);
+  // the same bytes announced as another model version: another stream id, another key
+  const renamed = await createOpener(await modelKey(fromHex(s.model_key)), streamId(s.session_id, { ...s.entry, version: "2024" }), fromHex(s.header));
+  await assert.rejects(renamed.openAll(Buffer.concat(body())), ProtocolError);
+});
+
+test("stream vector: a header whose nonce prefix was altered does not open", async () => {
+  for (const index of [20, 23, 26]) {
+    await assert.rejects((await opener(flipBit(fromHex(s.header), index))).openAll(Buffer.concat(body())),
+      (err) => /^segment \d failed authentication$/.test(err.reason), `prefix byte ${index}`);
+  }
 });
 
 test("stream vector: a tampered header is refused", async () => {
-  for (const index of [0, 5, 12, 19, 22, 30]) {
+  for (const index of [0, 5, 12, 19, 30]) {
     await assert.rejects(opener(flipBit(fromHex(s.header), index)), ProtocolError, `header byte ${index}`);
   }
   await assert.rejects(opener(fromHex(s.header).subarray(0, 31)), (err) => err.reason === "stream header has the wrong length");

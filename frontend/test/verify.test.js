@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { ApiError } from "../src/api.js";
 import { CONSENT_NOTICE, LOCALES, consentMeta } from "../src/consent.js";
-import { importAesGcmEncryptKey, importAesGcmKey, importVerifyKey } from "../src/crypto.js";
+import { importVerifyKey } from "../src/crypto.js";
 import { b64urlDecode, b64urlEncode, fromHex, utf8 } from "../src/encoding.js";
 import { ProtocolError } from "../src/errors.js";
 import { openSession } from "../src/session.js";
@@ -14,7 +14,7 @@ import {
   ANSWER_TYPE, ASSURANCES, DECISIONS, HINTS, PayloadError, REQUEST_LABEL, RESPONSE_LABEL, encodePayload, openMessage,
   parseAnswer, sealMessage, submitVerification,
 } from "../src/verify.js";
-import { CLIENT_TOKEN, TRANSACTION, fakeApi, flipBit, withFetch } from "../testing/helpers.js";
+import { CLIENT_TOKEN, TRANSACTION, aesGcmKey, fakeApi, flipBit, watchSubtle, withFetch } from "../testing/helpers.js";
 
 const v = JSON.parse(readFileSync(new URL("../../tests/vectors/verify.json", import.meta.url), "utf8"));
 const NOW = 1_764_316_800;
@@ -33,13 +33,13 @@ test("the payload container (frames + consent) and the sealed request equal Pyth
     locale: v.request.consent.locale, acceptedAt: v.request.consent.accepted_at, transactionId: v.request.consent.transaction_id,
   }));
   assert.equal(b64urlEncode(payload), v.request.payload);
-  const key = await importAesGcmEncryptKey(fromHex(v.request_key));
+  const key = await aesGcmKey(fromHex(v.request_key), ["encrypt"]);
   const sealed = await sealMessage(key, REQUEST_LABEL, v.session_id, payload, b64urlDecode(v.request.nonce));
   assert.deepEqual(sealed, { nonce: v.request.nonce, ciphertext: v.request.ciphertext });
 });
 
 test("the answer sealed by Python opens and is a decision on this attempt", async () => {
-  const key = await importAesGcmKey(fromHex(v.response_key));
+  const key = await aesGcmKey(fromHex(v.response_key), ["decrypt"]);
   const opened = await openMessage(key, RESPONSE_LABEL, v.session_id, v.answer.body);
   assert.equal(b64urlEncode(opened), v.answer.plaintext);
   assert.deepEqual(JSON.parse(new TextDecoder().decode(opened)), v.answer.answer);
@@ -61,11 +61,11 @@ test("the answer sealed by Python opens and is a decision on this attempt", asyn
 });
 
 test("the answer is refused under another key, session, direction or with a flipped bit", async () => {
-  const key = await importAesGcmKey(fromHex(v.response_key));
+  const key = await aesGcmKey(fromHex(v.response_key), ["decrypt"]);
   const body = v.answer.body;
   const refused = (k, label, session, b) => assert.rejects(openMessage(k, label, session, b), ProtocolError);
   await openMessage(key, RESPONSE_LABEL, v.session_id, body); // opens as sealed
-  await refused(await importAesGcmKey(fromHex(v.request_key)), RESPONSE_LABEL, v.session_id, body);
+  await refused(await aesGcmKey(fromHex(v.request_key), ["decrypt"]), RESPONSE_LABEL, v.session_id, body);
   await refused(key, RESPONSE_LABEL, "another-session", body);
   await refused(key, REQUEST_LABEL, v.session_id, body);
   await refused(key, RESPONSE_LABEL, v.session_id, { ...body, ciphertext: b64urlEncode(flipBit(b64urlDecode(body.ciphertext), 5)) });
@@ -199,9 +199,21 @@ test("a used session, or a models-only session, answers session_invalid as an Ap
   });
 });
 
-test("the session's raw key bytes are wiped once the keys are imported", async () => {
+test("the attempt seals and opens with the session's non-extractable keys: no key bytes to import or wipe", async () => {
   const api = await fakeApi({ now: NOW });
-  const { session, result } = await attempt(api);
-  assert.equal(result.decision, "verified");
-  for (const key of Object.values(session.keys)) assert.ok(key.every((b) => b === 0));
+  const pinned = await importVerifyKey(api.root.spki);
+  await withFetch(api.fetch, async () => {
+    const session = await openSession(api.apiUrl, pinned, { clientToken: CLIENT_TOKEN, now: () => NOW });
+    let result;
+    const calls = await watchSubtle(async () => {
+      result = await submitVerification({ apiUrl: api.apiUrl, session, frames, consent });
+    });
+    assert.equal(result.decision, "verified");
+    assert.ok(calls.some((c) => !c.page), "the fake server's own imports are seen");
+    assert.deepEqual(calls.filter((c) => c.page), []);
+    for (const key of [session.keys.request, session.keys.response]) {
+      assert.equal(key.extractable, false);
+      await assert.rejects(crypto.subtle.exportKey("raw", key));
+    }
+  });
 });

@@ -1,9 +1,8 @@
 // Test helpers: the known-answer vectors, and a fake SecureFace API written directly on
-// WebCrypto (a second, independent implementation of the server side: checked against the
-// vectors in vectors.test.js before the other tests rely on it).
+// WebCrypto (a second, independent implementation of the server side, raw keys and all: checked
+// against the vectors in vectors.test.js before the other tests rely on it).
 import { readFileSync } from "node:fs";
 import { b64urlEncode, concatBytes, fromHex, u32be, utf8 } from "../src/encoding.js";
-import { deriveSessionKeys } from "../src/session.js";
 import { streamId } from "../src/stream.js";
 
 const subtle = globalThis.crypto.subtle;
@@ -39,6 +38,28 @@ export async function signJws(privateKey, header, payload) {
   const input = `${b64urlEncode(utf8.encode(canonicalJson({ alg: "ES256", ...header })))}.${b64urlEncode(utf8.encode(canonicalJson(payload)))}`;
   return `${input}.${b64urlEncode(await signEs256(privateKey, utf8.encode(input)))}`;
 }
+
+/**
+ * The server's key schedule (PROTOCOL.md §3), as bytes: the fake API is a server and holds its
+ * keys raw, as the real one does. K_p = HKDF-SHA256(Z, client_nonce ‖ server_nonce,
+ * "secureface/v1 key " ‖ p ‖ 0x00 ‖ TH, 32).
+ * @returns {Promise<{model: Uint8Array, request: Uint8Array, response: Uint8Array}>}
+ */
+export async function serverSessionKeys(shared, clientNonce, serverNonce, transcriptHash) {
+  const ikm = await subtle.importKey("raw", shared, "HKDF", false, ["deriveBits"]);
+  const salt = concatBytes(clientNonce, serverNonce);
+  const derive = async (p) => new Uint8Array(await subtle.deriveBits({
+    name: "HKDF", hash: "SHA-256", salt, info: concatBytes(utf8.encode(`secureface/v1 key ${p}`), new Uint8Array([0]), transcriptHash),
+  }, ikm, 256));
+  const [model, request, response] = await Promise.all(["model", "request", "response"].map(derive));
+  return { model, request, response };
+}
+
+/** A raw AES-256-GCM key for `usages` (known-answer tests: the page never imports one). */
+export const aesGcmKey = (raw, usages) => subtle.importKey("raw", raw, "AES-GCM", false, usages);
+
+/** A raw K_model as the HKDF key the page holds (known-answer tests). */
+export const modelKey = (raw) => subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]);
 
 /** Flip one bit of a copy. */
 export function flipBit(bytes, index, bit = 0) {
@@ -163,7 +184,7 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     }));
     const signature = await signEs256(delegated.privateKey, concatBytes(utf8.encode("secureface/v1/session-transcript\0"), transcript));
     const th = new Uint8Array(await subtle.digest("SHA-256", transcript));
-    const keys = await deriveSessionKeys(shared, Buffer.from(body.client_nonce, "base64url"), serverNonce, th);
+    const keys = await serverSessionKeys(shared, Buffer.from(body.client_nonce, "base64url"), serverNonce, th);
     sessions.set(sessionId, keys);
     purposes.set(sessionId, purpose);
     if (purpose === "verify") claims.verifySession = sessionId;
@@ -246,6 +267,32 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
     fetch, root, delegated, delegationToken, requests, entries, manifestToken, sessions, purposes, verified, transaction, claims,
     clientToken: CLIENT_TOKEN, apiUrl: "https://api.test",
   };
+}
+
+/**
+ * Run `fn` and record the WebCrypto calls made meanwhile that can carry key bytes (`importKey`,
+ * `exportKey`, `deriveBits`, `deriveKey`): `{name, args, result, page}` each, after it resolved;
+ * `page` is whether the page's code (frontend/src) made it, not a fake server.
+ * @returns {Promise<{name: string, args: any[], result: any, page: boolean}[]>}
+ */
+export async function watchSubtle(fn) {
+  const calls = [];
+  const names = ["importKey", "exportKey", "deriveBits", "deriveKey"];
+  for (const name of names) {
+    const original = subtle[name];
+    subtle[name] = async (...args) => {
+      const caller = new Error().stack.split("\n")[2] ?? "";
+      const result = await original.apply(subtle, args);
+      calls.push({ name, args, result, page: caller.includes("/frontend/src/") });
+      return result;
+    };
+  }
+  try {
+    await fn();
+  } finally {
+    for (const name of names) delete subtle[name];
+  }
+  return calls;
 }
 
 /** Run `fn` with `globalThis.fetch` replaced. */

@@ -18,6 +18,7 @@ from secureface.encoding import b64url_decode
 from secureface.errors import IntegrityError
 from secureface.models.manifest import verify_manifest_at
 from secureface.sessions.exchange import finish_exchange_at
+from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS: dict[str, Any] = json.loads((REPO / "tests/vectors/protocol.json").read_text())
@@ -58,6 +59,15 @@ def test_exchange_vector_derives_the_expected_keys() -> None:
     assert session.keys.model.hex() == expected["model_key"]
     assert session.keys.request.hex() == expected["request_key"]
     assert session.keys.response.hex() == expected["response_key"]
+    # the known answers the browser checks its non-extractable keys with
+    for key, label, sealed in (
+        (session.keys.request, REQUEST_LABEL, expected["request_sealed"]),
+        (session.keys.response, RESPONSE_LABEL, expected["response_sealed"]),
+    ):
+        opened = open_message(key, label, session.session_id, sealed)
+        assert opened == b64url_decode(sealed["plaintext"])
+    assert VECTORS["stream"]["model_key"] == expected["model_key"]
+    assert VECTORS["stream"]["session_id"] == expected["session_id"]
 
 
 def test_stream_vector_opens_and_seals_identically() -> None:
