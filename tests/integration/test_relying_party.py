@@ -18,8 +18,10 @@ import jwt
 import pytest
 
 from devstack.aws import REGISTRY_SECRET
+from devstack.seed import demo_face_png
 from livesim import bursts, people
-from secureface.client import ApiError, SecureFaceClient
+from secureface.client import AdminClient, ApiError, SecureFaceClient
+from secureface.encoding import b64url_encode
 from secureface.errors import IntegrityError, ResultRefused
 from secureface.transactions.result import DECISIONS, verify_result
 from tests.helpers import (
@@ -65,11 +67,36 @@ def attempt(stack: dict[str, Any], login: Login, photo: Any = None) -> str:
     return answer.decision
 
 
+def customer(stack: dict[str, Any]) -> str:
+    """A person enrolled (the astronaut) for this test alone: the memory of accepted bursts and
+    the lockout are per person, and the simulated person's bursts resemble each other more than
+    a real person's do, so two tests must not share one."""
+    subject = f"customer-{next(_takes)}-{time.time_ns()}"
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+            env.setenv(name, stack["env"][name])
+        AdminClient(stack["urls"]["api"]).call(
+            "POST", "/admin/enrollments",
+            {"subject_id": subject, "images": [b64url_encode(demo_face_png())]},
+        )  # fmt: skip
+    return subject
+
+
+def verified_login(stack: dict[str, Any], subject: str) -> Login:
+    """A login that ended ``verified``: the enrolled person tries again with a new transaction
+    when the liveness check refuses them (it does for about 1 live burst in 40 at this light:
+    docs/BENCHMARKS.md), as a person would; these tests are about what follows."""
+    for _ in range(3):
+        login = start_login(stack, subject)
+        if attempt(stack, login) == "verified":
+            return login
+    raise AssertionError(f"three live attempts of {subject} refused")
+
+
 @pytest.fixture(scope="module")
 def verified(stack: dict[str, Any]) -> tuple[Login, str]:
-    """A verified login of the demo subject at demo-bank, and its redeemed result token."""
-    login = start_login(stack, "demo")
-    assert attempt(stack, login) == "verified"
+    """A verified login of an enrolled customer at demo-bank, and its redeemed result token."""
+    login = verified_login(stack, customer(stack))
     return login, login.rp.redeem(login.transaction_id)
 
 
@@ -102,7 +129,7 @@ def test_the_result_is_a_standard_jwt_that_pyjwt_verifies_through_the_jwks(
     )  # fmt: skip
     assert jwt.get_unverified_header(token)["typ"] == "secureface-result+jwt"
     assert (claims["sub"], claims["nonce"], claims["jti"]) == (
-        "demo", login.nonce, login.transaction_id,
+        login.subject, login.nonce, login.transaction_id,
     )  # fmt: skip
     assert (claims["decision"], claims["assurance"], claims["amr"]) == (
         "verified", "light", ["face"],
@@ -128,7 +155,8 @@ def test_jose_in_node_verifies_the_result_through_the_live_jwks(
 
     code, claims = jose("demo-bank")
     assert code == 0, claims
-    assert (claims["sub"], claims["nonce"], claims["decision"]) == ("demo", login.nonce, "verified")
+    assert (claims["sub"], claims["nonce"]) == (login.subject, login.nonce)
+    assert claims["decision"] == "verified"
     code, refused = jose("other-portal")
     assert (code, refused["error"]) == (1, "ERR_JWT_CLAIM_VALIDATION_FAILED")
 
@@ -159,12 +187,12 @@ def test_the_result_is_redeemed_once_and_only_by_its_relying_party(
 
 
 def test_no_result_before_a_decision_and_nothing_used_up_by_asking(stack: dict[str, Any]) -> None:
-    login = start_login(stack, "demo")
+    login = start_login(stack, customer(stack))
     with pytest.raises(ApiError) as early:
         login.rp.redeem(login.transaction_id)
     assert (early.value.status, early.value.code) == (409, "pending")
-    assert attempt(stack, login) == "verified"
-    assert login.result().verified
+    decision = attempt(stack, login)  # the one verify session was still there
+    assert login.result(accept=DECISIONS).decision == decision  # and its result, once
 
 
 def test_the_hosted_page_reads_its_transaction_with_the_client_token(
@@ -299,7 +327,7 @@ def test_an_expired_transaction_opens_nothing_and_redeems_nothing(stack: dict[st
 
 def test_model_sessions_per_token_are_bounded_and_never_verify(stack: dict[str, Any]) -> None:
     client = person(stack)
-    login = start_login(stack, "demo")
+    login = start_login(stack, customer(stack))
     sessions = [client.open_session(login.token, purpose="models") for _ in range(5)]
     with pytest.raises(ApiError) as sixth:
         client.open_session(login.token, purpose="models")
@@ -311,7 +339,7 @@ def test_model_sessions_per_token_are_bounded_and_never_verify(stack: dict[str, 
             transaction_id=login.transaction_id,
         )  # fmt: skip
     assert (refused.value.status, refused.value.code) == (401, "session_invalid")
-    assert attempt(stack, login) == "verified"  # the token's verify session was still there
+    assert attempt(stack, login) in DECISIONS  # the token's verify session was still there
 
 
 def test_consent_naming_another_transaction_is_refused(stack: dict[str, Any]) -> None:
@@ -376,8 +404,7 @@ def test_login_csrf_an_attackers_own_verified_result_does_not_log_the_victim_in(
     victim's callback: the relying party redeems it for the victim's login, whose nonce and
     subject differ, so the result does not verify (the example bank also refuses the foreign
     ``state`` before redeeming: tests/e2e)."""
-    attacker = start_login(stack, "demo")  # the attacker's own, enrolled face
-    assert attempt(stack, attacker) == "verified"
+    attacker = verified_login(stack, customer(stack))  # the attacker's own, enrolled face
     victim = start_login(stack, "victim-user")
     planted = victim.rp.redeem(attacker.transaction_id)  # same RP: redeemable once
     with pytest.raises(IntegrityError) as refused:
@@ -420,7 +447,8 @@ def test_cli_token_verify_checks_a_result_as_a_relying_party(
     stack: dict[str, Any], verified: tuple[Login, str]
 ) -> None:
     login, token = verified
-    common = ["token", "verify", token, "--issuer", stack["urls"]["api"], "--subject", "demo"]
+    common = ["token", "verify", token, "--issuer", stack["urls"]["api"]]
+    common += ["--subject", login.subject]
     ok = cli(stack, *common, "--audience", "demo-bank", "--nonce", login.nonce)
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["verified"] is True
