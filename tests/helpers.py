@@ -43,13 +43,24 @@ def error_body(body: bytes) -> dict[str, Any]:
     return dict(parsed)
 
 
-def pinned_spki(stack: dict[str, Any]) -> bytes:
-    key = serialization.load_pem_public_key(stack["public_key_pem"].encode())
+def pinned_spki(stack: dict[str, Any], which: str = "public_key_pem") -> bytes:
+    """The stack's server key (sessions), or with ``which="manifest_public_key_pem"`` its
+    manifest key, as DER SPKI."""
+    key = serialization.load_pem_public_key(stack[which].encode())
     return spki_der(key)  # type: ignore[arg-type]
 
 
-def client_for(stack: dict[str, Any], state_file: Path | None = None) -> SecureFaceClient:
-    return SecureFaceClient(stack["urls"]["api"], pinned_spki(stack), state_file=state_file)
+def client_for(
+    stack: dict[str, Any], state_file: Path | None = None, source_ip: str = ""
+) -> SecureFaceClient:
+    """A client pinned to the stack's two keys, as a browser configured by it is."""
+    return SecureFaceClient(
+        stack["urls"]["api"],
+        pinned_spki(stack),
+        manifest_spki=pinned_spki(stack, "manifest_public_key_pem"),
+        state_file=state_file,
+        source_ip=source_ip,
+    )
 
 
 def s3_client(stack: dict[str, Any]) -> Any:

@@ -4,8 +4,10 @@ import { isWebUrl } from "./flow.js";
 
 export const DEFAULTS = Object.freeze({
   apiUrl: "", // base URL of the HTTP API, no trailing slash
-  serverKeySpki: "", // pinned server signing key: DER SPKI, base64url
+  serverKeySpki: "", // pinned server key (sessions' delegations): DER SPKI, base64url
   serverKeyId: "", // hex SHA-256 of that SPKI
+  manifestKeySpki: "", // pinned manifest key (the model manifest; deploy role only): DER SPKI
+  manifestKeyId: "", // hex SHA-256 of that SPKI
   // Manifest roles this page downloads and runs. The embedding model (SFace, 95 % of the bytes)
   // runs only on the server, which decides; the browser needs detection and anti-spoof hints.
   browserRoles: Object.freeze(["detector", "antispoof"]),
@@ -64,8 +66,9 @@ export async function loadConfig(fetchImpl = fetch) {
   }
   const config = { ...DEFAULTS, ...raw, capture: captureOptions(raw?.capture) };
   config.apiUrl = typeof config.apiUrl === "string" ? config.apiUrl.replace(/\/+$/, "") : "";
-  if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(config.apiUrl) || typeof config.serverKeySpki !== "string" || !config.serverKeySpki) {
-    throw new ConfigError("config.json lacks a valid apiUrl or serverKeySpki");
+  const keys = [config.serverKeySpki, config.manifestKeySpki];
+  if (!/^https?:\/\/[^/?#]+(\/[^?#]*)?$/.test(config.apiUrl) || !keys.every((k) => typeof k === "string" && k)) {
+    throw new ConfigError("config.json lacks a valid apiUrl, serverKeySpki or manifestKeySpki");
   }
   if (typeof config.startUrl !== "string" || (config.startUrl !== "" && !isWebUrl(config.startUrl))) {
     throw new ConfigError("config.json startUrl must be an http(s) URL or empty");

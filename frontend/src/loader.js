@@ -1,6 +1,6 @@
 // Secure model loading, started as soon as the page knows its sign-in request (nothing about the
-// person is sent): pinned key (from the configuration) → signed manifest (+ rollback check) →
-// key exchange for a models-only session → encrypted model download with progress → SHA-256
+// person is sent): pinned keys (from the configuration) → manifest signed by the manifest key
+// (+ rollback check) → key exchange chained to the server key for a models-only session → encrypted model download with progress → SHA-256
 // checks → onnxruntime-web sessions in the worker.
 import { apiFetch } from "./api.js";
 import { ConfigError } from "./config.js";
@@ -13,31 +13,53 @@ import { loadModels } from "./models.js";
 import { openSession } from "./session.js";
 
 /**
- * The pinned server key from the configuration, checked against its declared id.
- * @param {{serverKeySpki: string, serverKeyId: string}} config
+ * One pinned key from the configuration, checked against its declared id.
+ * @param {string} name the configuration's field prefix: "serverKey" or "manifestKey"
+ * @param {string} spkiText DER SPKI, base64url
+ * @param {string} keyId hex SHA-256 of the SPKI ("" skips the check)
  * @returns {Promise<CryptoKey>}
  */
-export async function pinnedKey({ serverKeySpki, serverKeyId }) {
+async function pinned(name, spkiText, keyId) {
   let spki;
   try {
-    spki = b64urlDecode(serverKeySpki);
+    spki = b64urlDecode(spkiText);
   } catch {
-    throw new ConfigError("serverKeySpki is not base64url");
+    throw new ConfigError(`${name}Spki is not base64url`);
   }
-  if (serverKeyId && (await sha256Hex(spki)) !== serverKeyId) {
-    throw new ConfigError("serverKeySpki does not match serverKeyId");
+  if (keyId && (await sha256Hex(spki)) !== keyId) {
+    throw new ConfigError(`${name}Spki does not match ${name}Id`);
   }
   try {
     return await importVerifyKey(spki);
   } catch {
-    throw new ConfigError("serverKeySpki is not a P-256 public key");
+    throw new ConfigError(`${name}Spki is not a P-256 public key`);
   }
+}
+
+/**
+ * @typedef {object} PinnedKeys
+ * @property {CryptoKey} server the server key: every session's delegation chains to it
+ * @property {CryptoKey} manifest the manifest key: signs the model manifest (deploy role only)
+ */
+
+/**
+ * The two pinned keys from the configuration. They must differ: the manifest key is never
+ * online in a function, so a server that signs its manifest with the session key is refused.
+ * @param {{serverKeySpki: string, serverKeyId: string, manifestKeySpki: string, manifestKeyId: string}} config
+ * @returns {Promise<PinnedKeys>}
+ */
+export async function pinnedKeys({ serverKeySpki, serverKeyId, manifestKeySpki, manifestKeyId }) {
+  if (serverKeySpki === manifestKeySpki) throw new ConfigError("manifestKeySpki must differ from serverKeySpki");
+  return {
+    server: await pinned("serverKey", serverKeySpki, serverKeyId),
+    manifest: await pinned("manifestKey", manifestKeySpki, manifestKeyId),
+  };
 }
 
 /**
  * Fetch and verify the manifest, refusing a rollback, then raise the high-water mark.
  * @param {string} apiUrl
- * @param {CryptoKey} key
+ * @param {CryptoKey} key the pinned manifest key
  */
 async function fetchManifest(apiUrl, key) {
   const response = await apiFetch(apiUrl, "/models/manifest");
@@ -57,7 +79,7 @@ export const mark = (step) => performance.mark(`secureface:${step}`).startTime;
 /**
  * @typedef {object} Prepared
  * @property {Readonly<import("./config.js").DEFAULTS>} config
- * @property {CryptoKey} key the pinned server key
+ * @property {PinnedKeys} keys the pinned keys
  * @property {{detector: string, antispoof?: string}} models loaded model names by role
  * @property {import("./ui.js").ModelSummary[]} summary
  * @property {{verifiedMs: number, readyMs: number}} timing
@@ -70,20 +92,20 @@ export const mark = (step) => performance.mark(`secureface:${step}`).startTime;
  * @param {object} options
  * @param {import("./inference.js").InferenceWorker} options.worker
  * @param {Readonly<import("./config.js").DEFAULTS>} options.config loaded (config.js loadConfig)
- * @param {CryptoKey} options.key the pinned server key (pinnedKey)
+ * @param {PinnedKeys} options.keys the pinned keys (pinnedKeys)
  * @param {string} options.clientToken
  * @param {(step: import("./i18n.js").Message) => void} options.onStep progress sentence
  * @param {(manifest: import("./manifest.js").Manifest) => void} [options.onManifest]
  * @param {(progress: {received: number, total: number}) => void} [options.onProgress]
  * @returns {Promise<Prepared>}
  */
-export async function prepare({ worker, config, key, clientToken, onStep, onManifest = () => {}, onProgress = () => {} }) {
+export async function prepare({ worker, config, keys, clientToken, onStep, onManifest = () => {}, onProgress = () => {} }) {
   onStep(msg("status.manifest"));
-  const manifest = await fetchManifest(config.apiUrl, key);
+  const manifest = await fetchManifest(config.apiUrl, keys.manifest);
   onManifest(manifest);
   mark("manifest");
   onStep(msg("status.session"));
-  const session = await openSession(config.apiUrl, key, { clientToken, purpose: "models" });
+  const session = await openSession(config.apiUrl, keys.server, { clientToken, purpose: "models" });
   mark("session");
   onStep(msg("status.download"));
   const wanted = { ...manifest, models: manifest.models.filter((m) => config.browserRoles.includes(m.role)) };
@@ -99,5 +121,5 @@ export async function prepare({ worker, config, key, clientToken, onStep, onMani
     inputs: infos.get(m.name).inputNames,
   }));
   const antispoof = wanted.models.find((m) => m.role === "antispoof");
-  return { config, key, models: { detector: detector.name, antispoof: antispoof?.name }, summary, timing: { verifiedMs, readyMs } };
+  return { config, keys, models: { detector: detector.name, antispoof: antispoof?.name }, summary, timing: { verifiedMs, readyMs } };
 }

@@ -18,7 +18,7 @@ import { consentMeta } from "./consent.js";
 import { ACCESS_DENIED, fetchFlow, readToken, returnUrl, takeToken } from "./flow.js";
 import { chooseLocale, getLocale, isLocale, msg, setLocale } from "./i18n.js";
 import { InferenceWorker } from "./inference.js";
-import { mark, pinnedKey, prepare } from "./loader.js";
+import { mark, pinnedKeys, prepare } from "./loader.js";
 import { ASSURANCE_TEXT, DECISION_TEXT, describeDecision, describeError } from "./messages.js";
 import { openSession } from "./session.js";
 import {
@@ -48,10 +48,10 @@ const cancelButton = /** @type {HTMLButtonElement} */ (document.getElementById("
 /** Read the configuration and the transaction, then show the consent and load the models. */
 async function open() {
   showStatus(msg("status.config"), "loading");
-  let config, key;
+  let config, keys;
   try {
     config = await loadConfig();
-    key = await pinnedKey(config);
+    keys = await pinnedKeys(config);
   } catch (err) {
     return noFlow(err, msg("noflow.failed"), "");
   }
@@ -74,7 +74,7 @@ async function open() {
   showPhase("consent");
   const rp = flow.relyingParty.name;
   current.ready = prepare({
-    worker, config, key, clientToken,
+    worker, config, keys, clientToken,
     onStep: (step) => showStatus(step, "loading"),
     onManifest: showManifest,
     onProgress: showProgress,
@@ -142,7 +142,7 @@ async function attempt(liveness, consent) {
     await placeFace({ video, worker, models, capture, hooks: { onGuide }, signal: abort.signal });
     // The face is placed: the transaction's verify session (the token is used up from here).
     current.spent = true;
-    const session = await openSession(apiUrl, prepared.key, { clientToken, purpose: "verify", liveness });
+    const session = await openSession(apiUrl, prepared.keys.server, { clientToken, purpose: "verify", liveness });
     abort.signal.throwIfAborted();
     const { challenge } = session;
     showSteps(challenge.moves, -1);

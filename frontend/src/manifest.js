@@ -40,7 +40,7 @@ const ROLES = new Set(["detector", "embedding", "antispoof", "landmarks"]);
 /**
  * Verify a signed manifest against the pinned key at time `now`.
  * @param {string} token compact JWS
- * @param {CryptoKey} publicKey the pinned server key
+ * @param {CryptoKey} publicKey the pinned manifest key
  * @param {{now?: number, minVersion?: number}} [options] `now` in Unix seconds; `minVersion`
  *   the highest manifest version accepted before
  * @returns {Promise<Manifest>}

@@ -19,11 +19,14 @@ test("base64url round-trips and refuses other alphabets and padding", () => {
   assert.throws(() => fromHex("0"));
 });
 
-test("config: apiUrl and serverKeySpki are required; a trailing slash is dropped", async () => {
+test("config: apiUrl, serverKeySpki and manifestKeySpki are required; a trailing slash is dropped", async () => {
   const serve = (body, status = 200) => async () => new Response(JSON.stringify(body), { status });
-  const config = await loadConfig(serve({ apiUrl: "https://api.example/", serverKeySpki: "AAAA" }));
+  const keys = { serverKeySpki: "AAAA", manifestKeySpki: "BBBB" };
+  const config = await loadConfig(serve({ apiUrl: "https://api.example/", ...keys }));
   assert.equal(config.apiUrl, "https://api.example");
-  for (const body of [{}, { apiUrl: "javascript:alert(1)", serverKeySpki: "A" }, { apiUrl: "https://a" }]) {
+  const bad = [{}, { apiUrl: "javascript:alert(1)", ...keys }, { apiUrl: "https://a" },
+    { apiUrl: "https://a", serverKeySpki: "AAAA" }, { apiUrl: "https://a", manifestKeySpki: "BBBB" }];
+  for (const body of bad) {
     await assert.rejects(loadConfig(serve(body)), ConfigError);
   }
   await assert.rejects(loadConfig(serve({}, 404)), /config.json cannot be loaded \(HTTP 404\)/);

@@ -234,7 +234,7 @@ test("every decision has plain words and what to do next; the other way to sign 
 });
 
 test("config: capture knobs are overridable within bounds, startUrl and allowMotionOnly are typed", async () => {
-  const serve = (extra) => async () => new Response(JSON.stringify({ apiUrl: "https://a.example", serverKeySpki: "AAAA", ...extra }));
+  const serve = (extra) => async () => new Response(JSON.stringify({ apiUrl: "https://a.example", serverKeySpki: "AAAA", manifestKeySpki: "BBBB", ...extra }));
   const config = await loadConfig(serve({ capture: { fps: 10 }, startUrl: "https://bank.example/login" }));
   assert.equal(config.capture.fps, 10);
   assert.equal(config.capture.maxSide, DEFAULTS.capture.maxSide);

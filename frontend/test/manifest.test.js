@@ -61,3 +61,30 @@ test("a version more than 1000 above the highest seen is refused, once one was s
   assert.equal(await check({ manifest_version: 5000 }), "ok");
   assert.equal(await check({ manifest_version: 1 }, undefined, { minVersion: 2 }), "rollback: version 1 < 2");
 });
+
+test("two pinned keys: the manifest verifies with the manifest key only, never the server key", async () => {
+  const { pinnedKeys } = await import("../src/loader.js");
+  const { ConfigError } = await import("../src/config.js");
+  const { b64urlEncode } = await import("../src/encoding.js");
+  const { sha256Hex } = await import("../src/crypto.js");
+  const { fakeApi } = await import("../testing/helpers.js");
+  const api = await fakeApi();
+  const config = {
+    serverKeySpki: b64urlEncode(api.root.spki), serverKeyId: await sha256Hex(api.root.spki),
+    manifestKeySpki: b64urlEncode(api.manifestSigner.spki), manifestKeyId: await sha256Hex(api.manifestSigner.spki),
+  };
+  const keys = await pinnedKeys(config);
+  const now = Math.floor(Date.now() / 1000);
+  assert.equal((await verifyManifest(api.manifestToken, keys.manifest, { now })).manifest_version, 3);
+  // The attack: a manifest signed by the key the key-exchange function can use (a compromised
+  // function signs a manifest of its choosing). Refused by the manifest pin.
+  const payload = JSON.parse(Buffer.from(api.manifestToken.split(".")[1], "base64url"));
+  const bySessionKey = await signJws(api.root.privateKey, { typ: "secureface-manifest+jws" }, payload);
+  await assert.rejects(verifyManifest(bySessionKey, keys.manifest, { now }), /signature/);
+  await assert.rejects(verifyManifest(api.manifestToken, keys.server, { now }), /signature/);
+  // A configuration pinning one key twice, or a key that is not the one its id names, is refused.
+  await assert.rejects(pinnedKeys({ ...config, manifestKeySpki: config.serverKeySpki, manifestKeyId: config.serverKeyId }),
+    (err) => err instanceof ConfigError && /must differ/.test(err.message));
+  await assert.rejects(pinnedKeys({ ...config, manifestKeyId: config.serverKeyId }),
+    (err) => err instanceof ConfigError && /manifestKeySpki does not match manifestKeyId/.test(err.message));
+});

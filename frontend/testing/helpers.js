@@ -134,7 +134,9 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
   /** The transaction's progress: model sessions opened, its verify session (once started). */
   const claims = { models: 0, verifySession: "" };
   const entries = await Promise.all(models.map(({ name, bytes, role }) => entryFor(name, bytes, role)));
-  const manifestToken = await signJws(root.privateKey, { kid: "root", typ: "secureface-manifest+jws" }, {
+  // The manifest has a key of its own (the deploy role's), never the server's.
+  const manifestSigner = await es256KeyPair();
+  const manifestToken = await signJws(manifestSigner.privateKey, { kid: "manifest", typ: "secureface-manifest+jws" }, {
     type: "secureface-model-manifest", manifest_version: manifestVersion, issued_at: now - 10,
     expires_at: now + 86400, models: entries,
   });
@@ -264,7 +266,7 @@ export async function fakeApi({ models = [], now = Math.floor(Date.now() / 1000)
   }
 
   return {
-    fetch, root, delegated, delegationToken, requests, entries, manifestToken, sessions, purposes, verified, transaction, claims,
+    fetch, root, manifestSigner, delegated, delegationToken, requests, entries, manifestToken, sessions, purposes, verified, transaction, claims,
     clientToken: CLIENT_TOKEN, apiUrl: "https://api.test",
   };
 }

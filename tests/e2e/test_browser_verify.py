@@ -37,7 +37,6 @@ from playwright.sync_api import Browser, Page, Request, Response
 
 from livesim import bursts
 from livesim import people as live_people
-from secureface.client import SecureFaceClient
 from secureface.transactions.result import DECISIONS
 from tests.conftest import launch_stack
 from tests.e2e.browser import (
@@ -52,7 +51,7 @@ from tests.e2e.browser import (
 )
 from tests.e2e.conftest import Clips
 from tests.e2e.live_camera import LiveCameras
-from tests.helpers import Login, pinned_spki, replace_stored_model, start_login
+from tests.helpers import Login, client_for, replace_stored_model, start_login
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
@@ -406,7 +405,7 @@ def test_a_locked_subject_is_told_to_try_later_without_a_retry(
 ) -> None:
     # Five failures for one subject from another client lock the subject for everyone.
     subject = f"locked-{time.time_ns()}"
-    client = SecureFaceClient(stack["urls"]["api"], pinned_spki(stack), source_ip="127.0.0.240")
+    client = client_for(stack, source_ip="127.0.0.240")
     photo = live_people.astronaut()
     for seed in range(5):
         login = start_login(stack, subject)

@@ -241,10 +241,39 @@ def test_the_minimum_manifest_version_is_a_required_template_parameter(template:
     assert int(template["Parameters"]["ManifestTtlSeconds"]["MaxValue"]) == MAX_LIFETIME_S
 
 
-def test_signing_key_is_a_p256_signing_key(template: Template) -> None:
-    key = props(template, "SigningKey")
-    assert key["KeySpec"] == "ECC_NIST_P256"
-    assert key["KeyUsage"] == "SIGN_VERIFY"
+@pytest.mark.parametrize("key", ["SigningKey", "ManifestKey"])
+def test_server_and_manifest_keys_are_p256_signing_keys(template: Template, key: str) -> None:
+    assert (props(template, key)["KeySpec"], props(template, key)["KeyUsage"]) == (
+        "ECC_NIST_P256",
+        "SIGN_VERIFY",
+    )
+
+
+ACCOUNT_ROOT = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+
+
+def test_only_the_deploy_role_can_sign_manifests_by_the_key_policy(template: Template) -> None:
+    """The manifest key's own policy: the account (so IAM policies) may administer it and read
+    its public half but never sign; kms:Sign is granted to DeployRoleArn alone, and to nobody
+    while it is unset. No function role is granted anything but its public half."""
+    statements = as_list(props(template, "ManifestKey")["KeyPolicy"]["Statement"])
+    account, deploy = statements
+    assert account["Principal"]["AWS"] == ACCOUNT_ROOT and account["Effect"] == "Allow"
+    actions = as_list(account["Action"])
+    assert not [a for a in actions if a in ("kms:*", "kms:Sign") or a.startswith("kms:Sign")]
+    assert "kms:Get*" in actions  # GetPublicKey, for the functions and the frontend config
+    condition, granted_, otherwise = deploy["Fn::If"]
+    assert condition == "HasDeployRole" and otherwise == {"Ref": "AWS::NoValue"}
+    assert granted_["Principal"]["AWS"] == {"Ref": "DeployRoleArn"}
+    assert as_list(granted_["Action"]) == ["kms:Sign", "kms:GetPublicKey"]
+    assert granted_["Condition"]["StringEquals"]["kms:SigningAlgorithm"] == "ECDSA_SHA_256"
+    for role in EXPECTED_GRANTS:
+        on_manifest_key = {a for a, r in granted(template, role) if r == "ManifestKey"}
+        assert on_manifest_key <= {"kms:GetPublicKey"}, role
+    # and the server key (sessions) is not the manifest key: the functions that check
+    # manifests read the manifest key, never the server key.
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert ref_name(env["SECUREFACE_MANIFEST_KEY_ID"]) == "ManifestKey"
 
 
 def test_data_key_is_symmetric_and_rotated(template: Template) -> None:
@@ -253,16 +282,27 @@ def test_data_key_is_symmetric_and_rotated(template: Template) -> None:
     assert key["EnableKeyRotation"] is True
 
 
-@pytest.mark.parametrize("key", ["DataKey", "SigningKey", "ResultKey"])
+@pytest.mark.parametrize("key", ["DataKey", "SigningKey", "ResultKey", "ManifestKey"])
 def test_key_policy_only_trusts_this_account(template: Template, key: str) -> None:
     for statement in as_list(props(template, key)["KeyPolicy"]["Statement"]):
-        principal = statement["Principal"]["AWS"]
-        assert principal == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+        if "Fn::If" in statement:  # the manifest key's deploy-role grant: a role of this stack
+            statement = statement["Fn::If"][1]
+            assert statement["Principal"]["AWS"] == {"Ref": "DeployRoleArn"}
+            continue
+        assert statement["Principal"]["AWS"] == ACCOUNT_ROOT
 
 
 @pytest.mark.parametrize(
     "logical_id",
-    ["DataKey", "SigningKey", "ResultKey", "ModelBucket", "MongoSecret", "RelyingPartiesSecret"],
+    [
+        "DataKey",
+        "SigningKey",
+        "ManifestKey",
+        "ResultKey",
+        "ModelBucket",
+        "MongoSecret",
+        "RelyingPartiesSecret",
+    ],
 )
 def test_keys_models_and_secret_survive_stack_deletion(template: Template, logical_id: str) -> None:
     # Losing SigningKey breaks every pinned client; losing DataKey loses the face templates.
@@ -330,9 +370,10 @@ def test_result_tokens_have_a_key_of_their_own_that_only_verify_signs_with(
                if "kms:Sign" in as_list(s["Action"]) and s["Effect"] == "Allow"
                and "ResultKey" in {ref_name(r) for r in as_list(s["Resource"])}}  # fmt: skip
     assert signers == {"VerifyRole"}
-    # and the pinned server key (manifests, sessions) is never signed with where images are
-    # decoded: the verify role no longer holds kms:Sign on it
+    # and the pinned keys (sessions, manifests) are never signed with where images are
+    # decoded: the verify role holds kms:Sign on neither
     assert ("kms:Sign", "SigningKey") not in granted(template, "VerifyRole")
+    assert ("kms:Sign", "ManifestKey") not in granted(template, "VerifyRole")
 
 
 def test_the_relying_party_registry_is_read_only_by_the_transactions_function(
@@ -437,7 +478,7 @@ EXPECTED_GRANTS = {
     "ModelRole": {
         ("s3:GetObject", "ModelBucket/models/*"),
         ("s3:GetObject", "ModelBucket/manifest/*"),
-        ("kms:GetPublicKey", "SigningKey"),
+        ("kms:GetPublicKey", "ManifestKey"),
         ("kms:Decrypt", "DataKey"),
         ("secretsmanager:GetSecretValue", "MongoSecret"),
     },
@@ -451,7 +492,7 @@ EXPECTED_GRANTS = {
         ("s3:GetObject", "ModelBucket/models/*"),
         ("s3:GetObject", "ModelBucket/manifest/*"),
         ("kms:Sign", "ResultKey"),
-        ("kms:GetPublicKey", "SigningKey"),
+        ("kms:GetPublicKey", "ManifestKey"),
         ("kms:GetPublicKey", "ResultKey"),
         ("kms:GenerateDataKey", "DataKey"),
         ("kms:Decrypt", "DataKey"),
@@ -566,6 +607,7 @@ def test_functions_share_the_secureface_environment(template: Template) -> None:
     assert {k: ref_name(v) for k, v in env.items() if k.startswith("SECUREFACE_")} == {
         "SECUREFACE_MODEL_BUCKET": "ModelBucket",
         "SECUREFACE_SIGNING_KEY_ID": "SigningKey",
+        "SECUREFACE_MANIFEST_KEY_ID": "ManifestKey",
         "SECUREFACE_DATA_KEY_ID": "DataKey",
         "SECUREFACE_MONGO_SECRET_ID": "MongoSecret",
         "SECUREFACE_MONGO_DB": "secureface",
@@ -658,6 +700,7 @@ def test_outputs_name_everything_the_deploy_needs(template: Template) -> None:
         "DistributionId",
         "ModelBucketName",
         "SigningKeyArn",
+        "ManifestKeyArn",
         "DataKeyArn",
         "ResultKeyArn",
         "JwksUrl",

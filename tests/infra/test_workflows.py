@@ -264,6 +264,20 @@ def test_deploy_passes_the_catalogs_manifest_version_and_the_deploy_role(
     assert step["env"]["DEPLOY_ROLE_ARN"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
 
 
+def test_the_manifest_is_signed_with_the_manifest_key_and_both_keys_are_pinned(
+    deploy: Workflow,
+) -> None:
+    """Publishing signs with ManifestKey (the deploy role's alone), never the server key; the
+    frontend's config.json pins both (the CLI reads both ids from the outputs step)."""
+    script = runs(deploy["jobs"]["deploy"])
+    start = script.find("python -m secureface models publish")
+    publish = "\n".join(script[start:].splitlines()[:4])  # the command and its three flags
+    assert '--manifest-key "$SECUREFACE_MANIFEST_KEY_ID"' in publish
+    assert "--signing-key" not in publish
+    assert "SECUREFACE_MANIFEST_KEY_ID=ManifestKeyArn" in script
+    assert "SECUREFACE_SIGNING_KEY_ID=SigningKeyArn" in script
+
+
 def test_scheduled_run_resigns_the_manifest_without_redeploying(deploy: Workflow) -> None:
     job = deploy["jobs"]["resign"]
     assert "schedule" in job["if"]

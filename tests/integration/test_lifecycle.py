@@ -72,6 +72,7 @@ def test_ctrl_c_stops_every_process_and_a_second_run_reuses_state(tmp_path: Path
         marker = database(again)["marker"]
         assert marker.find_one({"_id": "kept"}) == {"_id": "kept"}
         assert again["public_key_pem"] == info["public_key_pem"]  # KMS keys persisted too
+        assert again["manifest_public_key_pem"] == info["manifest_public_key_pem"]
         marker.delete_one({"_id": "kept"})
         status, _, _ = http("GET", again["urls"]["api"] + "/models/manifest")
         assert status == 200

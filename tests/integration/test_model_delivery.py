@@ -3,6 +3,7 @@ the server-only models refused; a rolled-back manifest refused by the server and
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -76,9 +77,11 @@ def test_bytes_on_the_wire_are_model_size_plus_tags_and_headers(stack: dict[str,
 
 def test_cli_fetch_models_writes_verified_files(stack: dict[str, Any], tmp_path: Path) -> None:
     key = Path(stack["state_dir"]) / "server-key.pem"
+    manifest_key = Path(stack["state_dir"]) / "manifest-key.pem"
     result = subprocess.run(
         [sys.executable, "-m", "secureface", "fetch-models", "--api", stack["urls"]["api"],
-         "--server-key", str(key), "--out", str(tmp_path / "models"),
+         "--server-key", str(key), "--manifest-key", str(manifest_key),
+         "--out", str(tmp_path / "models"),
          "--state-file", str(tmp_path / "state.json"),
          "--client-token", start_login(stack).token],
         capture_output=True, text=True, timeout=300, check=False,
@@ -109,11 +112,13 @@ def test_session_keys_are_stored_only_encrypted(stack: dict[str, Any]) -> None:
 # ------------------------------------------------------------------ rollback of the manifest
 
 
-@pytest.fixture
-def rolled_back(stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The attack: a validly signed, unexpired manifest one version below the published one
-    (the catalog's), archived as publishing archives every version, copied over
-    ``manifest/current.jws``. The published manifest is put back afterwards."""
+@contextlib.contextmanager
+def stored_manifest(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch, *, version: int, key_id: str
+) -> Iterator[str]:
+    """A fresh, unexpired manifest of ``version`` signed by the KMS key ``key_id``, archived as
+    publishing archives every version and copied over ``manifest/current.jws``. The published
+    manifest is put back afterwards."""
     from secureface.adapters.aws import KmsSigner, reset_clients
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
@@ -121,23 +126,59 @@ def rolled_back(stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Itera
     monkeypatch.setenv("AWS_DEFAULT_REGION", stack["env"]["AWS_REGION"])
     monkeypatch.setenv("AWS_ENDPOINT_URL", stack["urls"]["aws"])
     reset_clients()
-    kms = KmsSigner(stack["signing_key_id"])
-    old = CATALOG.manifest_version - 1
-    assert old >= 1
-    manifest = build_manifest(old, CATALOG.entries, now=int(time.time()), ttl_s=24 * 3600)
+    kms = KmsSigner(key_id)
+    manifest = build_manifest(version, CATALOG.entries, now=int(time.time()), ttl_s=24 * 3600)
     token = sign_manifest(manifest, kms.sign, kid=key_fingerprint(kms.public_key_der()))
     reset_clients()
     s3, bucket = s3_client(stack), stack["model_bucket"]
     published = s3.get_object(Bucket=bucket, Key=MANIFEST_KEY)["Body"].read()
-    s3.put_object(Bucket=bucket, Key=archived_manifest_key(old), Body=token.encode(),
+    archived = archived_manifest_key(version)
+    s3.put_object(Bucket=bucket, Key=archived, Body=token.encode(),
                   ServerSideEncryption="aws:kms")  # fmt: skip
     s3.copy_object(Bucket=bucket, Key=MANIFEST_KEY, ServerSideEncryption="aws:kms",
-                   CopySource={"Bucket": bucket, "Key": archived_manifest_key(old)})  # fmt: skip
+                   CopySource={"Bucket": bucket, "Key": archived})  # fmt: skip
     try:
         yield token
     finally:
         s3.put_object(Bucket=bucket, Key=MANIFEST_KEY, Body=published,
                       ServerSideEncryption="aws:kms")  # fmt: skip
+
+
+@pytest.fixture
+def rolled_back(stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The attack: a validly signed, unexpired manifest one version below the published one
+    (the catalog's) copied over ``manifest/current.jws``."""
+    old = CATALOG.manifest_version - 1
+    assert old >= 1
+    with stored_manifest(stack, monkeypatch, version=old, key_id=stack["manifest_key_id"]) as t:
+        yield t
+
+
+def test_a_manifest_signed_by_the_server_key_is_refused_by_the_server_and_the_client(
+    stack: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: the key-exchange function's key (online, where requests are parsed) signs a
+    manifest of its choosing, current version and fresh, and it is put in the bucket. The model
+    function checks manifests with the manifest key only (deploy role), and so do clients."""
+    api = stack["urls"]["api"]
+    client = client_for(stack, tmp_path / "state.json")
+    session = models_session(client, stack)
+    with stored_manifest(
+        stack, monkeypatch, version=CATALOG.manifest_version + 1, key_id=stack["signing_key_id"]
+    ):
+        detector = next(e for e in CATALOG.entries if e.role == "detector")
+        url = f"{api}/models/{detector.name}/{detector.version}/segments?first=0&count=1"
+        status, _, body = http("GET", url, headers={"X-SecureFace-Session": session.session_id})
+        assert (status, error_body(body)["code"]) == (503, "model_unavailable")
+        log = (Path(stack["state_dir"]) / "logs" / "ModelFunction.log").read_text(errors="replace")
+        assert "signature does not verify" in log
+        with pytest.raises(IntegrityError) as info:
+            client.fetch_manifest()
+        assert info.value.reason == "signature does not verify"
+        assert client.highest_seen_version() == 0  # nothing refused raised the mark
+    # The published manifest back in place: served again (the refusal was the signature's).
+    status, _, _ = http("GET", url, headers={"X-SecureFace-Session": session.session_id})
+    assert status == 200
 
 
 def test_a_rolled_back_manifest_is_refused_by_the_server_and_the_client(

@@ -26,10 +26,10 @@ from secureface.errors import IntegrityError, ResultRefused
 from secureface.transactions.result import DECISIONS, verify_result
 from tests.helpers import (
     Login,
+    client_for,
     database,
     error_body,
     http,
-    pinned_spki,
     relying_party,
     start_login,
 )
@@ -44,9 +44,7 @@ _takes = itertools.count(20)
 
 def person(stack: dict[str, Any]) -> SecureFaceClient:
     """The browser of one person (an address of its own: lockout is per client)."""
-    return SecureFaceClient(
-        stack["urls"]["api"], pinned_spki(stack), source_ip=f"127.0.1.{next(_addresses)}"
-    )
+    return client_for(stack, source_ip=f"127.0.1.{next(_addresses)}")
 
 
 def attempt(stack: dict[str, Any], login: Login, photo: Any = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -21,12 +22,13 @@ from tests.helpers import error_body, http, s3_client
 pytestmark = pytest.mark.integration
 
 
-def test_manifest_signature_verifies_with_the_printed_public_key(stack: dict[str, Any]) -> None:
+def test_manifest_signature_verifies_with_the_printed_manifest_key(stack: dict[str, Any]) -> None:
     status, headers, body = http("GET", stack["urls"]["api"] + "/models/manifest")
     assert status == 200 and headers["content-type"] == "application/json"
     token = json.loads(body)["manifest"]
     protected, payload, signature = token.split(".")
-    key = serialization.load_pem_public_key(stack["public_key_pem"].encode())
+    assert stack["manifest_public_key_pem"] != stack["public_key_pem"]  # two keys, two pins
+    key = serialization.load_pem_public_key(stack["manifest_public_key_pem"].encode())
     assert isinstance(key, ec.EllipticCurvePublicKey)
     key.verify(
         raw_to_der(b64url_decode(signature)),
@@ -125,15 +127,17 @@ def test_frontend_is_served_with_isolation_and_csp_headers(stack: dict[str, Any]
     assert f"connect-src 'self' {stack['urls']['api']}" in csp
 
 
-def test_frontend_config_pins_the_server_key(stack: dict[str, Any]) -> None:
+def test_frontend_config_pins_the_server_key_and_the_manifest_key(stack: dict[str, Any]) -> None:
     status, _, body = http("GET", stack["urls"]["web"] + "/config.json")
     config = json.loads(body)
     assert status == 200 and config["apiUrl"] == stack["urls"]["api"]
-    key = serialization.load_pem_public_key(stack["public_key_pem"].encode())
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    assert b64url_decode(config["serverKeySpki"]) == der
+    for field, pem in (("serverKey", "public_key_pem"), ("manifestKey", "manifest_public_key_pem")):
+        key = serialization.load_pem_public_key(stack[pem].encode())
+        der = key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        assert b64url_decode(config[f"{field}Spki"]) == der
+        assert config[f"{field}Id"] == hashlib.sha256(der).hexdigest()
 
 
 def test_cors_allows_only_the_frontend_origin(stack: dict[str, Any]) -> None:

@@ -35,7 +35,7 @@ from secureface.sessions.sealed import REQUEST_LABEL, seal_message
 from secureface.transactions.model import CONSENT_NOTICE
 from secureface.verify.answer import VerifyAnswer
 from secureface.verify.request import Consent, encode_payload
-from tests.helpers import Login, database, error_body, http, pinned_spki, start_login
+from tests.helpers import Login, client_for, database, error_body, http, start_login
 from tests.synth.people import group
 
 pytestmark = pytest.mark.integration
@@ -46,9 +46,7 @@ _subjects = count(1)
 
 def own_client(stack: dict[str, Any]) -> SecureFaceClient:
     """A client with a source address of its own (lockout is per client)."""
-    return SecureFaceClient(
-        stack["urls"]["api"], pinned_spki(stack), source_ip=f"127.0.0.{next(_addresses)}"
-    )
+    return client_for(stack, source_ip=f"127.0.0.{next(_addresses)}")
 
 
 @pytest.fixture

@@ -157,7 +157,12 @@ class StubbedClient(SecureFaceClient):
     """The Python client with its HTTP answered from a list of tokens (one per request)."""
 
     def __init__(self, signer: LocalSigner, state_file: Path, now: int = NOW) -> None:
-        super().__init__("https://api.test", signer.public_key_der(), state_file=state_file)
+        super().__init__(
+            "https://api.test",
+            LocalSigner().public_key_der(),  # the server key: sessions, never the manifest
+            manifest_spki=signer.public_key_der(),
+            state_file=state_file,
+        )
         self.clock = lambda: float(now)
         self.tokens: list[str] = []
 
@@ -187,6 +192,26 @@ def test_the_python_client_caps_lifetime_and_version_jump(
     client.tokens = [signed(signer, version=1003)]
     assert client.fetch_manifest().manifest_version == 1003
     assert client.highest_seen_version() == 1003
+
+
+def test_the_python_client_checks_the_manifest_with_the_manifest_key_only(
+    signer: LocalSigner, tmp_path: Path
+) -> None:
+    """The attack: the key exchange's key (online in a function) signs a manifest of its own.
+    The client pins the manifest key separately and refuses it; without that pin, it refuses
+    to read any manifest."""
+    client = StubbedClient(signer, tmp_path / "state.json")
+    server_key = LocalSigner()
+    client.pinned = load_public_key(server_key.public_key_der())
+    client.tokens = [signed(server_key, version=3)]
+    with pytest.raises(IntegrityError) as info:
+        client.fetch_manifest()
+    assert info.value.reason == "signature does not verify"
+    unpinned = SecureFaceClient("https://api.test", server_key.public_key_der())
+    with pytest.raises(IntegrityError) as info:
+        unpinned.fetch_manifest()
+    assert info.value.reason == "no manifest key pinned"
+    assert client.highest_seen_version() == 0
 
 
 # ----------------------------------------------------------------- browser roles

@@ -10,6 +10,31 @@ from secureface.settings import Settings
 BASE = {"SECUREFACE_MODEL_BUCKET": "b", "SECUREFACE_SIGNING_KEY_ID": "k"}
 
 
+def test_each_key_is_read_and_required_only_where_it_is_used() -> None:
+    """The server key (key exchange) and the manifest key (model, verify, publish) are separate
+    settings; the runtime requires each where it is used (runtime.signer, manifest_public_key)."""
+    s = Settings.from_env(BASE | {"SECUREFACE_MANIFEST_KEY_ID": "m"})
+    assert (s.signing_key_id, s.manifest_key_id) == ("k", "m")
+    assert Settings.from_env({"SECUREFACE_MODEL_BUCKET": "b"}).signing_key_id == ""
+
+
+def test_the_runtime_refuses_to_check_a_manifest_without_the_manifest_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from secureface import runtime
+
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("SECUREFACE_MANIFEST_KEY_ID", raising=False)
+    runtime.reset()
+    try:
+        with pytest.raises(ConfigurationError) as info:
+            runtime.manifest_public_key()
+        assert "SECUREFACE_MANIFEST_KEY_ID" in info.value.reason
+    finally:
+        runtime.reset()
+
+
 def test_defaults() -> None:
     s = Settings.from_env(BASE)
     assert (s.match_threshold, s.frame_workers, s.mongo_db) == (0.363, 2, "secureface")
@@ -40,7 +65,7 @@ def test_knobs_are_read() -> None:
 @pytest.mark.parametrize(
     "env",
     [
-        {"SECUREFACE_MODEL_BUCKET": "b"},
+        {"SECUREFACE_SIGNING_KEY_ID": "k"},
         BASE | {"SECUREFACE_MATCH_THRESHOLD": "1.5"},
         BASE | {"SECUREFACE_MATCH_THRESHOLD": "high"},
         BASE | {"SECUREFACE_FRAME_WORKERS": "0"},

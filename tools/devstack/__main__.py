@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         info = stack.info()
         (stack.state_dir / "server-key.pem").write_text(str(info["public_key_pem"]))
+        (stack.state_dir / "manifest-key.pem").write_text(str(info["manifest_public_key_pem"]))
         if args.ready_file:
             args.ready_file.write_text(json.dumps(info, indent=2))
         print_banner(info)
@@ -67,7 +68,8 @@ def print_banner(info: dict[str, object]) -> None:
         f"  api       {urls['api']}   (try {urls['api']}/models/manifest)\n"
         f"  aws(moto) {urls['aws']}\n"
         f"  mongodb   {urls['mongo']}\n"
-        f"  server public key (pinned by clients):\n{info['public_key_pem']}"
+        f"  server public key (pinned by clients; sessions):\n{info['public_key_pem']}"
+        f"  manifest public key (pinned by clients; models):\n{info['manifest_public_key_pem']}"
         "Ctrl-C stops everything.",
         flush=True,
     )

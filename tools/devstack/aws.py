@@ -31,6 +31,8 @@ class Resources:
     signing_key_id: str
     public_key_der: bytes
     result_key_id: str
+    manifest_key_id: str
+    manifest_public_key_der: bytes
 
 
 def _client(service: str, endpoint: str) -> Any:
@@ -54,6 +56,9 @@ def create_resources(endpoint: str) -> Resources:
     )
     result_key = _ensure_key(
         kms, "alias/secureface-results", KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY"
+    )
+    manifest_key = _ensure_key(
+        kms, "alias/secureface-manifest", KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY"
     )
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if MODEL_BUCKET not in existing:
@@ -83,7 +88,16 @@ def create_resources(endpoint: str) -> Resources:
         },
     )
     public_key = bytes(kms.get_public_key(KeyId=signing_key)["PublicKey"])
-    return Resources(MODEL_BUCKET, data_key, signing_key, public_key, result_key)
+    manifest_public_key = bytes(kms.get_public_key(KeyId=manifest_key)["PublicKey"])
+    return Resources(
+        MODEL_BUCKET,
+        data_key,
+        signing_key,
+        public_key,
+        result_key,
+        manifest_key,
+        manifest_public_key,
+    )
 
 
 #: The relying-party registry's secret (template: RelyingPartiesSecret).

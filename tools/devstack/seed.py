@@ -31,7 +31,7 @@ def seed(stack: Stack) -> None:
         load_catalog(REPO / "model_versions.json"),
         REPO / "s3-uploads",
         S3ObjectStore(res.model_bucket, res.data_key_id),
-        KmsSigner(res.signing_key_id),
+        KmsSigner(res.manifest_key_id),
         now=int(time.time()),
         ttl_s=LOCAL_MANIFEST_TTL_S,
     )

@@ -175,6 +175,7 @@ class Stack:
             **self.service_env(),
             "SECUREFACE_MODEL_BUCKET": self.resources.model_bucket,
             "SECUREFACE_SIGNING_KEY_ID": self.resources.signing_key_id,
+            "SECUREFACE_MANIFEST_KEY_ID": self.resources.manifest_key_id,
             "SECUREFACE_DATA_KEY_ID": self.resources.data_key_id,
             "SECUREFACE_MONGO_URI": self.mongo_uri,
             "SECUREFACE_MONGO_DB": self.mongo_db,
@@ -211,7 +212,10 @@ class Stack:
 
         assert self.resources is not None
         config = frontend_config(
-            self.urls["api"], self.resources.public_key_der, start_url=self.urls["rp"]
+            self.urls["api"],
+            self.resources.public_key_der,
+            self.resources.manifest_public_key_der,
+            start_url=self.urls["rp"],
         )
         headers = security_headers(self.urls["api"])
         self.servers = [
@@ -226,14 +230,13 @@ class Stack:
         (self.state_dir / "pids.json").write_text(json.dumps(records))
 
     def info(self) -> dict[str, Any]:
-        """What a person (or a test) needs: URLs, the pinned public key, pids."""
+        """What a person (or a test) needs: URLs, the two pinned public keys, pids."""
         assert self.resources is not None
-        pem = serialization.load_der_public_key(self.resources.public_key_der).public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
         return {
             "urls": self.urls,
-            "public_key_pem": pem.decode(),
+            "public_key_pem": _pem(self.resources.public_key_der),
+            "manifest_public_key_pem": _pem(self.resources.manifest_public_key_der),
+            "manifest_key_id": self.resources.manifest_key_id,
             "model_bucket": self.resources.model_bucket,
             "mongo_db": self.mongo_db,
             "signing_key_id": self.resources.signing_key_id,
@@ -268,3 +271,12 @@ def stop_leftovers(state_dir: Path) -> None:
             procs.stop_pid(entry["pid"])
     record.unlink()
     time.sleep(0.2)
+
+
+def _pem(der: bytes) -> str:
+    """A DER SPKI public key as PEM text."""
+    key = serialization.load_der_public_key(der)
+    pem = key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return pem.decode()

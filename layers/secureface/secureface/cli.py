@@ -10,7 +10,7 @@ Commands:
     token verify     check a result token (JWT) against the issuer's JWKS, as a relying party
     rp add           register a relying party: a fresh client secret and its registry entry
     match            compare two images with the server's pipeline and threshold (operator tool)
-    frontend-config  print the browser app's config.json (API URL, pinned KMS public key)
+    frontend-config  print the browser app's config.json (API URL, the two pinned KMS keys)
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ def _publish(args: argparse.Namespace) -> int:
     from secureface.adapters.aws import KmsSigner, S3ObjectStore
     from secureface.models.catalog import load_catalog
     from secureface.models.publish import publish_at
-    from secureface.settings import Settings
+    from secureface.settings import Settings, require
 
     settings = Settings.from_env(publish_env(args, _env_defaults()))
     result = publish_at(
         load_catalog(args.catalog),
         args.models_dir,
         S3ObjectStore(settings.model_bucket, settings.data_key_id),
-        KmsSigner(settings.signing_key_id),
+        KmsSigner(require(settings.manifest_key_id, "--manifest-key")),
         now=int(time.time()),
         ttl_s=settings.manifest_ttl_s,
     )
@@ -57,7 +57,7 @@ def publish_env(args: argparse.Namespace, env: dict[str, str]) -> dict[str, str]
     (a flag is what the operator typed for this run; it once lost to a stale variable)."""
     flags = {
         "SECUREFACE_MODEL_BUCKET": args.bucket or "",
-        "SECUREFACE_SIGNING_KEY_ID": args.signing_key or "",
+        "SECUREFACE_MANIFEST_KEY_ID": args.manifest_key or "",
         "SECUREFACE_DATA_KEY_ID": args.data_key or "",
         "SECUREFACE_MANIFEST_TTL_S": str(args.ttl) if args.ttl else "",
     }
@@ -80,7 +80,7 @@ def _verify_files(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_pinned_key(text: str) -> bytes:
+def load_pinned_key(text: str, field: str = "server key") -> bytes:
     """DER SPKI from a PEM file path or a base64url SPKI string."""
     from cryptography.hazmat.primitives import serialization
 
@@ -91,14 +91,17 @@ def load_pinned_key(text: str) -> bytes:
     if path.exists():
         key = serialization.load_pem_public_key(path.read_bytes())
         return spki_der(key)  # type: ignore[arg-type]
-    return b64url_decode(text, field="server key")
+    return b64url_decode(text, field=field)
 
 
 def _fetch_models(args: argparse.Namespace) -> int:
     from secureface.client import SecureFaceClient, browser_models
 
     client = SecureFaceClient(
-        args.api, load_pinned_key(args.server_key), state_file=args.state_file
+        args.api,
+        load_pinned_key(args.server_key),
+        manifest_spki=load_pinned_key(args.manifest_key, "manifest key"),
+        state_file=args.state_file,
     )
     manifest = client.fetch_manifest()
     session = client.open_session(args.client_token, purpose="models")
@@ -232,13 +235,20 @@ def _frontend_config(args: argparse.Namespace) -> int:
     from secureface.adapters.aws import KmsSigner
     from secureface.frontend import frontend_config
 
-    key_id = args.signing_key or _env_defaults().get("SECUREFACE_SIGNING_KEY_ID", "")
-    if not key_id:
-        print("error: --signing-key or SECUREFACE_SIGNING_KEY_ID is required", file=sys.stderr)
-        return 2
+    env = _env_defaults()
+    key_ids = []
+    for flag, value, name in (
+        ("--signing-key", args.signing_key, "SECUREFACE_SIGNING_KEY_ID"),
+        ("--manifest-key", args.manifest_key, "SECUREFACE_MANIFEST_KEY_ID"),
+    ):
+        if not (key_id := value or env.get(name, "")):
+            print(f"error: {flag} or {name} is required", file=sys.stderr)
+            return 2
+        key_ids.append(key_id)
     config = frontend_config(
         args.api,
-        KmsSigner(key_id).public_key_der(),
+        KmsSigner(key_ids[0]).public_key_der(),
+        KmsSigner(key_ids[1]).public_key_der(),
         start_url=args.start_url,
         allow_motion_only=args.allow_motion_only,
     )
@@ -264,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(func=func)
         if name == "publish":
             sub.add_argument("--bucket", help="model bucket (env SECUREFACE_MODEL_BUCKET)")
-            sub.add_argument("--signing-key", help="KMS key (env SECUREFACE_SIGNING_KEY_ID)")
+            sub.add_argument(
+                "--manifest-key", help="KMS manifest key (env SECUREFACE_MANIFEST_KEY_ID)"
+            )
             sub.add_argument("--data-key", help="KMS key for SSE-KMS (env SECUREFACE_DATA_KEY_ID)")
             sub.add_argument("--ttl", type=int, help="manifest validity in seconds")
     fetch = commands.add_parser(
@@ -272,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("--api", required=True, help="API base URL")
     fetch.add_argument("--server-key", required=True, help="pinned key: PEM file or b64url SPKI")
+    fetch.add_argument(
+        "--manifest-key", required=True, help="pinned manifest key: PEM file or b64url SPKI"
+    )
     fetch.add_argument("--out", type=Path, required=True, help="directory for the models")
     fetch.add_argument(
         "--client-token", required=True, help="a transaction's client token (from its RP)"
@@ -335,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     match.set_defaults(func=_match)
     config = commands.add_parser("frontend-config", help="print the browser app's config.json")
     config.add_argument("--api", required=True, help="API base URL")
-    config.add_argument("--signing-key", help="KMS key (env SECUREFACE_SIGNING_KEY_ID)")
+    config.add_argument("--signing-key", help="KMS server key (env SECUREFACE_SIGNING_KEY_ID)")
+    config.add_argument("--manifest-key", help="KMS manifest key (env SECUREFACE_MANIFEST_KEY_ID)")
     config.add_argument(
         "--start-url", default="", help="where people who open the page without a link start"
     )

@@ -1,10 +1,12 @@
 """Python client: key exchange, manifest checks, parallel model download and decryption.
 
 Used by the CLI (``python -m secureface fetch-models``), by operators, and by the integration
-and attack tests. It trusts nothing the server says that does not chain to the pinned key::
+and attack tests. It trusts nothing the server says that does not chain to a pinned key::
 
-    client = SecureFaceClient("http://127.0.0.1:3000", pinned_spki, state_file=Path("state.json"))
-    manifest = client.fetch_manifest()          # signature, lifetime, expiry, rollback, jump
+    client = SecureFaceClient(
+        "http://127.0.0.1:3000", server_spki, manifest_spki=manifest_spki, state_file=Path("s.json")
+    )
+    manifest = client.fetch_manifest()          # manifest key: signature, lifetime, rollback, jump
     session = client.open_session(client_token, purpose="models")  # delegation → transcript
     data = client.fetch_model(session, browser_models(manifest)[0])  # segments → sha256 check
 
@@ -56,13 +58,16 @@ class ApiError(SecureFaceError):
 
 
 class SecureFaceClient:
-    """A client pinned to the server's long-term public key (DER SPKI)."""
+    """A client pinned to the server's long-term public key (DER SPKI), which every session
+    chains to, and to the manifest key (DER SPKI), which signs the model manifest (without it
+    the client opens sessions but refuses to read a manifest)."""
 
     def __init__(
         self,
         api_url: str,
         pinned_spki: bytes,
         *,
+        manifest_spki: bytes | None = None,
         state_file: Path | None = None,
         timeout_s: float = 30.0,
         clock: Callable[[], float] = time.time,
@@ -71,6 +76,7 @@ class SecureFaceClient:
         self.api_url = checked_url(api_url)
         self.source_ip = source_ip
         self.pinned: ec.EllipticCurvePublicKey = load_public_key(pinned_spki)
+        self.manifest_key = load_public_key(manifest_spki) if manifest_spki else None
         self.state_file = state_file
         self.timeout_s = timeout_s
         self.clock = clock
@@ -101,10 +107,12 @@ class SecureFaceClient:
             IntegrityError: bad signature, valid for more than 90 days, expired, rolled back
                 below the highest version seen, or more than 1000 above it.
         """
+        if self.manifest_key is None:
+            raise IntegrityError(reason="no manifest key pinned")
         raw = json.loads(self.request("GET", "/models/manifest"))
         manifest = verify_manifest_at(
             str(raw.get("manifest", "")),
-            self.pinned,
+            self.manifest_key,
             now=int(self.clock()),
             min_version=self.highest_seen_version(),
         )

@@ -1,8 +1,10 @@
-"""The browser app's runtime ``config.json``: where the API is and which server key to pin.
+"""The browser app's runtime ``config.json``: where the API is and which two keys to pin.
 
 Written by the deploy workflow (``python -m secureface frontend-config``) from the stack's
-outputs and by the local stack; read by ``frontend/src/config.js``. The pin is the KMS signing
-key's DER SPKI (base64url) and its SHA-256, the key id of every manifest and delegation.
+outputs and by the local stack; read by ``frontend/src/config.js``. Each pin is a KMS key's DER
+SPKI (base64url) and its SHA-256 (the ``kid`` of what it signs): the server key signs the
+per-instance delegations behind every session; the manifest key signs the model manifest and
+is usable by the deploy role only, so a compromised function cannot sign a manifest.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from secureface.encoding import b64url_encode
 def frontend_config(
     api_url: str,
     public_key_der: bytes,
+    manifest_key_der: bytes,
     *,
     start_url: str = "",
     allow_motion_only: bool = False,
@@ -27,6 +30,8 @@ def frontend_config(
         "apiUrl": api_url.rstrip("/"),
         "serverKeySpki": b64url_encode(public_key_der),
         "serverKeyId": key_fingerprint(public_key_der),
+        "manifestKeySpki": b64url_encode(manifest_key_der),
+        "manifestKeyId": key_fingerprint(manifest_key_der),
     }
     if start_url:
         config["startUrl"] = start_url

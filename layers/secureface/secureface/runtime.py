@@ -42,14 +42,16 @@ def model_store() -> S3ObjectStore:
 
 @functools.cache
 def signer() -> KmsSigner:
-    """The KMS signing key (server identity, manifest)."""
-    return KmsSigner(settings().signing_key_id)
+    """The KMS server key: signs this instance's delegation (key exchange only)."""
+    return KmsSigner(require(settings().signing_key_id, "SECUREFACE_SIGNING_KEY_ID"))
 
 
 @functools.cache
-def server_public_key() -> ec.EllipticCurvePublicKey:
-    """The KMS signing key's public half (fetched once per instance)."""
-    return load_public_key(signer().public_key_der())
+def manifest_public_key() -> ec.EllipticCurvePublicKey:
+    """The KMS manifest key's public half (fetched once per instance). Only the deploy role may
+    sign with it; the functions only read it."""
+    key_id = require(settings().manifest_key_id, "SECUREFACE_MANIFEST_KEY_ID")
+    return load_public_key(KmsSigner(key_id).public_key_der())
 
 
 @functools.cache
@@ -135,7 +137,7 @@ def model_delivery() -> ModelDelivery:
     floor = settings().min_manifest_version
     if floor < 1:
         raise ConfigurationError(reason="SECUREFACE_MIN_MANIFEST_VERSION is not set")
-    return ModelDelivery(model_store(), server_public_key, min_version=floor)
+    return ModelDelivery(model_store(), manifest_public_key, min_version=floor)
 
 
 @functools.cache
@@ -199,7 +201,7 @@ def reset() -> None:
         settings,
         model_store,
         signer,
-        server_public_key,
+        manifest_public_key,
         delegated_signer,
         envelope,
         biometric_envelope,

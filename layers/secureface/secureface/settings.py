@@ -24,7 +24,10 @@ class Settings:
     Attributes:
         model_bucket: S3 bucket holding the published models and manifest (SSE-KMS).
         signing_key_id: KMS asymmetric ``ECC_NIST_P256`` key (id, ARN or alias) that signs the
-            manifest and the per-instance delegations.
+            per-instance delegations behind every session (key exchange only).
+        manifest_key_id: KMS asymmetric ``ECC_NIST_P256`` key whose public half checks the model
+            manifest (model and verify functions; ``models publish`` signs with it). Only the
+            deploy role may sign with it, and browsers pin it separately from the server key.
         data_key_id: KMS symmetric key for envelope encryption (templates, session secrets).
         mongo_uri: MongoDB connection string; set directly only for local/dev/test.
         mongo_secret_id: Secrets Manager secret holding the Atlas connection string (production).
@@ -56,7 +59,7 @@ class Settings:
     """
 
     model_bucket: str
-    signing_key_id: str
+    signing_key_id: str = ""
     data_key_id: str = ""
     mongo_uri: str = ""
     mongo_secret_id: str = ""
@@ -72,6 +75,7 @@ class Settings:
     result_key_id: str = ""
     result_previous_key_ids: tuple[str, ...] = ()
     rp_registry_secret_id: str = ""
+    manifest_key_id: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,7 +103,7 @@ class Settings:
 
         return cls(
             model_bucket=required("SECUREFACE_MODEL_BUCKET"),
-            signing_key_id=required("SECUREFACE_SIGNING_KEY_ID"),
+            signing_key_id=env.get("SECUREFACE_SIGNING_KEY_ID", "").strip(),
             data_key_id=env.get("SECUREFACE_DATA_KEY_ID", ""),
             mongo_uri=env.get("SECUREFACE_MONGO_URI", ""),
             mongo_secret_id=env.get("SECUREFACE_MONGO_SECRET_ID", ""),
@@ -113,6 +117,7 @@ class Settings:
             verify_deadline_s=integer("SECUREFACE_VERIFY_DEADLINE_S", cls.verify_deadline_s),
             issuer=env.get("SECUREFACE_ISSUER", "").strip().rstrip("/"),
             result_key_id=env.get("SECUREFACE_RESULT_KEY_ID", "").strip(),
+            manifest_key_id=env.get("SECUREFACE_MANIFEST_KEY_ID", "").strip(),
             result_previous_key_ids=tuple(
                 k.strip()
                 for k in env.get("SECUREFACE_RESULT_PREVIOUS_KEY_IDS", "").split(",")
