@@ -39,6 +39,8 @@ def launch_stack(state: Path) -> Iterator[dict[str, Any]]:
         # stack's templates never overwrite another's; the same state dir finds its data again.
         database = "secureface_" + hashlib.sha256(str(state).encode()).hexdigest()[:12]
         args += ["--mongo-uri", os.environ["SECUREFACE_TEST_MONGO_URI"], "--mongo-db", database]
+        if os.environ.get("SECUREFACE_TEST_MONGO_USERS"):  # the server enforces access control
+            args.append("--mongo-users")
     paths = [str(REPO / "tools"), str(REPO / "layers/secureface")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     log_path = state / "devstack.log"

@@ -26,14 +26,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rp-port", type=int, default=8090, help="the example relying party")
     parser.add_argument("--mongo-uri", default="", help="use this MongoDB instead of starting one")
     parser.add_argument("--mongo-db", default="secureface", help="database name")
+    parser.add_argument(
+        "--mongo-users",
+        action="store_true",
+        help="with --mongo-uri (a user administrator): one MongoDB user per function, each "
+        "with only its collections (a MongoDB with access control, as in GitHub Actions)",
+    )
     parser.add_argument("--ready-file", type=Path, help="write the stack's info here when ready")
     args = parser.parse_args(argv)
+    if args.mongo_users and not args.mongo_uri:
+        parser.error("--mongo-users needs --mongo-uri (the local wire server has no users)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stack = Stack(
         state_dir=args.state_dir.resolve(),
         ports=Ports(args.api_port, args.web_port, args.moto_port, args.mongo_port, args.rp_port),
         mongo_uri=args.mongo_uri,
         mongo_db=args.mongo_db,
+        mongo_users=args.mongo_users,
     )
     stopping = threading.Event()
 

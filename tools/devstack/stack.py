@@ -55,6 +55,10 @@ class Stack:
     ports: Ports
     mongo_uri: str = ""
     mongo_db: str = "secureface"
+    #: One MongoDB user per function (secureface.adapters.mongo_access), created with the
+    #: ``mongo_uri`` credentials on a MongoDB that enforces access control (GitHub Actions).
+    mongo_users: bool = False
+    function_mongo_uris: dict[str, str] = field(default_factory=dict)
     children: list[Any] = field(default_factory=list)
     servers: list[ThreadingHTTPServer] = field(default_factory=list)
     pools: dict[str, FunctionPool] = field(default_factory=dict)
@@ -79,6 +83,10 @@ class Stack:
         self.ports = self.ports.resolve()
         self._start_moto()
         self._start_mongo()
+        if self.mongo_users:
+            self._create_mongo_users()
+        self.mongo_trace.parent.mkdir(parents=True, exist_ok=True)
+        self.mongo_trace.write_text("")
         self._write_pids()
         os.environ.update(self.service_env())
         self.resources = create_resources(self.urls["aws"])
@@ -92,6 +100,36 @@ class Stack:
 
         enroll_demo(self)
         self._start_example_rp()
+
+    @property
+    def mongo_trace(self) -> Path:
+        """Every MongoDB command each function ran (name and collection only; devstack.worker)."""
+        return self.state_dir / "logs" / "mongo-commands.jsonl"
+
+    def _create_mongo_users(self) -> None:
+        """A user per function with its own role (random passwords, new at every start), and
+        each function's connection string naming its user."""
+        import secrets
+        from urllib.parse import quote
+
+        from pymongo import MongoClient
+        from pymongo.uri_parser import parse_uri
+
+        from secureface.adapters.mongo_access import PRIVILEGES, apply, role_name
+
+        passwords = {function: secrets.token_urlsafe(24) for function in PRIVILEGES}
+        admin: MongoClient[dict[str, Any]] = MongoClient(self.mongo_uri)
+        try:
+            apply(admin, self.mongo_db, passwords)
+        finally:
+            admin.close()
+        hosts = ",".join(f"{h}:{p}" for h, p in parse_uri(self.mongo_uri)["nodelist"])
+        for function, password in passwords.items():
+            user = quote(role_name(function), safe="")
+            self.function_mongo_uris[function] = (
+                f"mongodb://{user}:{quote(password, safe='')}@{hosts}/"
+                f"?authSource={quote(self.mongo_db, safe='')}"
+            )
 
     def _register_relying_parties(self) -> None:
         """The registry in moto's Secrets Manager: the example bank (served by
@@ -185,6 +223,7 @@ class Stack:
             "SECUREFACE_RP_REGISTRY_SECRET_ID": self.registry_secret_id,
             # The template's MinManifestVersion, as the deploy workflow passes it.
             "SECUREFACE_MIN_MANIFEST_VERSION": str(catalog_manifest_version()),
+            "SECUREFACE_DEVSTACK_MONGO_TRACE": str(self.mongo_trace),
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOGGER_LOG_EVENT": "false",
             "POWERTOOLS_METRICS_NAMESPACE": "SecureFace",
@@ -197,8 +236,11 @@ class Stack:
         env = {**base_env, **self.function_env()}
         for name, fn in spec.functions.items():
             plain = {k: str(v) for k, v in fn.environment.items() if isinstance(v, str | int)}
+            own = {}
+            if self.mongo_users:  # this function's own user
+                own["SECUREFACE_MONGO_URI"] = self.function_mongo_uris[name]
             self.pools[name] = FunctionPool(
-                fn, {**env, **plain, **self.function_env()}, self.state_dir / "logs"
+                fn, {**env, **plain, **self.function_env(), **own}, self.state_dir / "logs"
             )
         credentials = (
             LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
@@ -243,6 +285,10 @@ class Stack:
             "data_key_id": self.resources.data_key_id,
             "result_key_id": self.resources.result_key_id,
             "relying_parties": self.relying_parties,
+            "mongo_trace": str(self.mongo_trace),
+            "mongo_users": self.mongo_users,
+            # Test-only credentials of a throwaway database (state dir, never a log).
+            "function_mongo_uris": self.function_mongo_uris,
             "pid": os.getpid(),
             "children": [p.pid for p in self.children],
             "env": self.function_env(),

@@ -48,10 +48,41 @@ def _load(code_dir: Path, handler: str) -> Any:
     return getattr(module, func_name)
 
 
+def trace_mongo_commands(path: str, function: str) -> None:
+    """Record which command each MongoDB request of this function ran, on which collection
+    (never a document): the integration tests check them against each function's role
+    (:mod:`secureface.adapters.mongo_access`), as a MongoDB with access control would."""
+    from pymongo import monitoring
+
+    trace = open(path, "a", buffering=1)  # noqa: SIM115 - open for the process's life
+
+    class Listener(monitoring.CommandListener):
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            command = event.command
+            record = {
+                "function": function, "db": event.database_name, "cmd": event.command_name,
+                "coll": str(command.get(event.command_name, "")),
+                "upsert": bool(command.get("upsert"))
+                or any(u.get("upsert") for u in command.get("updates", [])),
+                "remove": bool(command.get("remove")),
+            }  # fmt: skip
+            trace.write(json.dumps(record) + "\n")
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+            pass
+
+        def failed(self, event: monitoring.CommandFailedEvent) -> None:
+            pass
+
+    monitoring.register(Listener())
+
+
 def main() -> None:
     code_dir, handler_name, fd = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     out = os.fdopen(fd, "w", buffering=1)
     name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", code_dir.name)
+    if trace := os.environ.get("SECUREFACE_DEVSTACK_MONGO_TRACE"):
+        trace_mongo_commands(trace, name)
     memory = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
     timeout = int(os.environ.get("SECUREFACE_LOCAL_TIMEOUT_S", "30"))
     handler = _load(code_dir, handler_name)
