@@ -300,7 +300,10 @@ def test_key_policy_only_trusts_this_account(template: Template, key: str) -> No
         "ManifestKey",
         "ResultKey",
         "ModelBucket",
-        "MongoSecret",
+        "KeyExchangeMongoSecret",
+        "ModelMongoSecret",
+        "TransactionsMongoSecret",
+        "VerifyMongoSecret",
         "RelyingPartiesSecret",
     ],
 )
@@ -311,11 +314,32 @@ def test_keys_models_and_secret_survive_stack_deletion(template: Template, logic
     assert resource.get("UpdateReplacePolicy") == "Retain"
 
 
-def test_mongo_secret_holds_no_value_in_the_template(template: Template) -> None:
-    secret = props(template, "MongoSecret")
-    assert "SecretString" not in secret
-    assert "GenerateSecretString" not in secret
-    assert ref_name(secret["KmsKeyId"]) == "DataKey"
+MONGO_SECRETS = {f"{name.removesuffix('Function')}MongoSecret": name for name in FUNCTIONS}
+
+
+@pytest.mark.parametrize("secret", sorted(MONGO_SECRETS))
+def test_mongo_secrets_hold_no_value_in_the_template(template: Template, secret: str) -> None:
+    properties = props(template, secret)
+    assert "SecretString" not in properties
+    assert "GenerateSecretString" not in properties
+    assert ref_name(properties["KmsKeyId"]) == "DataKey"
+
+
+def test_each_function_connects_as_its_own_mongodb_user(template: Template) -> None:
+    """One connection string per function, in a secret only that function's role may read:
+    each names a database user whose role is secureface.adapters.mongo_access's."""
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert "SECUREFACE_MONGO_SECRET_ID" not in env
+    for secret, function in MONGO_SECRETS.items():
+        own = props(template, function)["Environment"]["Variables"]["SECUREFACE_MONGO_SECRET_ID"]
+        assert ref_name(own) == secret
+        readers = {
+            name
+            for name, statement in iam_statements(template)
+            if "secretsmanager:GetSecretValue" in as_list(statement["Action"])
+            and secret in {ref_name(r) for r in as_list(statement["Resource"])}
+        }
+        assert readers == {ref_name(props(template, function)["Role"])}, secret
 
 
 # ------------------------------------------------------------------ API
@@ -473,19 +497,19 @@ EXPECTED_GRANTS = {
         ("kms:GetPublicKey", "SigningKey"),
         ("kms:GenerateDataKey", "DataKey"),
         ("kms:Decrypt", "DataKey"),
-        ("secretsmanager:GetSecretValue", "MongoSecret"),
+        ("secretsmanager:GetSecretValue", "KeyExchangeMongoSecret"),
     },
     "ModelRole": {
         ("s3:GetObject", "ModelBucket/models/*"),
         ("s3:GetObject", "ModelBucket/manifest/*"),
         ("kms:GetPublicKey", "ManifestKey"),
         ("kms:Decrypt", "DataKey"),
-        ("secretsmanager:GetSecretValue", "MongoSecret"),
+        ("secretsmanager:GetSecretValue", "ModelMongoSecret"),
     },
     "TransactionsRole": {
         ("kms:GetPublicKey", "ResultKey"),
         ("kms:Decrypt", "DataKey"),
-        ("secretsmanager:GetSecretValue", "MongoSecret"),
+        ("secretsmanager:GetSecretValue", "TransactionsMongoSecret"),
         ("secretsmanager:GetSecretValue", "RelyingPartiesSecret"),
     },
     "VerifyRole": {
@@ -496,7 +520,7 @@ EXPECTED_GRANTS = {
         ("kms:GetPublicKey", "ResultKey"),
         ("kms:GenerateDataKey", "DataKey"),
         ("kms:Decrypt", "DataKey"),
-        ("secretsmanager:GetSecretValue", "MongoSecret"),
+        ("secretsmanager:GetSecretValue", "VerifyMongoSecret"),
     },
 }
 
@@ -609,7 +633,6 @@ def test_functions_share_the_secureface_environment(template: Template) -> None:
         "SECUREFACE_SIGNING_KEY_ID": "SigningKey",
         "SECUREFACE_MANIFEST_KEY_ID": "ManifestKey",
         "SECUREFACE_DATA_KEY_ID": "DataKey",
-        "SECUREFACE_MONGO_SECRET_ID": "MongoSecret",
         "SECUREFACE_MONGO_DB": "secureface",
         "SECUREFACE_ALLOWED_ORIGIN": "FrontendOrigin",
         "SECUREFACE_MANIFEST_TTL_S": "ManifestTtlSeconds",

@@ -131,8 +131,19 @@ def test_ci_runs_make_test_against_a_real_mongodb(ci: Workflow) -> None:
     uri = job["env"]["SECUREFACE_TEST_MONGO_URI"]
     # A container job reaches the service by its name; a runner job by localhost.
     host = "mongo" if "container" in job else "localhost"
-    assert uri == f"mongodb://{host}:27017"
+    assert re.fullmatch(rf"mongodb://ci-root:(?P<pw>[^@]+)@{host}:27017/\?authSource=admin", uri)
     assert re.search(r"^make test\b", runs(job), re.M)
+
+
+def test_ci_mongodb_enforces_access_control_with_a_user_per_function(ci: Workflow) -> None:
+    """Access control on (a root user from the service's init variables, its password in the
+    test URI) and the stack told to run each function as its own user."""
+    job = ci["jobs"]["test"]
+    service = job["services"]["mongo"]["env"]
+    uri = job["env"]["SECUREFACE_TEST_MONGO_URI"]
+    assert service["MONGO_INITDB_ROOT_USERNAME"] == "ci-root"
+    assert f"ci-root:{service['MONGO_INITDB_ROOT_PASSWORD']}@" in uri
+    assert job["env"]["SECUREFACE_TEST_MONGO_USERS"] == "1"
 
 
 def test_ci_installs_chromium_and_ffmpeg_and_caches_downloads(ci: Workflow) -> None:

@@ -11,6 +11,7 @@ Commands:
     rp add           register a relying party: a fresh client secret and its registry entry
     match            compare two images with the server's pipeline and threshold (operator tool)
     frontend-config  print the browser app's config.json (API URL, the two pinned KMS keys)
+    mongo-roles      print the Atlas CLI commands for one database user and role per function
 """
 
 from __future__ import annotations
@@ -256,6 +257,13 @@ def _frontend_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mongo_roles(args: argparse.Namespace) -> int:
+    from secureface.adapters.mongo_access import atlas_commands
+
+    print("\n".join(atlas_commands(args.db)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(
@@ -361,6 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="offer the motion-only check (set when the stack's AllowMotionOnly is true)",
     )
     config.set_defaults(func=_frontend_config)
+    roles = commands.add_parser(
+        "mongo-roles", help="Atlas CLI commands: a database user and role per function"
+    )
+    roles.add_argument("--db", default="secureface", help="the database (SECUREFACE_MONGO_DB)")
+    roles.set_defaults(func=_mongo_roles)
     return parser
 
 
