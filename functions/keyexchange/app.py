@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secureface import runtime
 from secureface.api.http import create_app, json_body
+from secureface.api.telemetry import function_logger
 from secureface.sessions.service import open_session_at
 
-logger = Logger()
+logger = function_logger()
 tracer = Tracer()
 metrics = Metrics()
 app = create_app()

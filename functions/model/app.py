@@ -1,20 +1,23 @@
-"""Model delivery function: the signed manifest and per-session encrypted segment ranges."""
+"""Model delivery function: the signed manifest and per-session encrypted segment ranges, and
+the hourly manifest check (an EventBridge schedule): seconds until the manifest expires, the
+metric the likeliest outage — an expiring manifest — alarms on."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secureface import runtime
 from secureface.api.http import SECURITY_HEADERS, create_app
+from secureface.api.telemetry import check_manifest, function_logger, is_scheduled
 from secureface.models.delivery import SESSION_HEADER, current_manifest
 from secureface.sessions.service import load_session_at
 
-logger = Logger()
+logger = function_logger()
 tracer = Tracer()
 metrics = Metrics()
 app = create_app()
@@ -50,4 +53,8 @@ def get_segments(name: str, version: str) -> Response[bytes]:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if is_scheduled(event):
+        return check_manifest(
+            lambda now: runtime.model_delivery().manifest_at(now).expires_at, int(time.time())
+        )
     return app.resolve(event, context)

@@ -390,3 +390,28 @@ def test_the_consent_of_the_transaction_lets_the_attempt_be_decided() -> None:
     session = h.session("alice")
     burst = bursts.Burst(frames=(b"\xff\xd8\xffnot really a jpeg",), times_ms=(0,))
     assert h.verify(session, burst, now=NOW + 5).decision == "locked"
+
+
+def test_every_decided_attempt_is_observed_and_the_fifth_failure_engages_a_lock() -> None:
+    """The metrics' view: decision, reason, latency and whether this attempt set a lock — never
+    the subject. An observer that fails changes nothing about the attempt."""
+    h = Harness(deadline_s=60)
+    seen: list[tuple[str, str, float, bool]] = []
+    h.service.observe = lambda *args: seen.append(args)
+    late = bursts.Burst(
+        frames=(b"\xff\xd8\xffnot decoded",) * 50, times_ms=tuple(range(0, 6000, 120))
+    )
+    for _ in range(6):
+        h.verify(h.session("carol"), late, now=NOW + 61)
+    assert [(d, r, locked) for d, r, _, locked in seen] == [
+        *[("not_verified", "deadline", False)] * 4,
+        ("not_verified", "deadline", True),
+        ("locked", "locked", False),
+    ]
+    assert all(isinstance(ms, float) and ms >= 0 for _, _, ms, _ in seen)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("metrics backend down")
+
+    h.service.observe = broken  # the client is locked too (per client): answered all the same
+    assert h.verify(h.session("dave"), late, now=NOW + 61).decision == "locked"

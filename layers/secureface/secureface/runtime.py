@@ -164,6 +164,7 @@ def verify_service():  # type: ignore[no-untyped-def]
         MongoTemplateStore,
     )
     from secureface.adapters.onnx_runtime import OnnxModel
+    from secureface.api.telemetry import observe_verify
     from secureface.verify.analysis import FaceEngine
     from secureface.verify.liveness import Thresholds
     from secureface.verify.service import VerifyService
@@ -192,6 +193,7 @@ def verify_service():  # type: ignore[no-untyped-def]
         frame_workers=settings().frame_workers,
         deadline_s=settings().verify_deadline_s,
         thresholds=Thresholds(match_min_cosine=settings().match_threshold),
+        observe=observe_verify,
     )
 
 

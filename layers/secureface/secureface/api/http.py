@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from secureface.api.routes import allowed_methods
+from secureface.api.telemetry import UNHANDLED_ERRORS, count, count_error
 from secureface.errors import (
     BadRequestError,
     ClientAuthError,
@@ -56,11 +57,13 @@ def create_app() -> APIGatewayHttpResolver:
     def _known(error: SecureFaceError) -> Response[str]:
         level = logging.ERROR if error.http_status >= 500 else logging.INFO
         log.log(level, "request refused", extra={"code": error.code, "reason": error.reason})
+        count_error(error)
         return error_response(error)
 
     @app.exception_handler(Exception)  # type: ignore[misc]
     def _bug(error: Exception) -> Response[str]:
         log.exception("unhandled error", extra={"error_type": type(error).__name__})
+        count(UNHANDLED_ERRORS)
         return error_response(SecureFaceError())
 
     @app.not_found

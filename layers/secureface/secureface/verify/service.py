@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,6 +98,9 @@ class VerifyService:
     policy: LockoutPolicy = field(default_factory=LockoutPolicy)
     deadline_s: int = Settings.verify_deadline_s
     frame_workers: int = 2
+    #: Told of every decided attempt: ``(decision, reason, latency_ms, locked)`` (metrics;
+    #: ``secureface.api.telemetry.observe_verify``). Never given the subject or a score.
+    observe: Callable[[str, str, float, bool], None] | None = None
 
     def __post_init__(self) -> None:
         self._frames_pool = ThreadPoolExecutor(self.frame_workers, thread_name_prefix="frame")
@@ -127,6 +131,7 @@ class VerifyService:
         subject = transaction.request.subject
         keys_at = attempt_keys(subject, client)
         attempt = reserve_at(self.attempts, keys_at, now, self.policy)  # before any analysis
+        locked = False
         if attempt is None:
             outcome = Decision("locked", "locked")
         else:
@@ -138,7 +143,9 @@ class VerifyService:
                     outcome = self._decide(subject, payload, record.challenge, now)
             finally:
                 verified = outcome.decision == "verified"
-                settle_at(self.attempts, keys_at, attempt, now, self.policy, verified=verified)
+                locked = settle_at(
+                    self.attempts, keys_at, attempt, now, self.policy, verified=verified
+                )
         latency_ms = round((time.monotonic() - started) * 1000, 1)
         self.audit.record(
             {"kind": "verify", "subject_id": subject, "session_id": record.session_id,
@@ -163,6 +170,11 @@ class VerifyService:
                 "duration_ms": latency_ms,
             },
         )
+        if self.observe is not None:
+            try:
+                self.observe(outcome.decision, outcome.reason, latency_ms, locked)
+            except Exception:  # metrics never decide an attempt
+                log.warning("verify observer failed", exc_info=True)
         answer = VerifyAnswer(
             outcome.decision,
             outcome.hint,
