@@ -34,6 +34,7 @@ def post_session() -> dict[str, str]:
         runtime.transaction_store(),
         now=int(time.time()),
         allow_motion_only=runtime.settings().allow_motion_only,
+        ttl_s=runtime.settings().session_ttl_s,
     )
     metrics.add_metric(name="SessionsOpened", unit=MetricUnit.Count, value=1)
     return response

@@ -640,7 +640,33 @@ def test_functions_share_the_secureface_environment(template: Template) -> None:
         "SECUREFACE_ALLOW_MOTION_ONLY": "AllowMotionOnly",
         "SECUREFACE_VERIFY_DEADLINE_S": "VerifyDeadlineSeconds",
         "SECUREFACE_ISSUER": "PublicApiUrl",
+        "SECUREFACE_MATCH_THRESHOLD": "MatchThreshold",
+        "SECUREFACE_SESSION_TTL_S": "SessionTtlSeconds",
+        "SECUREFACE_LOCKOUT_MAX_FAILURES": "LockoutMaxFailures",
+        "SECUREFACE_LOCKOUT_WINDOW_S": "LockoutWindowSeconds",
+        "SECUREFACE_LOCKOUT_LOCK_S": "LockoutLockSeconds",
+        "SECUREFACE_AUDIT_RETENTION_DAYS": "AuditRetentionDays",
     }
+
+
+@pytest.mark.parametrize(
+    ("parameter", "setting"),
+    [
+        ("MatchThreshold", "match_threshold"),
+        ("SessionTtlSeconds", "session_ttl_s"),
+        ("LockoutMaxFailures", "lockout_max_failures"),
+        ("LockoutWindowSeconds", "lockout_window_s"),
+        ("LockoutLockSeconds", "lockout_lock_s"),
+        ("AuditRetentionDays", "audit_retention_days"),
+    ],
+)
+def test_operator_knobs_default_to_the_packages_defaults(
+    template: Template, parameter: str, setting: str
+) -> None:
+    """One default: a stack deployed without overrides behaves as the package's Settings."""
+    from secureface.settings import Settings
+
+    assert float(template["Parameters"][parameter]["Default"]) == getattr(Settings, setting)
 
 
 def test_the_lower_assurance_motion_only_mode_is_off_unless_the_operator_turns_it_on(

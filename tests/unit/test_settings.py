@@ -56,6 +56,22 @@ def test_the_minimum_manifest_version_is_read_and_unset_means_zero() -> None:
     assert floor.min_manifest_version == 7
 
 
+def test_operator_knobs_are_read_and_bounded() -> None:
+    s = Settings.from_env(BASE)
+    assert (s.session_ttl_s, s.lockout_max_failures, s.lockout_window_s, s.lockout_lock_s,
+            s.audit_retention_days) == (300, 5, 180, 1800, 90)  # fmt: skip
+    env = BASE | {"SECUREFACE_SESSION_TTL_S": "120", "SECUREFACE_LOCKOUT_MAX_FAILURES": "3",
+                  "SECUREFACE_LOCKOUT_WINDOW_S": "600", "SECUREFACE_LOCKOUT_LOCK_S": "3600",
+                  "SECUREFACE_AUDIT_RETENTION_DAYS": "30"}  # fmt: skip
+    s = Settings.from_env(env)
+    assert (s.session_ttl_s, s.lockout_max_failures, s.lockout_window_s, s.lockout_lock_s,
+            s.audit_retention_days) == (120, 3, 600, 3600, 30)  # fmt: skip
+    for name, bad in (("SECUREFACE_SESSION_TTL_S", "10"), ("SECUREFACE_LOCKOUT_MAX_FAILURES", "0"),
+                      ("SECUREFACE_AUDIT_RETENTION_DAYS", "x")):  # fmt: skip
+        with pytest.raises(ConfigurationError):
+            Settings.from_env(BASE | {name: bad})
+
+
 def test_knobs_are_read() -> None:
     env = BASE | {"SECUREFACE_MATCH_THRESHOLD": "0.5", "SECUREFACE_FRAME_WORKERS": "1"}
     s = Settings.from_env(env)

@@ -118,14 +118,21 @@ def result_jwks() -> dict[str, list[dict[str, str]]]:
 
 
 @functools.cache
+def audit_log():  # type: ignore[no-untyped-def]
+    """Audit records, kept ``audit_retention_days``."""
+    from secureface.adapters.mongo_verify import MongoAuditLog
+
+    return MongoAuditLog(_db(), retention_s=settings().audit_retention_days * 24 * 3600)
+
+
+@functools.cache
 def transaction_service():  # type: ignore[no-untyped-def]
     """Relying parties' transactions."""
-    from secureface.adapters.mongo_verify import MongoAuditLog
 
     return TransactionService(
         store=transaction_store(),
         registry=registry(),
-        audit=MongoAuditLog(_db()),
+        audit=audit_log(),
         frontend_url=require(settings().allowed_origin, "SECUREFACE_ALLOWED_ORIGIN"),
     )
 
@@ -160,13 +167,13 @@ def verify_service():  # type: ignore[no-untyped-def]
     from secureface.adapters.mongo_verify import (
         MongoAcceptedStore,
         MongoAttemptStore,
-        MongoAuditLog,
         MongoTemplateStore,
     )
     from secureface.adapters.onnx_runtime import OnnxModel
     from secureface.api.telemetry import observe_verify
     from secureface.verify.analysis import FaceEngine
     from secureface.verify.liveness import Thresholds
+    from secureface.verify.lockout import LockoutPolicy
     from secureface.verify.service import VerifyService
 
     delivery = model_delivery()
@@ -184,7 +191,7 @@ def verify_service():  # type: ignore[no-untyped-def]
         issuer=issuer(),
         templates=MongoTemplateStore(_db()),
         attempts=MongoAttemptStore(_db()),
-        audit=MongoAuditLog(_db()),
+        audit=audit_log(),
         accepted=MongoAcceptedStore(_db()),
         engine=FaceEngine(
             model["detector"], model["embedding"], model["antispoof"], landmarks=model["landmarks"]
@@ -193,6 +200,11 @@ def verify_service():  # type: ignore[no-untyped-def]
         frame_workers=settings().frame_workers,
         deadline_s=settings().verify_deadline_s,
         thresholds=Thresholds(match_min_cosine=settings().match_threshold),
+        policy=LockoutPolicy(
+            max_failures=settings().lockout_max_failures,
+            window_s=settings().lockout_window_s,
+            lock_s=settings().lockout_lock_s,
+        ),
         observe=observe_verify,
     )
 
@@ -215,6 +227,7 @@ def reset() -> None:
         result_jwks,
         transaction_service,
         model_delivery,
+        audit_log,
         _db,
         verify_service,
     ):

@@ -56,6 +56,10 @@ class Settings:
             in the JWKS until their last tokens have expired (comma-separated).
         rp_registry_secret_id: Secrets Manager secret holding the relying-party registry
             (:mod:`secureface.transactions.registry`).
+        session_ttl_s: lifetime of a key-exchange session (models and verify).
+        lockout_max_failures, lockout_window_s, lockout_lock_s: failures allowed per subject
+            and per client within the window, and how long the lock that follows lasts.
+        audit_retention_days: how long audit records are kept (a TTL index).
     """
 
     model_bucket: str
@@ -76,6 +80,11 @@ class Settings:
     result_previous_key_ids: tuple[str, ...] = ()
     rp_registry_secret_id: str = ""
     manifest_key_id: str = ""
+    session_ttl_s: int = 300
+    lockout_max_failures: int = 5
+    lockout_window_s: int = 180
+    lockout_lock_s: int = 1800
+    audit_retention_days: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -118,6 +127,15 @@ class Settings:
             issuer=env.get("SECUREFACE_ISSUER", "").strip().rstrip("/"),
             result_key_id=env.get("SECUREFACE_RESULT_KEY_ID", "").strip(),
             manifest_key_id=env.get("SECUREFACE_MANIFEST_KEY_ID", "").strip(),
+            session_ttl_s=integer("SECUREFACE_SESSION_TTL_S", cls.session_ttl_s, minimum=30),
+            lockout_max_failures=integer(
+                "SECUREFACE_LOCKOUT_MAX_FAILURES", cls.lockout_max_failures
+            ),
+            lockout_window_s=integer("SECUREFACE_LOCKOUT_WINDOW_S", cls.lockout_window_s),
+            lockout_lock_s=integer("SECUREFACE_LOCKOUT_LOCK_S", cls.lockout_lock_s),
+            audit_retention_days=integer(
+                "SECUREFACE_AUDIT_RETENTION_DAYS", cls.audit_retention_days
+            ),
             result_previous_key_ids=tuple(
                 k.strip()
                 for k in env.get("SECUREFACE_RESULT_PREVIOUS_KEY_IDS", "").split(",")
