@@ -39,6 +39,11 @@ def deploy() -> Workflow:
     return load("deploy.yml")
 
 
+@pytest.fixture(scope="module")
+def dependabot() -> dict[str, Any]:
+    return dict(yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text()))
+
+
 def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return list(job.get("steps", []))
 
@@ -161,6 +166,66 @@ def test_ci_python_is_the_lambda_runtime(ci: Workflow) -> None:
     job = ci["jobs"]["test"]
     assert job["container"]["image"].startswith(f"python:{runtime.removeprefix('python')}-")
     assert f"PYTHON={runtime}" in runs(job)
+
+
+def test_ci_audits_every_requirements_file_and_the_frontend_lockfile(ci: Workflow) -> None:
+    """A separate job (it needs the advisory services) runs a pinned pip-audit over the
+    development requirements and every Lambda layer's, and npm audit over the frontend."""
+    job = ci["jobs"]["audit"]
+    assert job["runs-on"] == "ubuntu-latest"
+    assert job["permissions"] == {"contents": "read"}
+    assert "needs" not in job
+    script = runs(job)
+    assert re.search(r"^python -m pip install pip-audit==\d+\.\d+\.\d+$", script, re.M)
+    (audit,) = [s["run"] for s in steps(job) if "pip_audit" in s.get("run", "")]
+    audited = set(re.findall(r"-r (\S+)", audit))
+    layers = {str(p.relative_to(ROOT)) for p in ROOT.glob("layers/*/requirements.txt")}
+    assert audited == {"requirements-dev.txt"} | layers
+    assert len(layers) == 2
+    (npm,) = [s for s in steps(job) if "npm audit" in s.get("run", "")]
+    assert npm["working-directory"] == "frontend"
+    lines = npm["run"].splitlines()
+    assert lines == ["npm ci --ignore-scripts --no-audit --no-fund", "npm audit --audit-level=high"]
+
+
+def test_ci_audit_uses_the_test_jobs_python_and_node(ci: Workflow) -> None:
+    audit, test = ci["jobs"]["audit"], ci["jobs"]["test"]
+    (python,) = [s for s in steps(audit) if s.get("uses", "").startswith("actions/setup-python@")]
+    assert test["container"]["image"] == f"python:{python['with']['python-version']}-bookworm"
+    node = [
+        s for job in (audit, test) for s in steps(job) if "actions/setup-node@" in s.get("uses", "")
+    ]
+    assert len(node) == 2
+    assert node[0]["with"]["node-version"] == node[1]["with"]["node-version"] == 22
+
+
+# ------------------------------------------------------------------ dependabot.yml
+
+
+def test_dependabot_updates_pip_npm_and_actions_weekly_in_groups(
+    dependabot: dict[str, Any],
+) -> None:
+    assert dependabot["version"] == 2
+    by_ecosystem = {u["package-ecosystem"]: u for u in dependabot["updates"]}
+    assert set(by_ecosystem) == {"pip", "npm", "github-actions"}
+    for update in by_ecosystem.values():
+        assert update["schedule"]["interval"] == "weekly"
+        (group,) = update["groups"].values()
+        assert group["update-types"] == ["minor", "patch"]
+        assert 0 < update["open-pull-requests-limit"] <= 5
+    assert by_ecosystem["npm"]["directory"] == "/frontend"
+    assert by_ecosystem["github-actions"]["directory"] == "/"
+
+
+def test_dependabot_covers_every_directory_with_python_requirements(
+    dependabot: dict[str, Any],
+) -> None:
+    (pip,) = [u for u in dependabot["updates"] if u["package-ecosystem"] == "pip"]
+    holding = {
+        "/" + str(p.parent.relative_to(ROOT)).removeprefix(".")
+        for p in [*ROOT.glob("requirements*.txt"), *ROOT.glob("layers/*/requirements*.txt")]
+    }
+    assert set(pip["directories"]) == holding == {"/", "/layers/secureface", "/layers/ml"}
 
 
 # ------------------------------------------------------------------ deploy.yml

@@ -34,7 +34,7 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 def load_template(path: Path) -> dict[str, Any]:
     """Parse a CloudFormation/SAM template with short tags."""
-    return dict(yaml.load(path.read_text(), Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass
+    return dict(yaml.load(path.read_text(), Loader=_CfnLoader))  # noqa: S506  # nosec B506 - SafeLoader subclass
 
 
 @dataclass(frozen=True)
