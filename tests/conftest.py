@@ -27,13 +27,14 @@ def repo() -> Path:
 
 
 @contextlib.contextmanager
-def launch_stack(state: Path) -> Iterator[dict[str, Any]]:
-    """Run ``python -m devstack up`` with its state in ``state``; stop it with SIGINT (Ctrl-C)."""
+def launch_stack(state: Path, *extra: str) -> Iterator[dict[str, Any]]:
+    """Run ``python -m devstack up`` (with ``extra`` arguments) with its state in ``state``;
+    stop it with SIGINT (Ctrl-C)."""
     ready = state / "ready.json"
     ready.unlink(missing_ok=True)
     args = [sys.executable, "-m", "devstack", "up", "--state-dir", str(state),
             "--api-port", "0", "--web-port", "0", "--moto-port", "0", "--mongo-port", "0",
-            "--rp-port", "0", "--ready-file", str(ready)]  # fmt: skip
+            "--rp-port", "0", "--ready-file", str(ready), *extra]  # fmt: skip
     if os.environ.get("SECUREFACE_TEST_MONGO_URI"):
         # One shared MongoDB: each stack (its own KMS keys) gets its own database, so a private
         # stack's templates never overwrite another's; the same state dir finds its data again.

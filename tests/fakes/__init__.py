@@ -193,6 +193,17 @@ class MemoryTransactions:
         self.records[found.transaction_id] = started
         return started
 
+    def release(self, transaction_id: str, session_id: str, purpose: str) -> None:
+        found = self.records.get(transaction_id)
+        if found is None:
+            return
+        if purpose == "models":
+            self.model_sessions[transaction_id] = max(0, self.model_sessions[transaction_id] - 1)
+        elif found.status == STATUS_STARTED and found.session_id == session_id:
+            self.records[transaction_id] = dataclasses.replace(
+                found, status=STATUS_CREATED, session_id=""
+            )
+
     def decide(
         self, transaction_id: str, session_id: str, decision: str, result: str, redeem_by: int
     ) -> bool:

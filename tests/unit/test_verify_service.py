@@ -21,7 +21,13 @@ from livesim.challenges import seeded_challenge
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.envelope import EnvelopeCipher
-from secureface.errors import BadRequestError, ClientTokenError, PendingError, SessionError
+from secureface.errors import (
+    BadRequestError,
+    ClientTokenError,
+    PendingError,
+    SessionError,
+    StoreUnavailableError,
+)
 from secureface.sessions.challenge import MODE_MOTION
 from secureface.sessions.exchange import ClientSession, finish_exchange_at, new_client_hello
 from secureface.sessions.records import SessionRecord
@@ -33,6 +39,7 @@ from secureface.transactions.result import DECISIONS, Result, verify_result
 from secureface.transactions.service import TransactionService
 from secureface.verify.answer import VerifyAnswer
 from secureface.verify.lockout import LockoutPolicy
+from secureface.verify.records import TemplateRecord
 from secureface.verify.request import Consent, encode_payload
 from secureface.verify.service import VerifyService
 from tests.fakes import (
@@ -415,3 +422,59 @@ def test_every_decided_attempt_is_observed_and_the_fifth_failure_engages_a_lock(
 
     h.service.observe = broken  # the client is locked too (per client): answered all the same
     assert h.verify(h.session("dave"), late, now=NOW + 61).decision == "locked"
+
+
+class _DownSessions(MemorySessions):
+    """The session store failing every write (MongoDB gone between the claim and the insert)."""
+
+    def insert(self, record: SessionRecord) -> None:
+        raise StoreUnavailableError(reason="mongo insert failed")
+
+
+@pytest.mark.parametrize("purpose", ["verify", "models"])
+def test_a_session_that_cannot_be_stored_gives_its_claim_back(purpose: str) -> None:
+    """Nothing half-written: the token a failed key exchange claimed is usable again."""
+    h = Harness(sessions=_DownSessions())
+    login = h.login("alice")
+    with pytest.raises(StoreUnavailableError):
+        h.open(login.client_token, purpose=purpose)
+    h.sessions = MemorySessions()  # the store is back
+    opened = h.open(login.client_token, purpose=purpose)
+    assert h.transactions.records[login.transaction_id].session_id == (
+        opened.session_id if purpose == "verify" else ""
+    )
+    if purpose == "models":
+        assert h.transactions.model_sessions[login.transaction_id] == 1
+
+
+class _DownTemplates(MemoryTemplates):
+    def put(self, record: TemplateRecord) -> None:
+        raise StoreUnavailableError(reason="mongo update failed")
+
+
+class _DownAudit(MemoryAudit):
+    def record(self, entry: dict[str, Any], now: int) -> None:
+        raise StoreUnavailableError(reason="mongo insert failed")
+
+
+def test_a_template_never_changes_unaudited() -> None:
+    """The audit record is written before the template: an audit that cannot be written leaves
+    the enrolled template as it was; a template that cannot be written is still audited."""
+    h = Harness()
+    h.enroll("alice", people.astronaut())
+    before = h.templates.records["alice"]
+    h.service.audit = _DownAudit()
+    with pytest.raises(StoreUnavailableError):
+        h.enroll("alice", people.astronaut())
+    assert h.templates.records["alice"] == before
+    with pytest.raises(StoreUnavailableError):
+        h.service.erase_at("alice", now=NOW)
+    assert h.templates.records["alice"] == before
+    h.service.audit, h.service.templates = h.audit, _DownTemplates()
+    h.service.templates.records = h.templates.records
+    with pytest.raises(StoreUnavailableError):
+        h.enroll("alice", people.astronaut())
+    assert h.audit.entries[-1] | {"at": 0} == {
+        "kind": "enroll", "subject_id": "alice", "version": 2, "at": 0,
+        "models": h.service.models,
+    }  # fmt: skip

@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         help="with --mongo-uri (a user administrator): one MongoDB user per function, each "
         "with only its collections (a MongoDB with access control, as in GitHub Actions)",
     )
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="put fault proxies between the functions and MongoDB / moto, switched through a "
+        "control endpoint (tests/faults; devstack.faults)",
+    )
     parser.add_argument("--ready-file", type=Path, help="write the stack's info here when ready")
     args = parser.parse_args(argv)
     if args.mongo_users and not args.mongo_uri:
@@ -43,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         mongo_uri=args.mongo_uri,
         mongo_db=args.mongo_db,
         mongo_users=args.mongo_users,
+        faults=args.faults,
     )
     stopping = threading.Event()
 

@@ -65,6 +65,11 @@ class Stack:
     resources: Resources | None = None
     relying_parties: dict[str, dict[str, str]] = field(default_factory=dict)
     registry_secret_id: str = ""
+    #: A fault proxy (tools/faultproxy) between the functions and MongoDB and moto, switched
+    #: through a control endpoint (devstack.faults); the stack's own setup goes direct.
+    faults: bool = False
+    fault_control: Any = None
+    _mongo_args: list[str] = field(default_factory=list)
 
     @property
     def urls(self) -> dict[str, str]:
@@ -85,6 +90,10 @@ class Stack:
         self._start_mongo()
         if self.mongo_users:
             self._create_mongo_users()
+        if self.faults:
+            from devstack.faults import FaultControl
+
+            self.fault_control = FaultControl(self)
         self.mongo_trace.parent.mkdir(parents=True, exist_ok=True)
         self.mongo_trace.write_text("")
         self._write_pids()
@@ -197,10 +206,32 @@ class Stack:
             "--data-dir", str(data), "--pid-file", str(self.state_dir / "nx-27017.pid"),
             "--log-file", str(self.state_dir / "logs" / "mongo.log"),
         ]  # fmt: skip
+        self._mongo_args = args
         proc = procs.start(args, log_path=self.state_dir / "logs" / "mongo.out")
         self.children.append(proc)
         procs.wait_for_port(self.ports.mongo, proc=proc)
         self.mongo_uri = f"mongodb://127.0.0.1:{self.ports.mongo}/"
+
+    def restart_mongo(self, *, kill: bool = False) -> None:
+        """Stop the local MongoDB server (SIGKILL with ``kill``: a crash; else SIGTERM) and
+        start it again on the same data directory and port.
+
+        Raises:
+            RuntimeError: the stack uses an external MongoDB (``--mongo-uri``).
+        """
+        if not self._mongo_args:
+            raise RuntimeError("the stack uses an external MongoDB; it cannot restart it")
+        old = next(p for p in self.children if list(p.args) == self._mongo_args)
+        if kill:
+            old.kill()
+            old.wait(timeout=10)
+        else:
+            procs.stop(old)
+        self.children.remove(old)
+        proc = procs.start(self._mongo_args, log_path=self.state_dir / "logs" / "mongo.out")
+        self.children.append(proc)
+        self._write_pids()
+        procs.wait_for_port(self.ports.mongo, proc=proc)
 
     def service_env(self) -> dict[str, str]:
         """Environment pointing AWS SDKs at moto."""
@@ -239,6 +270,8 @@ class Stack:
             own = {}
             if self.mongo_users:  # this function's own user
                 own["SECUREFACE_MONGO_URI"] = self.function_mongo_uris[name]
+            if self.fault_control is not None:  # through the fault proxies
+                own |= self.fault_control.function_env(own.get("SECUREFACE_MONGO_URI", ""))
             self.pools[name] = FunctionPool(
                 fn, {**env, **plain, **self.function_env(), **own}, self.state_dir / "logs"
             )
@@ -289,6 +322,7 @@ class Stack:
             "mongo_users": self.mongo_users,
             # Test-only credentials of a throwaway database (state dir, never a log).
             "function_mongo_uris": self.function_mongo_uris,
+            "faults": self.fault_control.url if self.fault_control is not None else "",
             "pid": os.getpid(),
             "children": [p.pid for p in self.children],
             "env": self.function_env(),
@@ -299,6 +333,8 @@ class Stack:
         for server in self.servers:
             server.shutdown()
             server.server_close()
+        if self.fault_control is not None:
+            self.fault_control.close()
         for pool in self.pools.values():
             pool.close()
         for proc in reversed(self.children):

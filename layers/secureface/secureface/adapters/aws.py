@@ -18,9 +18,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from secureface.errors import ConfigurationError, IntegrityError, StoreUnavailableError
 
-_CONFIG = Config(
-    retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10
-)
+#: Every AWS call fails within about 2 × (2 + 3) s: two attempts, each with 2 s to connect and
+#: 3 s per read. KMS, S3 and Secrets Manager answer in milliseconds in-region; what these
+#: bound is an endpoint that stopped answering, which must become a 503 from the function
+#: before Lambda's own timeout (10 s for the smallest function: tests/faults).
+_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=3)
 
 
 @functools.cache

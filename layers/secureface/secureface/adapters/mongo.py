@@ -28,12 +28,21 @@ from secureface.settings import Settings
 T = TypeVar("T")
 
 
+#: Each MongoDB operation (server selection, connection, the request and its retry) ends
+#: within this many milliseconds (the driver's client-side operation timeout). Atlas answers
+#: in a few ms in-region; a database that stopped answering must become a 503 from the
+#: function, not a Lambda timeout: a request's few operations fit in the smallest function's
+#: 10 s (tests/faults measures it).
+OPERATION_TIMEOUT_MS = 2000
+
+
 @functools.cache
 def database(uri: str, name: str) -> Any:
     """A cached database handle."""
     client: MongoClient[dict[str, Any]] = MongoClient(
-        uri, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000, uuidRepresentation="standard"
-    )
+        uri, timeoutMS=OPERATION_TIMEOUT_MS, connectTimeoutMS=OPERATION_TIMEOUT_MS,
+        uuidRepresentation="standard",
+    )  # fmt: skip
     return client[name]
 
 

@@ -69,6 +69,15 @@ class MongoTransactionStore:
         update = {"$set": {"status": STATUS_STARTED, "session_id": session_id, "started_at": now}}
         return self._update(_open(token_sha256, now), update)
 
+    def release(self, transaction_id: str, session_id: str, purpose: str) -> None:
+        if purpose == "models":
+            query: dict[str, Any] = {"_id": transaction_id, "model_sessions": {"$gt": 0}}
+            update: dict[str, Any] = {"$inc": {"model_sessions": -1}}
+        else:
+            query = {"_id": transaction_id, "status": STATUS_STARTED, "session_id": session_id}
+            update = {"$set": {"status": STATUS_CREATED, "session_id": ""}}
+        guarded("update", lambda: self._collection().update_one(query, update))
+
     def decide(
         self, transaction_id: str, session_id: str, decision: str, result: str, redeem_by: int
     ) -> bool:

@@ -8,11 +8,11 @@ from typing import Any
 
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.envelope import EnvelopeCipher
-from secureface.errors import IntegrityError, SessionError
+from secureface.errors import IntegrityError, SessionError, StoreUnavailableError
 from secureface.sessions.exchange import DEFAULT_SESSION_TTL_S, SessionKeys, accept_exchange_at
 from secureface.sessions.records import SessionRecord, SessionStore, session_aad
 from secureface.transactions.model import TransactionStore
-from secureface.transactions.service import claim_for_session
+from secureface.transactions.service import claim_for_session, release_claim
 
 log = logging.getLogger(__name__)
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -32,32 +32,37 @@ def open_session_at(
     """Run the server side of the key exchange for a transaction's client token and store the
     session; returns the response body.
 
-    The exchange is checked first (nothing is used up by a malformed request), then the token
-    claimed (a ``verify`` session uses it up), then the session stored.
+    The exchange is checked first (nothing is used up by a malformed request), then the keys
+    sealed (KMS: nothing is used up when it fails), then the token claimed (a ``verify`` session
+    uses it up), then the session stored — and if that fails, the claim given back, so an
+    outage does not use up the person's token for a session that never existed.
 
     Raises:
         BadRequestError: malformed request, or a mode the operator did not allow.
-        ClientTokenError: the client token is unknown, expired or used up.
+        ClientTokenError: the token is unknown, expired or used up.
         StoreUnavailableError: the store or KMS failed.
     """
     accepted = accept_exchange_at(
         body, signer, now=now, ttl_s=ttl_s, allow_motion_only=allow_motion_only
     )
     t = accepted.transcript
-    transaction, purpose = claim_for_session(transactions, body, t.session_id, now=now)
     sealed = envelope.seal_at(accepted.keys.packed(), session_aad(t.session_id), now=now)
-    store.insert(
-        SessionRecord(
-            session_id=t.session_id,
-            issued_at=t.issued_at,
-            expires_at=t.expires_at,
-            challenge=t.challenge,
-            transcript_hash=accepted.transcript_hash,
-            sealed_keys=sealed,
-            transaction_id=transaction.transaction_id,
-            purpose=purpose,
-        )
+    transaction, purpose = claim_for_session(transactions, body, t.session_id, now=now)
+    record = SessionRecord(
+        session_id=t.session_id,
+        issued_at=t.issued_at,
+        expires_at=t.expires_at,
+        challenge=t.challenge,
+        transcript_hash=accepted.transcript_hash,
+        sealed_keys=sealed,
+        transaction_id=transaction.transaction_id,
+        purpose=purpose,
     )
+    try:
+        store.insert(record)
+    except StoreUnavailableError:
+        release_claim(transactions, transaction.transaction_id, t.session_id, purpose)
+        raise
     log.info("session opened", extra={"session_id": t.session_id, "outcome": purpose})
     return accepted.response
 

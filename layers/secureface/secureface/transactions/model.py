@@ -134,6 +134,10 @@ class TransactionStore(Protocol):
     def start(self, token_sha256: str, session_id: str, now: int) -> Transaction | None:
         """``created`` → ``started`` with ``session_id``, if unexpired; else ``None``."""
 
+    def release(self, transaction_id: str, session_id: str, purpose: str) -> None:
+        """Undo a claim whose session was not stored: ``verify``: ``started`` by
+        ``session_id`` → ``created``; ``models``: one model session fewer."""
+
     def decide(
         self, transaction_id: str, session_id: str, decision: str, result: str, redeem_by: int
     ) -> bool:

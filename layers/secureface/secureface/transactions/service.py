@@ -190,6 +190,19 @@ def claim_for_session(
     return claimed, str(purpose)
 
 
+def release_claim(
+    store: TransactionStore, transaction_id: str, session_id: str, purpose: str
+) -> None:
+    """Give back what :func:`claim_for_session` took, for a session that could not be stored:
+    the verify claim (``started`` by ``session_id`` → ``created``) or one model session. Best
+    effort: when the store is down this fails too, and the token stays used up (at most once
+    is kept either way; the person starts again from the relying party)."""
+    try:
+        store.release(transaction_id, session_id, purpose)
+    except StoreUnavailableError:
+        log.warning("claim not given back", extra={"reason": "store_unavailable"})
+
+
 def record_result_at(
     store: TransactionStore,
     signer: ResultSigner,

@@ -268,19 +268,21 @@ class VerifyService:
             decoded.append(decode_image(data))
         embedding = self.engine.enrollment_embedding(decoded)
         version = self.templates.next_version(subject_id)
-        self.templates.put(
-            seal_template(
-                self.biometrics, subject_id, version, self.embedding_model, embedding, now=now
-            )
+        sealed = seal_template(
+            self.biometrics, subject_id, version, self.embedding_model, embedding, now=now
         )
+        # Audited first: a template never changes unaudited. If the write then fails (503),
+        # the record names a version that was not stored; the next enrollment reuses it.
         self.audit.record(
             {"kind": "enroll", "subject_id": subject_id, "version": version, "models": self.models},
             now,
         )
+        self.templates.put(sealed)
         return {"subject_id": subject_id, "version": version, "model": self.embedding_model}
 
     def erase_at(self, subject_id: str, *, now: int) -> dict[str, Any]:
         """Delete a subject's template (erasure). Raises BadRequestError on a bad id."""
-        deleted = self.templates.delete(check_subject_id(subject_id))
-        self.audit.record({"kind": "erase", "subject_id": subject_id, "deleted": deleted}, now)
+        subject_id = check_subject_id(subject_id)
+        self.audit.record({"kind": "erase", "subject_id": subject_id}, now)  # first, as enroll
+        deleted = self.templates.delete(subject_id)
         return {"subject_id": subject_id, "deleted": deleted}
