@@ -11,7 +11,7 @@ REQS := requirements-dev.txt layers/secureface/requirements.txt layers/ml/requir
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-16)
 NPM_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: dev test lint typecheck pytest bench models frontend clean
+.PHONY: dev test lint typecheck pytest bench load models frontend clean
 
 $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: $(STAMP) frontend lint
 
 bench: $(STAMP) frontend
 	$(PY) -m bench
+
+# Many people at once against a fresh local stack (locust, loopback only): one person alone
+# for 60 s (the baseline), then 20 at once for 3 minutes; docs/BENCHMARKS.md "Load".
+load: $(STAMP) frontend
+	$(PY) -m bench.load --baseline 60 --users 20 --spawn-rate 5 --duration 180
 
 models: $(STAMP)
 	$(PY) tools/build_models.py --update
