@@ -104,6 +104,8 @@ def run(info: dict[str, Any], *, users: int, spawn_rate: float, duration: int) -
         stack_file, outcomes = work_dir / "stack.json", work_dir / "outcomes.jsonl"
         stack_file.write_text(json.dumps({k: v for k, v in info.items() if k != "process"}))
         outcomes.touch()
+        trace = Path(info["mongo_trace"])
+        trace_start = len(trace.read_text().splitlines())
         sampler = MemorySampler(int(info["pid"]))
         sampler.start()
         started = time.time()
@@ -129,6 +131,7 @@ def run(info: dict[str, Any], *, users: int, spawn_rate: float, duration: int) -
         routes = _stats(work_dir / "run_stats.csv")
         attempts = [json.loads(line) for line in outcomes.read_text().splitlines()]
     checks, counts = _check(info, attempts, victim)
+    mongo_ops = _mongo_ops(trace.read_text().splitlines()[trace_start:])
     errors = sum(r["failures"] for r in routes.values())
     checks["no request failed"] = errors == 0
     return {
@@ -136,7 +139,7 @@ def run(info: dict[str, Any], *, users: int, spawn_rate: float, duration: int) -
         f"Python {platform.python_version()}",
         "users": users, "duration_s": duration, "elapsed_s": round(elapsed, 1),
         "routes": routes, "errors": errors, "counts": counts, "checks": checks,
-        "memory_mib": sampler.summary(),
+        "memory_mib": sampler.summary(), "mongo_ops": mongo_ops,
     }  # fmt: skip
 
 
@@ -165,6 +168,23 @@ def _stats(path: Path) -> dict[str, dict[str, float]]:
                 "p95": float(row["95%"]), "p99": float(row["99%"]),
             }  # fmt: skip
     return routes
+
+
+#: What the driver sends besides the application's reads and writes.
+_DRIVER_COMMANDS = {
+    "hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo", "saslStart",
+    "saslContinue", "killCursors", "createIndexes", "listIndexes",
+}  # fmt: skip
+
+
+def _mongo_ops(lines: list[str]) -> dict[str, int]:
+    """MongoDB requests per function during the run (devstack's trace of every command),
+    the driver's own handshakes and index checks left out."""
+    counts: dict[str, int] = defaultdict(int)
+    for record in map(json.loads, lines):
+        if record["cmd"] not in _DRIVER_COMMANDS:
+            counts[record["function"]] += 1
+    return dict(sorted(counts.items()))
 
 
 def _check(
@@ -292,6 +312,8 @@ def print_report(report: dict[str, Any]) -> None:
             f"memory {function}: {mem['instances']:.0f} instances, largest {mem['peak']} MiB, "
             f"growth over the second half of an instance's run ≤ {mem['growth_second_half']} MiB"
         )
+    ops = report["mongo_ops"]
+    print(f"MongoDB requests: {ops} ({sum(ops.values())} in all)")
     for check, ok in report["checks"].items():
         print(f"{'ok  ' if ok else 'FAIL'} {check}")
 

@@ -47,6 +47,7 @@ API = STACK["urls"]["api"]
 for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
     os.environ[_name] = STACK["env"][_name]
 _people = itertools.count(1)
+_attackers = itertools.count(1)
 T = TypeVar("T")
 
 
@@ -59,6 +60,14 @@ def _render(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return gevent.get_hub().threadpool.apply(fn, args, kwargs)  # type: ignore[no-any-return]
 
 
+def _browser(address: str) -> SecureFaceClient:
+    """A browser configured by the stack (its two pinned keys) at ``address``."""
+    return SecureFaceClient(
+        API, _spki(STACK["public_key_pem"]),
+        manifest_spki=_spki(STACK["manifest_public_key_pem"]), source_ip=address,
+    )  # fmt: skip
+
+
 class Person(User):
     """One person at one browser, again and again."""
 
@@ -66,11 +75,7 @@ class Person(User):
 
     def on_start(self) -> None:
         n = next(_people)
-        self.address = f"127.0.{20 + n // 250}.{n % 250 + 1}"
-        self.browser = SecureFaceClient(
-            API, _spki(STACK["public_key_pem"]),
-            manifest_spki=_spki(STACK["manifest_public_key_pem"]), source_ip=self.address,
-        )  # fmt: skip
+        self.browser = _browser(f"127.0.{20 + n // 250}.{n % 250 + 1}")
         party = STACK["relying_parties"]["demo-bank"]
         self.bank = RelyingPartyClient(API, "demo-bank", party["client_secret"])
         self.return_url = party["return_url"]
@@ -102,15 +107,15 @@ class Person(User):
         )  # fmt: skip
         return started, nonce
 
-    def _verify(self, kind: str, subject: str, started: Any, burst_of: Callable[..., Any]) -> str:
-        session = self.timed(
-            "POST /session", lambda: self.browser.open_session(started.client_token)
-        )
+    def _verify(
+        self, kind: str, subject: str, started: Any, burst_of: Callable[..., Any], browser: Any
+    ) -> str:
+        session = self.timed("POST /session", lambda: browser.open_session(started.client_token))
         burst = _render(burst_of, session.transcript.challenge)
         try:
             answer = self.timed(
                 "POST /verify",
-                lambda: self.browser.verify(
+                lambda: browser.verify(
                     session, list(burst.frames), list(burst.times_ms),
                     transaction_id=started.transaction_id,
                 ),
@@ -148,6 +153,7 @@ class Person(User):
             lambda ch: bursts.genuine_burst(
                 people.astronaut(), ch, seed=secrets.randbelow(2**31), screen_share=0.3
             ),
+            self.browser,
         )  # fmt: skip
         result = self.timed(
             "GET /v1/transactions/{id}",
@@ -159,12 +165,17 @@ class Person(User):
 
     @task(2)
     def attack(self) -> None:
+        """From a new address every time (the lockout per address must not be what stops it:
+        the victim's own lock must)."""
+        n = next(_attackers)
+        attacker = _browser(f"127.0.{100 + n // 250}.{n % 250 + 1}")
         started, _ = self._start(VICTIM)
         decision = self._verify(
             "attack", VICTIM, started,
             lambda ch: bursts.animated_photo_burst(
                 people.astronaut(), ch, seed=secrets.randbelow(2**31)
             ),
+            attacker,
         )  # fmt: skip
         if decision == "verified":
             self.environment.events.request.fire(
