@@ -12,6 +12,7 @@ Commands:
     match            compare two images with the server's pipeline and threshold (operator tool)
     frontend-config  print the browser app's config.json (API URL, the two pinned KMS keys)
     mongo-roles      print the Atlas CLI commands for one database user and role per function
+    doctor           check a deployed stack: secrets, manifest, the frontend's pins, policies
 """
 
 from __future__ import annotations
@@ -264,6 +265,18 @@ def _mongo_roles(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from secureface.adapters.doctor_aws import AwsDeployment
+    from secureface.doctor import FAIL, diagnose, render
+
+    checks = diagnose(AwsDeployment(args.stack, args.region), now=int(time.time()), ping=args.ping)
+    if args.json:
+        print(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        print(render(checks))
+    return 1 if any(c.status == FAIL for c in checks) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(
@@ -374,6 +387,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     roles.add_argument("--db", default="secureface", help="the database (SECUREFACE_MONGO_DB)")
     roles.set_defaults(func=_mongo_roles)
+    doctor = commands.add_parser(
+        "doctor", help="check a deployed stack (exit 1 when a check fails)"
+    )
+    doctor.add_argument("--stack", required=True, help="the CloudFormation stack name")
+    doctor.add_argument("--region", default="", help="default: the AWS CLI's")
+    doctor.add_argument("--ping", action="store_true", help="also connect to each MongoDB user")
+    doctor.add_argument("--json", action="store_true", help="the checks as JSON")
+    doctor.set_defaults(func=_doctor)
     return parser
 
 
