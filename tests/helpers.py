@@ -97,9 +97,10 @@ def database(stack: dict[str, Any]) -> Any:
 
 def relying_party(stack: dict[str, Any], client_id: str = "demo-bank") -> RelyingPartyClient:
     """A relying party's backend registered in the local stack (``demo-bank``: the example
-    bank's registration; ``other-portal``: a second audience)."""
+    bank's registration; ``other-portal``: a second audience), calling the public origin (the
+    distribution: the issuer of its result tokens)."""
     secret = stack["relying_parties"][client_id]["client_secret"]
-    return RelyingPartyClient(stack["urls"]["api"], client_id, secret)
+    return RelyingPartyClient(stack["urls"]["web"], client_id, secret)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,8 @@ from secureface.rp import RelyingPartyClient
 STACK: dict[str, Any] = json.loads(Path(os.environ["SECUREFACE_LOAD_STACK"]).read_text())
 OUT = Path(os.environ["SECUREFACE_LOAD_OUT"])
 VICTIM = os.environ["SECUREFACE_LOAD_VICTIM"]
-API = STACK["urls"]["api"]
+API = STACK["urls"]["api"]  # the admin route (execute-api, SigV4)
+WEB = STACK["urls"]["web"]  # the public origin: the page, the browser's and the bank's API
 for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
     os.environ[_name] = STACK["env"][_name]
 _people = itertools.count(1)
@@ -63,7 +64,7 @@ def _render(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 def _browser(address: str) -> SecureFaceClient:
     """A browser configured by the stack (its two pinned keys) at ``address``."""
     return SecureFaceClient(
-        API, _spki(STACK["public_key_pem"]),
+        WEB, _spki(STACK["public_key_pem"]),
         manifest_spki=_spki(STACK["manifest_public_key_pem"]), source_ip=address,
     )  # fmt: skip
 
@@ -77,7 +78,7 @@ class Person(User):
         n = next(_people)
         self.browser = _browser(f"127.0.{20 + n // 250}.{n % 250 + 1}")
         party = STACK["relying_parties"]["demo-bank"]
-        self.bank = RelyingPartyClient(API, "demo-bank", party["client_secret"])
+        self.bank = RelyingPartyClient(WEB, "demo-bank", party["client_secret"])
         self.return_url = party["return_url"]
 
     def timed(self, name: str, call: Callable[[], T]) -> T:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secureface import runtime
-from secureface.api.http import create_app, json_body
+from secureface.api.http import create_app, json_body, viewer_address
 from secureface.api.telemetry import function_logger
 from secureface.verify.request import MAX_ENROLL_PAYLOAD, MAX_PAYLOAD
 
@@ -26,7 +26,10 @@ MAX_ENROLL_BODY = MAX_ENROLL_PAYLOAD * 4 // 3 + 4096
 @tracer.capture_method(capture_response=False)
 def post_verify() -> dict[str, str]:
     """Decide on an encrypted burst of challenge frames; the answer is sealed for the session."""
-    client = app.current_event.request_context.http.source_ip
+    event = app.current_event
+    client = viewer_address(
+        event.headers, event.request_context.http.source_ip, runtime.edge_token()
+    )
     answer = runtime.verify_service().verify_at(
         json_body(app, limit=MAX_BODY), client, now=int(time.time())
     )

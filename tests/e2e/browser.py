@@ -124,3 +124,17 @@ def dataset(page: Page, selector: str) -> dict[str, Any]:
         except ValueError:
             parsed[key] = value
     return parsed
+
+
+def api_request(stack: dict[str, Any], url: str) -> bool:
+    """Whether the page's request ``url`` went to the API: on the page's own origin (as under
+    CloudFront), on one of the distribution's API paths (template ``CacheBehaviors``)."""
+    from urllib.parse import urlsplit
+
+    from devstack.template import edge_path_matches, read_api
+
+    web = stack["urls"]["web"]
+    if not url.startswith(web + "/"):
+        return False
+    paths = read_api(Path(__file__).resolve().parents[2] / "template.yaml").edge_paths
+    return any(edge_path_matches(p, urlsplit(url).path) for p in paths)

@@ -28,6 +28,7 @@ from tests.e2e.browser import (
     REPO,
     STORED,
     TIMELINE,
+    api_request,
     bundle_sizes,
     screenshot,
     wait_for_outcome,
@@ -140,7 +141,7 @@ def test_an_unreachable_api_ends_on_a_clear_message(
     stack: dict[str, Any], context: BrowserContext
 ) -> None:
     page = context.new_page()
-    page.route(stack["urls"]["api"] + "/**", lambda route: route.abort("connectionrefused"))
+    page.route(lambda url: api_request(stack, url), lambda route: route.abort("connectionrefused"))
     started = time.monotonic()
     page.goto(hosted_url(stack))
     outcome = wait_for_outcome(page, 10_000)
@@ -175,7 +176,7 @@ def test_without_a_relying_partys_link_the_page_sends_people_to_start_there(
 ) -> None:
     page = context.new_page()
     api_calls: list[str] = []
-    page.on("request", lambda r: api_calls.append(r.url) if stack["urls"]["api"] in r.url else None)
+    page.on("request", lambda r: api_calls.append(r.url) if api_request(stack, r.url) else None)
     page.goto(stack["urls"]["web"])
     page.wait_for_selector("#no-flow:not([hidden])", timeout=15_000)
     assert "start from there" in page.inner_text("#no-flow")

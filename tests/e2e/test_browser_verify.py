@@ -43,6 +43,7 @@ from tests.e2e.browser import (
     READY_TIMEOUT_MS,
     STORED,
     Camera,
+    api_request,
     bundle_sizes,
     dataset,
     screenshot,
@@ -120,9 +121,11 @@ class Attempt:
             cameras.install(context, person)
         self.page: Page = context.new_page()
         self.errors = watch_console(self.page)
-        self.api = stack["urls"]["api"]
+        self.api = stack["urls"]["web"]  # one origin for the page and its API
         self.requests: list[Request] = []
-        self.page.on("request", lambda r: self.requests.append(r) if self.api in r.url else None)
+        self.page.on(
+            "request", lambda r: self.requests.append(r) if api_request(stack, r.url) else None
+        )
         self.sessions: list[Response] = []
         self.page.on(
             "response",

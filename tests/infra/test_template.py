@@ -414,12 +414,34 @@ def test_the_relying_party_registry_is_read_only_by_the_transactions_function(
     assert ref_name(secret["KmsKeyId"]) == "DataKey"
 
 
-def test_the_issuer_is_an_https_url_parameter(template: Template) -> None:
-    pattern = template["Parameters"]["PublicApiUrl"]["AllowedPattern"]
-    assert re.fullmatch(pattern, "https://abc123.execute-api.eu-west-1.amazonaws.com")
-    assert re.fullmatch(pattern, "https://auth.bank.example/face")
-    for bad in ("http://x.example", "https://x.example/", "*", "https://x.example?q"):
+def test_the_public_origin_is_the_distribution_or_its_custom_domain(template: Template) -> None:
+    """One origin for the page, the API and the issuer, recorded where the functions read it
+    (a parameter, not their environment: the distribution names the API, which names them)."""
+    parameter = props(template, "PublicOriginParameter")
+    assert parameter["Name"] == {"Fn::Sub": "/${AWS::StackName}/public-origin"}
+    condition, custom, default = parameter["Value"]["Fn::If"]
+    assert (condition, custom, default) == (
+        "HasDomainName", {"Fn::Sub": "https://${DomainName}"},
+        {"Fn::Sub": "https://${Distribution.DomainName}"},
+    )  # fmt: skip
+    assert template["Outputs"]["FrontendUrl"]["Value"] == parameter["Value"]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["SECUREFACE_PUBLIC_ORIGIN_PARAMETER"] == parameter["Name"]
+    readers = {name for name, st in iam_statements(template) if st["Action"] == "ssm:GetParameter"}
+    assert readers == {"TransactionsRole", "VerifyRole"}
+    for _name, st in iam_statements(template):
+        if st["Action"] == "ssm:GetParameter":
+            assert st["Resource"]["Fn::Sub"].endswith(":parameter/${AWS::StackName}/public-origin")
+    pattern = template["Parameters"]["DomainName"]["AllowedPattern"]
+    assert re.fullmatch(pattern, "face.bank.example") and re.fullmatch(pattern, "")
+    for bad in ("https://face.bank.example", "face.bank.example/", "*.bank.example", "x"):
         assert not re.fullmatch(pattern, bad), bad
+    rule = template["Rules"]["DomainNeedsCertificate"]
+    assert rule["Assertions"][0]["Assert"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "CertificateArn"}, ""]}]
+    }
+    assert "FrontendOrigin" not in template["Parameters"]  # no second deploy to learn it
+    assert "PublicApiUrl" not in template["Parameters"]
 
 
 def test_admin_routes_require_iam_authorization(template: Template) -> None:
@@ -432,23 +454,61 @@ def test_admin_routes_require_iam_authorization(template: Template) -> None:
     assert "DefaultAuthorizer" not in api["Auth"]
 
 
-def test_cors_allows_only_the_frontend_origin_parameter(template: Template) -> None:
-    cors = props(template, "HttpApi")["CorsConfiguration"]
-    assert cors["AllowOrigins"] == [{"Ref": "FrontendOrigin"}]
-    assert cors.get("AllowCredentials", False) is False
-    assert "*" not in cors.get("AllowHeaders", []) + cors.get("AllowMethods", [])
-    pattern = template["Parameters"]["FrontendOrigin"]["AllowedPattern"]
-    assert "Default" not in template["Parameters"]["FrontendOrigin"]
-    assert re.fullmatch(pattern, "https://d1234abcd.cloudfront.net")
-    for bad in ("*", "https://*", "http://d1234abcd.cloudfront.net", "https://x.net/path", "null"):
-        assert not re.fullmatch(pattern, bad), bad
+def test_the_api_allows_no_cross_origin_browser_request(template: Template) -> None:
+    """The page and the API are one origin: no CORS at all, so no other site's page may call
+    the API from a browser (a relying party's backend calls it server to server)."""
+    assert "CorsConfiguration" not in props(template, "HttpApi")
 
 
-def test_cors_lets_the_browser_send_the_session_header(template: Template) -> None:
-    from secureface.models.delivery import SESSION_HEADER
+def test_the_distribution_serves_every_browser_and_relying_party_route_and_no_admin_route(
+    template: Template,
+) -> None:
+    from devstack.template import edge_path_matches
 
-    headers = props(template, "HttpApi")["CorsConfiguration"]["AllowHeaders"]
-    assert SESSION_HEADER.lower() in [h.lower() for h in headers]
+    config = props(template, "Distribution")["DistributionConfig"]
+    api = next(o for o in config["Origins"] if o["Id"] == "api")
+    assert api["DomainName"] == {
+        "Fn::Sub": "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    }
+    assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert api["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    behaviors = [b for b in config["CacheBehaviors"] if b["TargetOriginId"] == "api"]
+    assert len(behaviors) == len(config["CacheBehaviors"])
+    for b in behaviors:
+        assert b["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # CachingDisabled
+        # every viewer header but Host (execute-api routes by its own host), CloudFront's too
+        assert b["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+        assert b["ViewerProtocolPolicy"] == "https-only"
+        assert "POST" in b["AllowedMethods"] and b["CachedMethods"] == ["GET", "HEAD"]
+        assert ref_name(b["ResponseHeadersPolicyId"]) == "SecurityHeadersPolicy"
+    patterns = [b["PathPattern"] for b in behaviors]
+    for (method, path), (_fn, auth) in routes(template).items():
+        concrete = re.sub(r"\{[^}]+\}", "x", path)
+        served = any(edge_path_matches(p, concrete) for p in patterns)
+        if path == "$default":
+            continue
+        assert served == (auth is None), f"{method} {path}: served by the distribution {served}"
+
+
+def test_only_the_distribution_can_vouch_for_a_viewer_address(template: Template) -> None:
+    config = props(template, "Distribution")["DistributionConfig"]
+    api = next(o for o in config["Origins"] if o["Id"] == "api")
+    (header,) = api["OriginCustomHeaders"]
+    assert header["HeaderName"].lower() == "x-secureface-edge"
+    assert header["HeaderValue"] == {
+        "Fn::Sub": "{{resolve:secretsmanager:${EdgeSecret}:SecretString}}"
+    }
+    secret = props(template, "EdgeSecret")
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 32  # generated, never in the repo
+    assert ref_name(secret["KmsKeyId"]) == "DataKey"
+    readers = {
+        name
+        for name, st in iam_statements(template)
+        if "EdgeSecret" in {ref_name(r) for r in as_list(st["Resource"])}
+    }
+    assert readers == {"VerifyRole"}
+    verify = props(template, "VerifyFunction")["Environment"]["Variables"]
+    assert ref_name(verify["SECUREFACE_EDGE_SECRET_ID"]) == "EdgeSecret"
 
 
 def test_http_api_is_throttled_and_access_logged(template: Template) -> None:
@@ -521,6 +581,7 @@ EXPECTED_GRANTS = {
         ("kms:GenerateDataKey", "DataKey"),
         ("kms:Decrypt", "DataKey"),
         ("secretsmanager:GetSecretValue", "VerifyMongoSecret"),
+        ("secretsmanager:GetSecretValue", "EdgeSecret"),  # trusts CloudFront-Viewer-Address
     },
 }
 
@@ -634,12 +695,11 @@ def test_functions_share_the_secureface_environment(template: Template) -> None:
         "SECUREFACE_MANIFEST_KEY_ID": "ManifestKey",
         "SECUREFACE_DATA_KEY_ID": "DataKey",
         "SECUREFACE_MONGO_DB": "secureface",
-        "SECUREFACE_ALLOWED_ORIGIN": "FrontendOrigin",
+        "SECUREFACE_PUBLIC_ORIGIN_PARAMETER": "/${AWS::StackName}/public-origin",
         "SECUREFACE_MANIFEST_TTL_S": "ManifestTtlSeconds",
         "SECUREFACE_MIN_MANIFEST_VERSION": "MinManifestVersion",
         "SECUREFACE_ALLOW_MOTION_ONLY": "AllowMotionOnly",
         "SECUREFACE_VERIFY_DEADLINE_S": "VerifyDeadlineSeconds",
-        "SECUREFACE_ISSUER": "PublicApiUrl",
         "SECUREFACE_MATCH_THRESHOLD": "MatchThreshold",
         "SECUREFACE_SESSION_TTL_S": "SessionTtlSeconds",
         "SECUREFACE_LOCKOUT_MAX_FAILURES": "LockoutMaxFailures",
@@ -697,11 +757,9 @@ def test_csp_forbids_inline_and_eval_scripts(template: Template) -> None:
     assert directives["frame-ancestors"] == ["'none'"]
 
 
-def test_csp_connects_only_to_self_and_this_api(template: Template) -> None:
-    connect = csp_directives(template)["connect-src"]
-    api = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
-    assert connect == ["'self'", api]
-    assert template["Outputs"]["ApiUrl"]["Value"] == {"Fn::Sub": api}
+def test_csp_connects_only_to_self(template: Template) -> None:
+    """The API is under the page's own origin: the page may connect nowhere else."""
+    assert csp_directives(template)["connect-src"] == ["'self'"]
 
 
 def test_frontend_is_cross_origin_isolated_and_hardened(template: Template) -> None:
@@ -719,14 +777,15 @@ def test_frontend_is_cross_origin_isolated_and_hardened(template: Template) -> N
 
 def test_distribution_serves_https_from_the_private_bucket_through_oac(template: Template) -> None:
     config = props(template, "Distribution")["DistributionConfig"]
-    (origin,) = config["Origins"]
+    origin = next(o for o in config["Origins"] if o["Id"] == "frontend-s3")
     assert ref_name(origin["DomainName"]) == "FrontendBucket"
     assert ref_name(origin["OriginAccessControlId"]) == "FrontendOriginAccessControl"
     assert origin["S3OriginConfig"]["OriginAccessIdentity"] == ""
     behavior = config["DefaultCacheBehavior"]
     assert behavior["ViewerProtocolPolicy"] in ("redirect-to-https", "https-only")
     assert ref_name(behavior["ResponseHeadersPolicyId"]) == "SecurityHeadersPolicy"
-    assert "CacheBehaviors" not in config  # no path escapes the headers policy
+    for other in config["CacheBehaviors"]:  # no path escapes the headers policy
+        assert ref_name(other["ResponseHeadersPolicyId"]) == "SecurityHeadersPolicy"
     assert config["DefaultRootObject"] == "index.html"
     oac = props(template, "FrontendOriginAccessControl")["OriginAccessControlConfig"]
     assert (oac["SigningBehavior"], oac["SigningProtocol"]) == ("always", "sigv4")

@@ -362,3 +362,17 @@ def test_scheduled_run_resigns_the_manifest_without_redeploying(deploy: Workflow
     assert "sam deploy" not in script
     assert "s3 sync" not in script
     assert "schedule" in deploy["jobs"]["deploy"]["if"]  # ... and the deploy job skips it
+
+
+def test_deploy_is_one_pass_even_the_first_time(deploy: Workflow) -> None:
+    """The page and the API share the distribution's origin: no parameter has to be learnt
+    from a first deploy, so `sam deploy` runs once, with no origin or issuer passed in."""
+    script = runs(deploy["jobs"]["deploy"])
+    assert script.count("sam deploy") == 1
+    from devstack.template import load_template
+
+    parameters = set(load_template(ROOT / "template.yaml")["Parameters"])
+    passed = set(re.findall(r'"([A-Za-z]+)=\$', script))
+    assert passed <= parameters, passed - parameters
+    assert not {"FrontendOrigin", "PublicApiUrl"} & (passed | parameters)
+    assert 'frontend-config --api "$SECUREFACE_PUBLIC_URL"' in script  # the page's own origin

@@ -99,14 +99,14 @@ def verified(stack: dict[str, Any]) -> tuple[Login, str]:
 
 
 def jwks(stack: dict[str, Any]) -> dict[str, Any]:
-    status, headers, body = http("GET", stack["urls"]["api"] + "/.well-known/jwks.json")
+    status, headers, body = http("GET", stack["urls"]["web"] + "/.well-known/jwks.json")
     assert status == 200 and headers["content-type"].startswith("application/json")
     return dict(json.loads(body))
 
 
 def check(stack: dict[str, Any], token: str, login: Login, **changes: Any) -> Any:
     expected = {
-        "issuer": stack["urls"]["api"], "audience": "demo-bank", "nonce": login.nonce,
+        "issuer": stack["urls"]["web"], "audience": "demo-bank", "nonce": login.nonce,
         "subject": login.subject, "now": int(time.time()),
     }  # fmt: skip
     return verify_result(token, keys=jwks(stack), **{**expected, **changes})
@@ -119,10 +119,10 @@ def test_the_result_is_a_standard_jwt_that_pyjwt_verifies_through_the_jwks(
     stack: dict[str, Any], verified: tuple[Login, str]
 ) -> None:
     login, token = verified
-    client = jwt.PyJWKClient(stack["urls"]["api"] + "/.well-known/jwks.json")
+    client = jwt.PyJWKClient(stack["urls"]["web"] + "/.well-known/jwks.json")
     key = client.get_signing_key_from_jwt(token)
     claims = jwt.decode(
-        token, key, algorithms=["ES256"], audience="demo-bank", issuer=stack["urls"]["api"],
+        token, key, algorithms=["ES256"], audience="demo-bank", issuer=stack["urls"]["web"],
         options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "nonce"]},
     )  # fmt: skip
     assert jwt.get_unverified_header(token)["typ"] == "secureface-result+jwt"
@@ -142,7 +142,7 @@ def test_jose_in_node_verifies_the_result_through_the_live_jwks(
     """panva's ``jose`` (what a node relying party uses) with createRemoteJWKSet."""
     login, token = verified
     script = REPO / "frontend" / "testing" / "verify-result.mjs"
-    api = stack["urls"]["api"]
+    api = stack["urls"]["web"]
 
     def jose(audience: str) -> tuple[int, dict[str, Any]]:
         done = subprocess.run(
@@ -260,7 +260,7 @@ def test_a_result_for_another_audience_is_refused_by_pyjwt_too(
     stack: dict[str, Any], verified: tuple[Login, str]
 ) -> None:
     _, token = verified
-    key = jwt.PyJWKClient(stack["urls"]["api"] + "/.well-known/jwks.json")
+    key = jwt.PyJWKClient(stack["urls"]["web"] + "/.well-known/jwks.json")
     with pytest.raises(jwt.InvalidAudienceError):
         jwt.decode(
             token, key.get_signing_key_from_jwt(token), algorithms=["ES256"],
@@ -445,7 +445,7 @@ def test_cli_token_verify_checks_a_result_as_a_relying_party(
     stack: dict[str, Any], verified: tuple[Login, str]
 ) -> None:
     login, token = verified
-    common = ["token", "verify", token, "--issuer", stack["urls"]["api"]]
+    common = ["token", "verify", token, "--issuer", stack["urls"]["web"]]
     common += ["--subject", login.subject]
     ok = cli(stack, *common, "--audience", "demo-bank", "--nonce", login.nonce)
     assert ok.returncode == 0, ok.stderr

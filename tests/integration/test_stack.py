@@ -124,13 +124,13 @@ def test_frontend_is_served_with_isolation_and_csp_headers(stack: dict[str, Any]
     assert headers["cross-origin-embedder-policy"] == "require-corp"
     csp = headers["content-security-policy"]
     assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp
-    assert f"connect-src 'self' {stack['urls']['api']}" in csp
+    assert "connect-src 'self';" in csp  # the API is under the page's own origin
 
 
 def test_frontend_config_pins_the_server_key_and_the_manifest_key(stack: dict[str, Any]) -> None:
     status, _, body = http("GET", stack["urls"]["web"] + "/config.json")
     config = json.loads(body)
-    assert status == 200 and config["apiUrl"] == stack["urls"]["api"]
+    assert status == 200 and config["apiUrl"] == stack["urls"]["web"]
     for field, pem in (("serverKey", "public_key_pem"), ("manifestKey", "manifest_public_key_pem")):
         key = serialization.load_pem_public_key(stack[pem].encode())
         der = key.public_bytes(
@@ -140,19 +140,27 @@ def test_frontend_config_pins_the_server_key_and_the_manifest_key(stack: dict[st
         assert config[f"{field}Id"] == hashlib.sha256(der).hexdigest()
 
 
-def test_cors_allows_only_the_frontend_origin(stack: dict[str, Any]) -> None:
-    url = stack["urls"]["api"] + "/session"
-    preflight = {"Origin": stack["urls"]["web"], "Access-Control-Request-Method": "POST"}
-    _, headers, _ = http("OPTIONS", url, headers=preflight)
-    assert headers["access-control-allow-origin"] == stack["urls"]["web"]
-    _, headers, _ = http("OPTIONS", url, headers=preflight | {"Origin": "http://evil.example"})
-    assert "access-control-allow-origin" not in headers
+def test_the_page_origin_serves_the_api_and_no_origin_gets_cors(stack: dict[str, Any]) -> None:
+    """Same origin, as under CloudFront: the browser's routes answer on the page's origin with
+    the page's security headers; no route answers a preflight with CORS headers, for any
+    origin; the admin routes are not served there at all (execute-api only, SigV4)."""
+    web = stack["urls"]["web"]
+    status, headers, body = http("GET", web + "/models/manifest")
+    assert status == 200 and "manifest" in json.loads(body)
+    assert headers["cross-origin-resource-policy"] == "same-origin"
+    for origin in (web, "http://evil.example"):
+        preflight = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+        for url in (web + "/session", stack["urls"]["api"] + "/session"):
+            _, headers, _ = http("OPTIONS", url, headers=preflight)
+            assert not any(h.startswith("access-control-") for h in headers), (url, headers)
+    status, _, _ = http("POST", web + "/admin/enrollments", body=b"{}")
+    assert status == 403  # the distribution's default behavior: GET and HEAD from the bucket
 
 
 def test_deploy_writes_the_same_config_with_the_cli(stack: dict[str, Any]) -> None:
     env = {**os.environ, **stack["env"], "PYTHONPATH": str(Path("layers/secureface").resolve())}
     result = subprocess.run(
-        [sys.executable, "-m", "secureface", "frontend-config", "--api", stack["urls"]["api"]],
+        [sys.executable, "-m", "secureface", "frontend-config", "--api", stack["urls"]["web"]],
         capture_output=True, env=env, check=True, timeout=60,
     )  # fmt: skip
     written = json.loads(result.stdout)

@@ -31,11 +31,19 @@ from secureface.client import AdminClient, ApiError, SecureFaceClient, save_burs
 from secureface.encoding import b64url_encode
 from secureface.errors import IntegrityError
 from secureface.sessions.challenge import Challenge
-from secureface.sessions.sealed import REQUEST_LABEL, seal_message
+from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.transactions.model import CONSENT_NOTICE
 from secureface.verify.answer import VerifyAnswer
 from secureface.verify.request import Consent, encode_payload
-from tests.helpers import Login, client_for, database, error_body, http, start_login
+from tests.helpers import (
+    Login,
+    client_for,
+    database,
+    error_body,
+    http,
+    pinned_spki,
+    start_login,
+)
 from tests.synth.people import group
 
 pytestmark = pytest.mark.integration
@@ -141,7 +149,7 @@ def test_cli_enrolls_then_cli_verifies_a_recorded_burst(
     }
     photo = tmp_path / "enroll.jpg"
     photo.write_bytes(to_jpeg(people.astronaut()))
-    api, subject = stack["urls"]["api"], f"cli-{os.getpid()}"
+    api, web, subject = stack["urls"]["api"], stack["urls"]["web"], f"cli-{os.getpid()}"
     cli = [sys.executable, "-m", "secureface"]
     enrolled = subprocess.run(
         [*cli, "enroll", "--api", api, "--subject", subject, str(photo)],
@@ -156,7 +164,7 @@ def test_cli_enrolls_then_cli_verifies_a_recorded_burst(
     secret_file = tmp_path / "secret.json"
     secret_file.write_text(json.dumps(stack["relying_parties"]["demo-bank"]))
     verified = subprocess.run(
-        [*cli, "verify", "--api", api, "--server-key", str(key), "--subject", subject,
+        [*cli, "verify", "--api", web, "--server-key", str(key), "--subject", subject,
          "--client-id", "demo-bank", "--client-secret-file", str(secret_file),
          "--return-url", stack["relying_parties"]["demo-bank"]["return_url"], str(folder)],
         capture_output=True, text=True, env=env, check=False, timeout=120,
@@ -568,3 +576,56 @@ def test_templates_and_session_keys_are_sealed_for_different_purposes(
     with pytest.raises(IntegrityError):
         open_template(EnvelopeCipher(KmsDataKeys(key, "session")), record)
     reset_clients()
+
+
+def _failing_attempt(stack: dict[str, Any], base: str, address: str, extra: dict[str, str]) -> str:
+    """One attempt that liveness refuses (a still photo repeated), for a subject nobody else
+    uses, sent to ``base`` (the API or the page's origin) from ``address`` with ``extra``
+    headers; the decision."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    login = start_login(stack, f"ghost-{next(_subjects)}-{os.getpid()}")
+    client = SecureFaceClient(base, pinned_spki(stack), source_ip=address)
+    session = client.open_session(login.token)
+    buffer = io.BytesIO()
+    Image.fromarray(people.astronaut()).resize((320, 320)).save(buffer, "JPEG", quality=50)
+    times = list(range(0, 6000, 100))
+    body = sealed_body(session, payload_for(login, [buffer.getvalue()] * len(times), times))
+    url = urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, source_address=(address, 0))
+    try:
+        connection.request("POST", "/verify", body, {"Content-Type": "application/json", **extra})
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 200, answer
+    opened = open_message(session.keys.response, RESPONSE_LABEL, session.session_id, answer)
+    return VerifyAnswer.parse(
+        opened, session_id=session.session_id, transaction_id=login.transaction_id
+    ).decision
+
+
+def test_a_forged_viewer_address_never_moves_a_clients_failures(stack: dict[str, Any]) -> None:
+    """The per-client lockout counts the viewer's address. Straight to the API, a made-up
+    ``CloudFront-Viewer-Address`` (with a made-up edge token) is ignored: five failures from
+    one address lock it, whatever each claimed. Through the page's origin (the distribution),
+    the viewer's own address counts and what the viewer claimed is overwritten: another
+    address is not locked by the first one's failures."""
+    forged = lambda n: {  # noqa: E731
+        "CloudFront-Viewer-Address": f"203.0.113.{n}:443", "X-SecureFace-Edge": "guess",
+    }  # fmt: skip
+    direct, web = stack["urls"]["api"], stack["urls"]["web"]
+    address = f"127.0.5.{next(_addresses) % 250 + 1}"
+    assert [_failing_attempt(stack, direct, address, forged(n)) for n in range(5)] == [
+        "not_verified"
+    ] * 5
+    assert _failing_attempt(stack, direct, address, forged(9)) == "locked"
+    viewer = f"127.0.5.{next(_addresses) % 250 + 1}"
+    assert [_failing_attempt(stack, web, viewer, forged(n)) for n in range(5)] == [
+        "not_verified"
+    ] * 5
+    assert _failing_attempt(stack, web, viewer, {}) == "locked"
+    other = f"127.0.5.{next(_addresses) % 250 + 1}"
+    assert _failing_attempt(stack, web, other, forged(0)) == "not_verified"

@@ -80,8 +80,9 @@ def print_banner(info: dict[str, object]) -> None:
     print(
         "\nSecureFace local stack is up\n"
         f"  try it    {urls['rp']}   (Demo Bank: sign in as 'demo' with your face)\n"
-        f"  app       {urls['web']}   (the hosted flow a relying party sends people to)\n"
-        f"  api       {urls['api']}   (try {urls['api']}/models/manifest)\n"
+        f"  app       {urls['web']}   (the hosted flow; its API under the same origin, as "
+        f"CloudFront serves it: try {urls['web']}/models/manifest)\n"
+        f"  api       {urls['api']}   (execute-api: the admin routes, SigV4)\n"
         f"  aws(moto) {urls['aws']}\n"
         f"  mongodb   {urls['mongo']}\n"
         f"  server public key (pinned by clients; sessions):\n{info['public_key_pem']}"

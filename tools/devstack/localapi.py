@@ -2,7 +2,8 @@
 
 What it emulates of API Gateway, because clients and tests depend on it: route matching with
 path parameters and the ``$default`` route, payload format 2.0 (lower-cased headers, cookies,
-base64 bodies for non-text content), the CORS configuration of the template, the request and
+base64 bodies for non-text content), no CORS (the template configures none: the page and the
+API are one origin under the distribution, emulated by :func:`frontend_server`), the request and
 response size limits (10 MB API, 6 MB Lambda), ``AWS_IAM`` routes refusing unsigned requests, and
 function errors answered as 500/503 without details.
 """
@@ -52,13 +53,11 @@ class LocalApi:
         self,
         spec: ApiSpec,
         pools: dict[str, FunctionPool],
-        cors_origins: list[str],
         iam_credentials: tuple[str, str] = ("", ""),
     ) -> None:
         self.spec = spec
         self.iam_credentials = iam_credentials
         self.pools = pools
-        self.cors_origins = cors_origins
         self._compiled = [(r, _route_regex(r.path)) for r in spec.routes if r.path != "$default"]
         self._default = next((r for r in spec.routes if r.path == "$default"), None)
 
@@ -80,35 +79,8 @@ class LocalApi:
     ) -> tuple[int, dict[str, str], bytes]:
         """Answer one request: ``(status, headers, body)``."""
         url = urlsplit(target)
-        path = unquote(url.path)
-        origin = headers.get("origin", "")
-        if method == "OPTIONS" and self.spec.cors and "access-control-request-method" in headers:
-            return self._preflight(origin)
-        status, out_headers, out_body = self._dispatch(
-            method, path, url.query, headers, body, source_ip, target
-        )
-        if self.spec.cors and origin in self.cors_origins:
-            out_headers["access-control-allow-origin"] = origin
-            out_headers["vary"] = "Origin"
-            exposed = self.spec.cors.get("ExposeHeaders")
-            if exposed:
-                out_headers["access-control-expose-headers"] = ",".join(exposed)
-        return status, out_headers, out_body
-
-    def _preflight(self, origin: str) -> tuple[int, dict[str, str], bytes]:
-        if origin not in self.cors_origins:
-            return 204, {}, b""
-        cors = self.spec.cors
-        return (
-            204,
-            {
-                "access-control-allow-origin": origin,
-                "access-control-allow-methods": ",".join(cors.get("AllowMethods", ["*"])),
-                "access-control-allow-headers": ",".join(cors.get("AllowHeaders", [])),
-                "access-control-max-age": str(cors.get("MaxAge", 0)),
-                "vary": "Origin",
-            },
-            b"",
+        return self._dispatch(
+            method, unquote(url.path), url.query, headers, body, source_ip, target
         )
 
     def _dispatch(
@@ -240,14 +212,7 @@ def make_server(api: LocalApi, port: int) -> ThreadingHTTPServer:
                 status, headers, body = api.handle(
                     self.command, self.path, lowered, data, self.client_address[0]
                 )
-            self.send_response(status)
-            for key, value in headers.items():
-                if key not in ("content-length", "connection", "transfer-encoding"):
-                    self.send_header(key, value)
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            send(self, status, headers, body)
 
         def __getattr__(self, name: str) -> Any:
             # Every method reaches the API (as on API Gateway, whose $default route takes ANY):
@@ -264,10 +229,58 @@ def make_server(api: LocalApi, port: int) -> ThreadingHTTPServer:
     return server
 
 
+def send(
+    handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+) -> None:
+    """Write one answer of the API (hop-by-hop and length headers are the server's own)."""
+    handler.send_response(status)
+    for key, value in headers.items():
+        if key not in ("content-length", "connection", "transfer-encoding"):
+            handler.send_header(key, value)
+    handler.send_header("content-length", str(len(body)))
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(body)
+
+
+class Edge:
+    """What the distribution does in front of the API (template ``Distribution``): requests on
+    its API paths go to the API with the viewer's address in ``CloudFront-Viewer-Address`` and
+    the distribution's token in ``X-SecureFace-Edge`` (both overwritten if the viewer sent
+    them), and the responses get the page's security headers."""
+
+    def __init__(self, api: LocalApi, paths: tuple[str, ...], token: str) -> None:
+        self.api, self.paths, self.token = api, paths, token
+
+    def routes(self, path: str) -> bool:
+        from devstack.template import edge_path_matches
+
+        return any(edge_path_matches(p, path) for p in self.paths)
+
+    def forward(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        body: bytes,
+        viewer: tuple[str, int],
+    ) -> tuple[int, dict[str, str], bytes]:
+        ip, port = viewer[0], viewer[1]
+        forwarded = {k: v for k, v in headers.items() if k not in ("host", "x-secureface-edge",
+                     "cloudfront-viewer-address")}  # fmt: skip
+        forwarded |= {"x-secureface-edge": self.token, "cloudfront-viewer-address": f"{ip}:{port}"}
+        return self.api.handle(method, target, forwarded, body, "127.0.0.1")
+
+
 def frontend_server(
-    root: Path, port: int, headers: dict[str, str], generated: dict[str, bytes]
+    root: Path,
+    port: int,
+    headers: dict[str, str],
+    generated: dict[str, bytes],
+    edge: Edge | None = None,
 ) -> ThreadingHTTPServer:
-    """Serve the built frontend from ``root`` with the production security headers.
+    """Serve the built frontend from ``root`` with the production security headers, and, with
+    ``edge``, the API under the same origin as CloudFront does.
 
     ``generated`` maps paths (``/config.json``) to bytes served from memory, so a stack never
     writes into the build output.
@@ -284,7 +297,36 @@ def frontend_server(
             ".json": "application/json",
         }
 
+        def _edge(self) -> bool:
+            """Forward an API path to the API; whether it was one."""
+            if edge is None or not edge.routes(urlsplit(self.path).path):
+                return False
+            length = int(self.headers.get("content-length") or 0)
+            if length > API_LIMIT:
+                status, out, body = _error(413, "payload_too_large", "Request body is too large")
+                self.close_connection = True
+            else:
+                data = self.rfile.read(length) if length else b""
+                lowered = {k.lower(): v for k, v in self.headers.items()}
+                status, out, body = edge.forward(
+                    self.command, self.path, lowered, data, self.client_address
+                )
+            send(self, status, out, body)
+            return True
+
+        def _refuse(self) -> None:  # CloudFront's default behavior allows GET and HEAD only
+            if not self._edge():
+                self.send_error(403, "Forbidden")
+
+        do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _refuse
+
+        def do_HEAD(self) -> None:
+            if not self._edge():
+                super().do_HEAD()
+
         def do_GET(self) -> None:
+            if self._edge():
+                return
             path = urlsplit(self.path).path
             if path in generated:
                 body = generated[path]

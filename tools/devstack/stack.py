@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from devstack import procs
 from devstack.aws import LOCAL_CREDENTIALS, Resources, create_resources, put_registry
 from devstack.functions import REPO, FunctionPool
-from devstack.localapi import LocalApi, frontend_server, make_server
+from devstack.localapi import Edge, LocalApi, frontend_server, make_server
 from devstack.template import read_api
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class Stack:
     #: A fault proxy (tools/faultproxy) between the functions and MongoDB and moto, switched
     #: through a control endpoint (devstack.faults); the stack's own setup goes direct.
     faults: bool = False
+    #: The distribution's token (X-SecureFace-Edge), new at every start.
+    edge_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     fault_control: Any = None
     _mongo_args: list[str] = field(default_factory=list)
 
@@ -173,7 +176,7 @@ class Stack:
         """The example relying party (examples/relying_party), its own process and port."""
         args = [
             sys.executable, "-m", "examples.relying_party", "--port", str(self.ports.rp),
-            "--public-url", self.urls["rp"], "--api", self.urls["api"],
+            "--public-url", self.urls["rp"], "--api", self.urls["web"],
             "--client-id", "demo-bank", "--secret-file", str(self.state_dir / "rp-demo-bank.json"),
         ]  # fmt: skip
         paths = [str(REPO), str(REPO / "layers" / "secureface")]
@@ -248,8 +251,10 @@ class Stack:
             "SECUREFACE_DATA_KEY_ID": self.resources.data_key_id,
             "SECUREFACE_MONGO_URI": self.mongo_uri,
             "SECUREFACE_MONGO_DB": self.mongo_db,
-            "SECUREFACE_ALLOWED_ORIGIN": self.urls["web"],
-            "SECUREFACE_ISSUER": self.urls["api"],
+            # The page, the browser's and relying parties' API and the issuer: one origin, the
+            # web server standing in for the distribution (devstack.localapi.Edge).
+            "SECUREFACE_PUBLIC_ORIGIN": self.urls["web"],
+            "SECUREFACE_EDGE_TOKEN": self.edge_token,
             "SECUREFACE_RESULT_KEY_ID": self.resources.result_key_id,
             "SECUREFACE_RP_REGISTRY_SECRET_ID": self.registry_secret_id,
             # The template's MinManifestVersion, as the deploy workflow passes it.
@@ -279,23 +284,22 @@ class Stack:
             LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
-        api = LocalApi(
-            spec, self.pools, cors_origins=[self.urls["web"]], iam_credentials=credentials
-        )
+        api = LocalApi(spec, self.pools, iam_credentials=credentials)
         from devstack.web import security_headers, site_root
         from secureface.frontend import frontend_config
 
         assert self.resources is not None
         config = frontend_config(
-            self.urls["api"],
+            self.urls["web"],
             self.resources.public_key_der,
             self.resources.manifest_public_key_der,
             start_url=self.urls["rp"],
         )
-        headers = security_headers(self.urls["api"])
+        headers = security_headers()
+        edge = Edge(api, spec.edge_paths, self.edge_token)
         self.servers = [
             make_server(api, self.ports.api),
-            frontend_server(site_root(), self.ports.web, headers, {"/config.json": config}),
+            frontend_server(site_root(), self.ports.web, headers, {"/config.json": config}, edge),
         ]
         for server in self.servers:
             threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -5,6 +5,7 @@ The local API serves exactly what the SAM template declares, so the two cannot d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,21 +66,24 @@ class ApiSpec:
 
     functions: dict[str, FunctionSpec]
     routes: tuple[RouteSpec, ...]
-    cors: dict[str, Any]
+    #: Path patterns the distribution sends to the API (its cache behaviors whose origin is
+    #: ``api``); everything else it serves from the frontend bucket.
+    edge_paths: tuple[str, ...] = ()
 
 
 def read_api(path: Path) -> ApiSpec:
-    """Functions, HttpApi routes and CORS configuration from ``template.yaml``."""
+    """Functions, HttpApi routes and the distribution's API paths from ``template.yaml``."""
     template = load_template(path)
     globals_fn = template.get("Globals", {}).get("Function", {})
     base_env = globals_fn.get("Environment", {}).get("Variables", {})
     functions: dict[str, FunctionSpec] = {}
     routes: list[RouteSpec] = []
-    cors: dict[str, Any] = {}
+    edge_paths: list[str] = []
     for logical_id, resource in template.get("Resources", {}).items():
         props = resource.get("Properties", {}) or {}
-        if resource.get("Type") == "AWS::Serverless::HttpApi":
-            cors = props.get("CorsConfiguration", {}) or {}
+        if resource.get("Type") == "AWS::CloudFront::Distribution":
+            behaviors = props["DistributionConfig"].get("CacheBehaviors", [])
+            edge_paths += [b["PathPattern"] for b in behaviors if b["TargetOriginId"] == "api"]
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
         env = {**base_env, **props.get("Environment", {}).get("Variables", {})}
@@ -104,4 +108,10 @@ def read_api(path: Path) -> ApiSpec:
                     iam_auth=auth == "AWS_IAM",
                 )
             )
-    return ApiSpec(functions=functions, routes=tuple(routes), cors=cors)
+    return ApiSpec(functions=functions, routes=tuple(routes), edge_paths=tuple(edge_paths))
+
+
+def edge_path_matches(pattern: str, path: str) -> bool:
+    """CloudFront's path-pattern matching: ``*`` matches any characters (``/`` included),
+    case-sensitively, against the whole path."""
+    return re.fullmatch(".*".join(map(re.escape, pattern.split("*"))), path) is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from devstack.functions import REPO
@@ -16,8 +15,8 @@ def site_root() -> Path:
     return root
 
 
-def security_headers(api_url: str) -> dict[str, str]:
-    """Headers of the template's CloudFront ResponseHeadersPolicy, with the local API origin.
+def security_headers() -> dict[str, str]:
+    """Headers of the template's CloudFront ResponseHeadersPolicy (page and API alike).
 
     Reading them from ``template.yaml`` keeps local and production identical.
     """
@@ -29,11 +28,8 @@ def security_headers(api_url: str) -> dict[str, str]:
     )
     security = policy.get("SecurityHeadersConfig", {})
     csp = security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
-    if isinstance(csp, dict):  # !Sub with the API URL in production
-        text = csp.get("Fn::Sub")
-        csp = text[0] if isinstance(text, list) else text
-    # In the template the API origin is a ${...} substitution; locally it is the local API.
-    csp = re.sub(r"https://\S*\$\{[^\s;]*", api_url, str(csp))
+    if not isinstance(csp, str):
+        raise ValueError("the template's CSP must be a plain string (the API is 'self')")
     headers = {
         "Content-Security-Policy": csp,
         "X-Content-Type-Options": "nosniff",

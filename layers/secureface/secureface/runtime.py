@@ -21,7 +21,7 @@ from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.envelope import EnvelopeCipher
 from secureface.errors import ConfigurationError, ModelUnavailableError
 from secureface.models.delivery import ModelDelivery
-from secureface.settings import Settings, require
+from secureface.settings import Settings, checked_origin, require
 from secureface.transactions.registry import Registry
 from secureface.transactions.result import ResultSigner, jwks
 from secureface.transactions.service import TransactionService
@@ -104,9 +104,33 @@ def result_signer() -> ResultSigner:
 
 
 @functools.cache
+def public_origin() -> str:
+    """The public origin: the hosted page's URL and the result tokens' ``iss`` (set directly,
+    or read once per instance from the template's SSM parameter)."""
+    s = settings()
+    if s.public_origin:
+        return s.public_origin
+    from secureface.adapters.aws import parameter_string
+
+    name = require(s.public_origin_parameter, "SECUREFACE_PUBLIC_ORIGIN_PARAMETER")
+    return checked_origin(parameter_string(name))
+
+
 def issuer() -> str:
-    """The ``iss`` of result tokens."""
-    return require(settings().issuer, "SECUREFACE_ISSUER")
+    """The ``iss`` of result tokens: the public origin, whose ``/.well-known/jwks.json`` is the
+    JWKS."""
+    return public_origin()
+
+
+@functools.cache
+def edge_token() -> str:
+    """The distribution's token (``X-SecureFace-Edge``); empty when none is configured."""
+    s = settings()
+    if s.edge_token or not s.edge_secret_id:
+        return s.edge_token
+    from secureface.adapters.aws import secret_string
+
+    return secret_string(s.edge_secret_id).strip()
 
 
 @functools.cache
@@ -133,7 +157,7 @@ def transaction_service():  # type: ignore[no-untyped-def]
         store=transaction_store(),
         registry=registry(),
         audit=audit_log(),
-        frontend_url=require(settings().allowed_origin, "SECUREFACE_ALLOWED_ORIGIN"),
+        frontend_url=public_origin(),
     )
 
 
@@ -223,7 +247,8 @@ def reset() -> None:
         transaction_store,
         registry,
         result_signer,
-        issuer,
+        public_origin,
+        edge_token,
         result_jwks,
         transaction_service,
         model_delivery,

@@ -8,6 +8,7 @@ MongoDB Atlas; only these variables differ. boto3 itself honours ``AWS_ENDPOINT_
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,7 +33,17 @@ class Settings:
         mongo_uri: MongoDB connection string; set directly only for local/dev/test.
         mongo_secret_id: Secrets Manager secret holding the Atlas connection string (production).
         mongo_db: database name.
-        allowed_origin: the frontend origin allowed by CORS.
+        public_origin: the one public origin of the hosted page, the browser's and relying
+            parties' API (CloudFront in front of both) and the result tokens' issuer
+            (``https://host``). Set directly locally; in production read at a cold start from
+            the SSM parameter ``public_origin_parameter`` (the template creates it: its value
+            names the distribution, which the functions' own definition cannot).
+        public_origin_parameter: the SSM parameter holding ``public_origin``.
+        edge_token: the token the distribution adds to every request it forwards
+            (``X-SecureFace-Edge``): with it, the viewer's address is CloudFront's
+            ``CloudFront-Viewer-Address``; without it, the connection's. Set directly locally;
+            in production read from the secret ``edge_secret_id``.
+        edge_secret_id: the Secrets Manager secret holding ``edge_token``.
         manifest_ttl_s: how long a freshly signed manifest stays valid.
         min_manifest_version: the lowest manifest version the model and verify functions accept
             (``model_versions.json``'s ``manifest_version``, passed by the deploy through the
@@ -48,8 +59,6 @@ class Settings:
             stated in every result it produces (``SECUREFACE_ALLOW_MOTION_ONLY=true``).
         verify_deadline_s: longest time from a session's issue to its ``/verify`` (the capture
             itself takes about 6 s; docs/LIVENESS.md).
-        issuer: the ``iss`` of result tokens: the API's public base URL, under which
-            ``/.well-known/jwks.json`` is served.
         result_key_id: KMS asymmetric ``ECC_NIST_P256`` key that signs result tokens (verify
             only; a key of its own, never the one browsers pin).
         result_previous_key_ids: keys that signed results before a rotation, still published
@@ -68,14 +77,16 @@ class Settings:
     mongo_uri: str = ""
     mongo_secret_id: str = ""
     mongo_db: str = "secureface"
-    allowed_origin: str = ""
+    public_origin: str = ""
+    public_origin_parameter: str = ""
+    edge_token: str = ""
+    edge_secret_id: str = ""
     manifest_ttl_s: int = 30 * 24 * 3600
     min_manifest_version: int = 0
     frame_workers: int = 2
     match_threshold: float = 0.363
     allow_motion_only: bool = False
     verify_deadline_s: int = 60
-    issuer: str = ""
     result_key_id: str = ""
     result_previous_key_ids: tuple[str, ...] = ()
     rp_registry_secret_id: str = ""
@@ -117,14 +128,16 @@ class Settings:
             mongo_uri=env.get("SECUREFACE_MONGO_URI", ""),
             mongo_secret_id=env.get("SECUREFACE_MONGO_SECRET_ID", ""),
             mongo_db=env.get("SECUREFACE_MONGO_DB", "secureface"),
-            allowed_origin=env.get("SECUREFACE_ALLOWED_ORIGIN", ""),
+            public_origin=env.get("SECUREFACE_PUBLIC_ORIGIN", "").strip().rstrip("/"),
+            public_origin_parameter=env.get("SECUREFACE_PUBLIC_ORIGIN_PARAMETER", "").strip(),
+            edge_token=env.get("SECUREFACE_EDGE_TOKEN", "").strip(),
+            edge_secret_id=env.get("SECUREFACE_EDGE_SECRET_ID", "").strip(),
             manifest_ttl_s=integer("SECUREFACE_MANIFEST_TTL_S", cls.manifest_ttl_s),
             min_manifest_version=integer("SECUREFACE_MIN_MANIFEST_VERSION", 0, minimum=0),
             frame_workers=integer("SECUREFACE_FRAME_WORKERS", cls.frame_workers),
             match_threshold=_fraction(env, "SECUREFACE_MATCH_THRESHOLD", cls.match_threshold),
             allow_motion_only=_flag(env, "SECUREFACE_ALLOW_MOTION_ONLY"),
             verify_deadline_s=integer("SECUREFACE_VERIFY_DEADLINE_S", cls.verify_deadline_s),
-            issuer=env.get("SECUREFACE_ISSUER", "").strip().rstrip("/"),
             result_key_id=env.get("SECUREFACE_RESULT_KEY_ID", "").strip(),
             manifest_key_id=env.get("SECUREFACE_MANIFEST_KEY_ID", "").strip(),
             session_ttl_s=integer("SECUREFACE_SESSION_TTL_S", cls.session_ttl_s, minimum=30),
@@ -187,3 +200,19 @@ def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
     if not 0.0 < value < 1.0:
         raise ConfigurationError(reason=f"{name} must be between 0 and 1")
     return value
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def checked_origin(value: str) -> str:
+    """``value`` if it is an origin (``scheme://host[:port]``, no path), without a trailing
+    slash.
+
+    Raises:
+        ConfigurationError: anything else (a path, a query, an empty value).
+    """
+    origin = value.strip().rstrip("/")
+    if not _ORIGIN.fullmatch(origin):
+        raise ConfigurationError(reason="the public origin is not scheme://host[:port]")
+    return origin

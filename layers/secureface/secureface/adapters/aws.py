@@ -175,6 +175,14 @@ def secret_string(secret_id: str) -> str:
         raise StoreUnavailableError(reason="secret unavailable") from exc
 
 
+def parameter_string(name: str) -> str:
+    """An SSM parameter's value (the public origin the template records)."""
+    try:
+        return str(client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
+    except (ClientError, BotoCoreError, KeyError) as exc:
+        raise StoreUnavailableError(reason="parameter unavailable") from exc
+
+
 def sigv4_headers(method: str, url: str, body: bytes, headers: dict[str, str]) -> dict[str, str]:
     """Headers signing a request to an ``AWS_IAM`` API route with the caller's AWS credentials.
 

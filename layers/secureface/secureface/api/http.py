@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import ipaddress
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -126,3 +129,30 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequestError("Request body must be a JSON object")
     return value
+
+
+EDGE_HEADER = "x-secureface-edge"
+VIEWER_ADDRESS_HEADER = "cloudfront-viewer-address"
+
+
+def viewer_address(headers: Mapping[str, str], source_ip: str, edge_token: str) -> str:
+    """The address of the person's browser, for the per-client lockout.
+
+    Behind the distribution the connection comes from CloudFront, which names the viewer in
+    ``CloudFront-Viewer-Address`` (``ip:port``; IPv6 unbracketed) and proves it forwarded the
+    request with the ``X-SecureFace-Edge`` token. Anyone may send those headers straight to
+    execute-api: without the token (compared in constant time) the connection's own address
+    counts, so a forged viewer address never moves a client's failures elsewhere.
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    offered = lowered.get(EDGE_HEADER, "")
+    if not edge_token or not hmac.compare_digest(offered.encode(), edge_token.encode()):
+        return source_ip
+    viewer = lowered.get(VIEWER_ADDRESS_HEADER, "").strip()
+    address, sep, port = viewer.rpartition(":")
+    if not sep or not port.isdigit() or not address:
+        return source_ip
+    try:
+        return str(ipaddress.ip_address(address.strip("[]")))
+    except ValueError:
+        return source_ip
