@@ -11,7 +11,7 @@ REQS := requirements-dev.txt layers/secureface/requirements.txt layers/ml/requir
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) | sha256sum | cut -c1-16)
 NPM_STAMP := frontend/node_modules/.installed-$(shell cat frontend/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: dev test lint typecheck pytest bench load models frontend clean
+.PHONY: dev test unit lint typecheck pytest bench load models frontend clean
 
 $(STAMP): $(REQS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(STAMP)
 test: $(STAMP) frontend lint
 	cd frontend && npm test
 	$(VENV)/bin/pytest
+
+# The fast inner loop: the package's unit tests (no servers, no browser), about a minute.
+unit: $(STAMP)
+	$(VENV)/bin/pytest tests/unit -q
 
 bench: $(STAMP) frontend
 	$(PY) -m bench

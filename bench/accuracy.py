@@ -15,11 +15,11 @@ from itertools import combinations
 import numpy as np
 from PIL import Image, ImageFilter
 
+from facesynth import people, rotate_head, to_jpeg
+from facesynth.faces import from_jpeg, jitter, landmarks_of
+from facesynth.models import face_engine
 from secureface.face.inference import RGBImage
 from secureface.verify.liveness import Thresholds
-from tests.synth import people, rotate_head, to_jpeg
-from tests.synth.faces import from_jpeg, jitter, landmarks_of
-from tests.synth.models import face_engine
 
 Row = tuple[str, str, str, str]
 PEOPLE = ("astronaut", "other_person", "turned", "group0", "group1", "group2", "group3", "group4")

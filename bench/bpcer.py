@@ -11,10 +11,10 @@ import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+from facesynth.models import face_engine
 from livesim import bursts, people
 from secureface.sessions.challenge import new_challenge
 from secureface.verify.burst import assess_burst
-from tests.synth.models import face_engine
 
 Row = tuple[str, str, str, str]
 FIRST_SEED = 200

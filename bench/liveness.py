@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from facesynth.models import face_engine
 from livesim import bursts, people
 from secureface.sessions.challenge import Challenge, new_challenge
 from secureface.verify.burst import assess_burst, decode_frame
-from tests.synth.models import face_engine
 
 Row = tuple[str, str, str, str]
 PEOPLE = {"astronaut": people.astronaut, "group0": lambda: people.group_face(0),

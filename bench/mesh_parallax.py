@@ -11,9 +11,9 @@ inter-ocular distance (mesh eye centres).
 Moves (all rendered from ONE photo per person, nothing downloaded):
 
 - ``flat yaw``/``flat pitch``: the photo tilted about a vertical / horizontal axis through the
-  face (:func:`tests.synth.faces.tilt_photo`, camera distance 1.2 x the image width, a webcam's
+  face (:func:`facesynth.faces.tilt_photo`, camera distance 1.2 x the image width, a webcam's
   focal length; the horizontal axis by transposing the picture);
-- ``head yaw``: :func:`tests.synth.faces.rotate_head` (ellipsoid head, row-wise re-rendering);
+- ``head yaw``: :func:`facesynth.faces.rotate_head` (ellipsoid head, row-wise re-rendering);
 - ``sim yaw``/``sim pitch``: ``tools/livesim`` (3-D head, z-buffer, pinhole camera at 7.1 eye
   distances) against its own frontal frame and, for the flat rows of that frame, its frontal frame
   tilted by a homography;
@@ -34,13 +34,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from facesynth import people
+from facesynth.faces import from_jpeg, jitter, rotate_head, tilt_photo, to_jpeg
+from facesynth.models import model
 from secureface.adapters.onnx_runtime import OnnxModel
 from secureface.face import detect_faces
 from secureface.face.inference import RGBImage
 from secureface.face.mesh import detect_mesh, eye_centres
-from tests.synth import people
-from tests.synth.faces import from_jpeg, jitter, rotate_head, tilt_photo, to_jpeg
-from tests.synth.models import model
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ("astronaut", "group1", "group0", "group4")

@@ -19,13 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from devstack.functions import FunctionPool
+from bench.stack import browser, start_login
+from devstack.functions import REPO, FunctionPool
+from devstack.launch import launch_stack
 from devstack.template import read_api
+from facesynth.models import face_engine
 from livesim import bursts, people
 from secureface.verify.burst import assess_burst
-from tests.conftest import REPO, launch_stack
-from tests.helpers import client_for, start_login
-from tests.synth.models import face_engine
 
 Row = tuple[str, str, str, str]
 RUNS = 30
@@ -37,7 +37,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def warm_latency(info: dict[str, Any]) -> Row:
-    client = client_for(info)
+    client = browser(info)
     samples, last, verified = [], None, 0
     for i in range(RUNS + 2):
         login = start_login(info)
@@ -105,7 +105,7 @@ def cold_start(info: dict[str, Any]) -> Row:
 
 def relying_party_calls(info: dict[str, Any]) -> Row:
     """A relying party's two calls (start, redeem) against the manifest read, same stack."""
-    client = client_for(info)
+    client = browser(info)
     start_ms, redeem_ms, manifest_ms = [], [], []
     for i in range(RUNS + 2):
         t0 = time.perf_counter()

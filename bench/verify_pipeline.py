@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from facesynth import genuine_sequence, people
+from facesynth.models import ROOT, UPLOADS, face_engine, model
 from secureface.face import align_face, detect_faces, embed_face
 from secureface.face.inference import RGBImage
-from tests.synth import genuine_sequence, people
-from tests.synth.models import ROOT, UPLOADS, face_engine, model
 
 Row = tuple[str, str, str, str]
 CHALLENGE = ("center", "turn_left", "turn_right")

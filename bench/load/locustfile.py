@@ -30,13 +30,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gevent
-from cryptography.hazmat.primitives import serialization
 from locust import User, constant, task
 
+from bench.stack import browser
 from devstack.seed import demo_face_png
 from livesim import bursts, people
 from secureface.client import AdminClient, ApiError, SecureFaceClient, browser_models
-from secureface.crypto.ecdsa import spki_der
 from secureface.encoding import b64url_encode
 from secureface.rp import RelyingPartyClient
 
@@ -52,10 +51,6 @@ _attackers = itertools.count(1)
 T = TypeVar("T")
 
 
-def _spki(pem: str) -> bytes:
-    return spki_der(serialization.load_pem_public_key(pem.encode()))  # type: ignore[arg-type]
-
-
 def _render(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """CPU-heavy work (a burst) in a real thread, so the other virtual people keep talking."""
     return gevent.get_hub().threadpool.apply(fn, args, kwargs)  # type: ignore[no-any-return]
@@ -63,10 +58,7 @@ def _render(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 def _browser(address: str) -> SecureFaceClient:
     """A browser configured by the stack (its two pinned keys) at ``address``."""
-    return SecureFaceClient(
-        WEB, _spki(STACK["public_key_pem"]),
-        manifest_spki=_spki(STACK["manifest_public_key_pem"]), source_ip=address,
-    )  # fmt: skip
+    return browser(STACK, address)
 
 
 class Person(User):

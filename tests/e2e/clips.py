@@ -4,10 +4,10 @@ Chromium plays a ``.y4m`` file as the camera and loops it: a recording, made bef
 which cannot know the session's light. A challenge clip cycles
 ``center → turn_left → center → turn_right`` (one second each), so whichever order the server's
 challenge asks for, the person in the clip performs it within one cycle. Every frame is a
-distinct capture (:func:`tests.synth.jitter`: scale, shift, brightness, sensor noise), as from a
+distinct capture (:func:`facesynth.jitter`: scale, shift, brightness, sensor noise), as from a
 real camera. A still clip repeats one frame: a photo held to the camera.
 
-Head turns are rendered with :func:`tests.synth.rotate_head` (``turn_left`` = the person's OWN
+Head turns are rendered with :func:`facesynth.rotate_head` (``turn_left`` = the person's OWN
 left: in the unmirrored image the nose moves right and the yaw cue grows). A replayed session
 (:func:`replayed_session_clip`) is the strongest recording: ``livesim``'s 3-D head from one photo
 performing every move out and back, lit by the screen colours of ANOTHER session, as the live
@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from facesynth import jitter, rotate_head
+from facesynth.faces import landmarks_of
 from livesim.challenges import seeded_challenge
 from livesim.clips import pose_sequences
 from livesim.light import DECODE, linear_to_srgb, palette_linear
-from tests.synth import jitter, rotate_head
-from tests.synth.faces import landmarks_of
 
 FPS = 12
 #: Rendered head turn, degrees: moves the astronaut's yaw cue by 0.31-0.44 (the page waits for

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
 
+from facesynth import people
 from tests.e2e.browser import CHROMIUM, DIST, Camera, chromium_args
 from tests.e2e.clips import challenge_clip, replayed_session_clip, still_clip
 from tests.e2e.live_camera import LiveCameras
-from tests.synth import people
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,7 @@ class Clips:
         return path if path.exists() else build(path)
 
     def challenge(self, person: str) -> Path:
-        """``person`` (tests.synth.people) looking at the camera, turning left, right."""
+        """``person`` (facesynth.people) looking at the camera, turning left, right."""
         return self._clip(person, lambda p: challenge_clip(p, people.person(person)))
 
     def still(self, person: str) -> Path:

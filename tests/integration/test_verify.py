@@ -25,6 +25,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from facesynth.people import group
 from livesim import bursts, people
 from livesim.bursts import Burst
 from secureface.client import AdminClient, ApiError, SecureFaceClient, save_burst
@@ -44,7 +45,6 @@ from tests.helpers import (
     pinned_spki,
     start_login,
 )
-from tests.synth.people import group
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

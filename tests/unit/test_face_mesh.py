@@ -1,6 +1,7 @@
 """The MediaPipe face mesh (468 points) on real photos that ship in packages, and its pure parts.
 
-Faces: scikit-image's ``astronaut()`` and crops of the face-api demo photos (tests/synth/people.py).
+Faces: scikit-image's ``astronaut()`` and crops of the face-api demo photos
+(tools/facesynth/people.py).
 ``other_person`` is left out: her head is rolled ~35 degrees and looking down with one eye shut,
 and YuNet's own landmarks for her are off by half an eye distance.
 
@@ -21,6 +22,9 @@ import skimage.data
 from numpy.typing import NDArray
 from PIL import Image
 
+from facesynth import people
+from facesynth.faces import rotate_head, tilt_photo
+from facesynth.models import model
 from secureface.errors import BadRequestError, SecureFaceError
 from secureface.face import Face, FaceMesh, detect_faces, detect_mesh, face_mesh
 from secureface.face.inference import RGBImage, Tensor
@@ -36,9 +40,6 @@ from secureface.face.mesh import (
     region_from_face,
     region_from_mesh,
 )
-from tests.synth import people
-from tests.synth.faces import rotate_head, tilt_photo
-from tests.synth.models import model
 
 FACES = ("astronaut", "group0", "group1", "group2", "group3", "group4", "turned")
 F64 = NDArray[np.float64]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import bson
 import pytest
+
 from faultproxy import Fault, FaultProxy, mongo_command
 
 

@@ -13,11 +13,11 @@ from functools import cache
 
 import pytest
 
+from facesynth.models import face_engine
 from livesim import bursts, people
 from livesim.challenges import seeded_challenge
 from secureface.sessions.challenge import Challenge
 from secureface.verify.burst import BurstVerdict, assess_burst
-from tests.synth.models import face_engine
 
 TURNS = ("left", "up", "right")
 NODS = ("up", "down", "up")

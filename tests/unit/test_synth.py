@@ -2,7 +2,7 @@
 opposite directions with parallax and keep the identity; tilted photos have no parallax and
 hardly move the cue; sequences are deterministic and their frames distinct captures.
 
-Real photos only (tests/synth/people.py); the real published models (tests/synth/models.py).
+Real photos only (tools/facesynth/people.py); the real published models (tools/facesynth/models.py).
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from secureface.face import cosine_similarity, decode_image
-from secureface.face.inference import RGBImage
-from secureface.verify.analysis import FrameAnalysis
-from tests.synth import (
+from facesynth import (
     genuine_sequence,
     people,
     repeated_frame_sequence,
@@ -23,8 +20,11 @@ from tests.synth import (
     tilted_photo_sequence,
     to_jpeg,
 )
-from tests.synth.faces import Landmarks, landmarks_of
-from tests.synth.models import face_engine
+from facesynth.faces import Landmarks, landmarks_of
+from facesynth.models import face_engine
+from secureface.face import cosine_similarity, decode_image
+from secureface.face.inference import RGBImage
+from secureface.verify.analysis import FrameAnalysis
 
 CHALLENGE = ("center", "turn_left", "turn_right")
 

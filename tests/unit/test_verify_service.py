@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from facesynth.models import face_engine
 from livesim import bursts, people
 from livesim.challenges import seeded_challenge
 from secureface.crypto.delegation import DelegatedSigner
@@ -54,7 +55,6 @@ from tests.fakes import (
     MemoryTransactions,
     PlainDataKeys,
 )
-from tests.synth.models import face_engine
 
 NOW = 1_764_316_800
 ISSUER = "https://api.secureface.example"
@@ -122,8 +122,8 @@ class Harness:
         )  # fmt: skip
 
     def enroll(self, subject: str, photo: Any) -> None:
+        from facesynth.faces import to_jpeg
         from secureface.encoding import b64url_encode
-        from tests.synth.faces import to_jpeg
 
         self.service.enroll_at(
             {"subject_id": subject, "images": [b64url_encode(to_jpeg(photo))]}, now=NOW

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from secureface.face.inference import RGBImage
-from tests.synth.faces import (
+from facesynth.faces import (
     Landmarks,
     from_jpeg,
     jitter,
@@ -22,6 +21,7 @@ from tests.synth.faces import (
     tilt_photo,
     to_jpeg,
 )
+from secureface.face.inference import RGBImage
 
 #: Head turn rendered for a turn step, degrees. Our 2.5-D renders move the yaw cue by 0.23-0.38
 #: at this angle on the frontal package faces (docs/LIVENESS.md).
@@ -47,7 +47,7 @@ def genuine_sequence(
     landmarks: Landmarks | None = None,
 ) -> list[RGBImage]:
     """A person performing ``challenge``: the photo for ``center``, a rendered head turn for each
-    turn, every frame a slightly different capture (:func:`~tests.synth.faces.jitter`).
+    turn, every frame a slightly different capture (:func:`~facesynth.faces.jitter`).
 
     Raises:
         ValueError: an unknown step, or the photo does not hold exactly one face.

@@ -63,7 +63,7 @@ def landmarks_of(image: RGBImage) -> Landmarks:
     Raises:
         ValueError: the picture does not hold exactly one face.
     """
-    from tests.synth.models import model  # local: keeps rendering importable without models
+    from facesynth.models import model  # local: keeps rendering importable without models
 
     faces = detect_faces(model("detector"), image)
     if len(faces) != 1:

@@ -23,7 +23,7 @@ from PIL import Image
 from secureface.face import decode_image
 from secureface.face.inference import RGBImage
 
-FACES = Path(__file__).resolve().parents[1] / "data" / "faces"
+FACES = Path(__file__).resolve().parents[2] / "tests" / "data" / "faces"
 
 #: Crop boxes (left, top, right, bottom) of the five faces in ``group.jpg`` (960 x 699).
 GROUP_BOXES: tuple[tuple[int, int, int, int], ...] = (
