@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 
 from secureface.client import SecureFaceClient
 from secureface.crypto.ecdsa import spki_der
+from secureface.models.layout import model_key
 from secureface.rp import RelyingPartyClient, StartedTransaction
 from secureface.sessions.exchange import ClientSession
 from secureface.transactions.result import Result
@@ -82,7 +83,7 @@ def replace_stored_model(
     the real objects), leaving the signed manifest as it was."""
     s3_client(stack).put_object(
         Bucket=stack["model_bucket"],
-        Key=f"models/{name}/{version}/model.onnx",
+        Key=model_key(name, version),
         Body=b"\x08" * 241169,
         ServerSideEncryption="aws:kms",
     )

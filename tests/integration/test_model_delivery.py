@@ -17,9 +17,8 @@ from secureface.client import ApiError, browser_models
 from secureface.crypto.ecdsa import key_fingerprint
 from secureface.errors import IntegrityError
 from secureface.models.catalog import load_catalog
+from secureface.models.layout import MANIFEST_KEY, archived_manifest_key
 from secureface.models.manifest import BROWSER_ROLES, build_manifest, sign_manifest
-from secureface.models.publish import archived_manifest_key
-from secureface.settings import MANIFEST_KEY
 from tests.helpers import (
     client_for,
     database,

@@ -11,9 +11,8 @@ import pytest
 from secureface.crypto.ecdsa import load_public_key
 from secureface.errors import ModelUnavailableError, NotFoundError
 from secureface.models.delivery import ModelDelivery
+from secureface.models.layout import MANIFEST_KEY, archived_manifest_key, model_key
 from secureface.models.manifest import ModelEntry, build_manifest, sign_manifest
-from secureface.models.publish import archived_manifest_key, model_key
-from secureface.settings import MANIFEST_KEY
 from tests.fakes import LocalSigner, MemoryStore
 
 NOW = 1_764_316_800

@@ -14,8 +14,8 @@ import pytest
 from secureface.crypto.ecdsa import key_fingerprint
 from secureface.doctor import FAIL, OK, WARN, Check, diagnose, render
 from secureface.frontend import frontend_config
+from secureface.models.layout import MANIFEST_KEY
 from secureface.models.manifest import ModelEntry, build_manifest, sign_manifest
-from secureface.settings import MANIFEST_KEY
 from tests.fakes import LocalSigner
 
 NOW = 1_764_316_800

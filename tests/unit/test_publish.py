@@ -11,9 +11,9 @@ import pytest
 from secureface.crypto.ecdsa import load_public_key
 from secureface.errors import PublishError
 from secureface.models.catalog import load_catalog
+from secureface.models.layout import MANIFEST_KEY
 from secureface.models.manifest import MAX_LIFETIME_S, verify_manifest_at
 from secureface.models.publish import publish_at
-from secureface.settings import MANIFEST_KEY
 from tests.fakes import LocalSigner, MemoryStore
 
 NOW = 1_764_316_800

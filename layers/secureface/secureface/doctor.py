@@ -17,8 +17,8 @@ from typing import Protocol
 from secureface.crypto.ecdsa import load_public_key
 from secureface.encoding import b64url_decode
 from secureface.errors import IntegrityError, SecureFaceError
+from secureface.models.layout import MANIFEST_KEY
 from secureface.models.manifest import verify_manifest_at
-from secureface.settings import MANIFEST_KEY
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 #: A manifest expiring sooner than this is a warning (the daily re-sign should have run).

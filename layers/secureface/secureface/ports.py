@@ -6,7 +6,7 @@ real local servers through those same adapters.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class ObjectStore(Protocol):
@@ -30,3 +30,10 @@ class Signer(Protocol):
 
     def public_key_der(self) -> bytes:
         """DER SubjectPublicKeyInfo of the public key."""
+
+
+class AuditLog(Protocol):
+    """Where every attempt, transaction, redemption, enrollment and erasure is recorded."""
+
+    def record(self, entry: dict[str, Any], now: int) -> None:
+        """Append one audit record (kept for the retention period)."""

@@ -144,7 +144,7 @@ def result_jwks() -> dict[str, list[dict[str, str]]]:
 @functools.cache
 def audit_log():  # type: ignore[no-untyped-def]
     """Audit records, kept ``audit_retention_days``."""
-    from secureface.adapters.mongo_verify import MongoAuditLog
+    from secureface.adapters.mongo import MongoAuditLog  # no numpy: every function audits
 
     return MongoAuditLog(_db(), retention_s=settings().audit_retention_days * 24 * 3600)
 
@@ -223,7 +223,7 @@ def verify_service():  # type: ignore[no-untyped-def]
         models={role: f"{e.name}/{e.version}" for role, e in by_role.items()},
         frame_workers=settings().frame_workers,
         deadline_s=settings().verify_deadline_s,
-        thresholds=Thresholds(match_min_cosine=settings().match_threshold),
+        thresholds=Thresholds.from_settings(settings()),
         policy=LockoutPolicy(
             max_failures=settings().lockout_max_failures,
             window_s=settings().lockout_window_s,

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from secureface.errors import ConfigurationError
 
-#: Object key of the current signed manifest in the model bucket.
-MANIFEST_KEY = "manifest/current.jws"
+#: OpenCV's cosine threshold for "same person" with SFace on LFW (99.40 %): the default match
+#: threshold (``MatchThreshold``). The one place the number is written; docs/LIVENESS.md.
+OPENCV_COSINE_THRESHOLD = 0.363
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class Settings:
     manifest_ttl_s: int = 30 * 24 * 3600
     min_manifest_version: int = 0
     frame_workers: int = 2
-    match_threshold: float = 0.363
+    match_threshold: float = OPENCV_COSINE_THRESHOLD
     allow_motion_only: bool = False
     verify_deadline_s: int = 60
     result_key_id: str = ""

@@ -153,3 +153,21 @@ def _from_doc(doc: dict[str, Any]) -> SessionRecord:
         purpose=str(doc.get("purpose", "")),
         used=bool(doc.get("used", False)),
     )
+
+
+#: Default retention of audit records (the template's AuditRetentionDays, 90).
+AUDIT_RETENTION_S = 90 * 24 * 3600
+
+
+class MongoAuditLog:
+    """Audit records with a TTL (retention)."""
+
+    def __init__(self, db: Any, retention_s: int = AUDIT_RETENTION_S) -> None:
+        self._c = IndexedCollection(
+            db, "audit", [("expire_at", {"expireAfterSeconds": 0}), ("subject_id", {})]
+        )
+        self._retention_s = retention_s
+
+    def record(self, entry: dict[str, Any], now: int) -> None:
+        doc = {**entry, "at": now, "expire_at": utc(now + self._retention_s)}
+        guarded("insert", lambda: self._c.ready().insert_one(doc))

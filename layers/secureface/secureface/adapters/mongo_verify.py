@@ -17,8 +17,6 @@ from secureface.adapters.mongo import IndexedCollection, guarded, utc
 from secureface.crypto.envelope import Sealed
 from secureface.verify.records import TemplateRecord
 
-AUDIT_RETENTION_S = 90 * 24 * 3600
-
 
 class MongoTemplateStore:
     """Templates: ``_id`` = subject id (unique), the sealed embedding, version, model."""
@@ -134,20 +132,6 @@ def _entry(attempt_id: str, at: int) -> str:
 
 def _entry_time(entry: str) -> int:
     return int(entry[:12])
-
-
-class MongoAuditLog:
-    """Audit records with a TTL (retention)."""
-
-    def __init__(self, db: Any, retention_s: int = AUDIT_RETENTION_S) -> None:
-        self._c = IndexedCollection(
-            db, "audit", [("expire_at", {"expireAfterSeconds": 0}), ("subject_id", {})]
-        )
-        self._retention_s = retention_s
-
-    def record(self, entry: dict[str, Any], now: int) -> None:
-        doc = {**entry, "at": now, "expire_at": utc(now + self._retention_s)}
-        guarded("insert", lambda: self._c.ready().insert_one(doc))
 
 
 class MongoAcceptedStore:

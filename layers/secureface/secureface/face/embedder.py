@@ -20,8 +20,6 @@ INPUT_SIZE = 112
 EMBEDDING_SIZE = 128
 #: Output of the SFace graph.
 OUTPUT_NAME = "fc1"
-#: OpenCV's cosine threshold for "same person" on LFW (a starting point, not our policy).
-OPENCV_COSINE_THRESHOLD = 0.363
 
 
 def sface_input(aligned: RGBImage) -> Tensor:

@@ -35,6 +35,7 @@ from secureface.errors import (
     NotFoundError,
     StoreUnavailableError,
 )
+from secureface.models.layout import MANIFEST_KEY, model_key
 from secureface.models.manifest import (
     BROWSER_ROLES,
     NAME_RE,
@@ -43,9 +44,7 @@ from secureface.models.manifest import (
     ModelEntry,
     verify_manifest_at,
 )
-from secureface.models.publish import model_key
 from secureface.ports import ObjectStore
-from secureface.settings import MANIFEST_KEY
 
 log = logging.getLogger(__name__)
 SEGMENT_SIZE = DEFAULT_SEGMENT_SIZE

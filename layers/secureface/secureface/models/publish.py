@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from secureface.crypto.ecdsa import key_fingerprint, load_public_key
 from secureface.errors import IntegrityError, PublishError
 from secureface.models.catalog import Catalog, read_verified
+from secureface.models.layout import MANIFEST_KEY, archived_manifest_key, model_key
 from secureface.models.manifest import (
     MAX_LIFETIME_S,
     Manifest,
@@ -30,19 +31,8 @@ from secureface.models.manifest import (
     verify_manifest_signature,
 )
 from secureface.ports import ObjectStore, Signer
-from secureface.settings import MANIFEST_KEY
 
 log = logging.getLogger(__name__)
-
-
-def model_key(name: str, version: str) -> str:
-    """Object key of a published model."""
-    return f"models/{name}/{version}/model.onnx"
-
-
-def archived_manifest_key(version: int) -> str:
-    """Object key under which each manifest version is kept."""
-    return f"manifest/v{version:08d}.jws"
 
 
 @dataclass

@@ -18,6 +18,7 @@ from secureface.errors import (
     PendingError,
     StoreUnavailableError,
 )
+from secureface.ports import AuditLog
 from secureface.transactions.model import (
     ID_BYTES,
     ID_RE,
@@ -36,7 +37,6 @@ from secureface.transactions.model import (
 )
 from secureface.transactions.registry import Registry
 from secureface.transactions.result import Result, ResultSigner
-from secureface.verify.records import AuditLog
 from secureface.verify.request import Consent
 
 log = logging.getLogger(__name__)

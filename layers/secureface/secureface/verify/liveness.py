@@ -45,6 +45,7 @@ from numpy.typing import NDArray
 
 from secureface.face import cosine_similarity
 from secureface.sessions.challenge import MODE_LIGHT, Challenge
+from secureface.settings import OPENCV_COSINE_THRESHOLD, Settings
 from secureface.verify.analysis import MIN_FACE_SIZE, FrameScan
 from secureface.verify.depth import check_depth
 from secureface.verify.light import LightThresholds, check_light
@@ -96,9 +97,14 @@ class Thresholds:
     depth_min_residual: float = 0.047
     depth_outliers: int = 1
     antispoof_min: float = 0.2
-    match_min_cosine: float = 0.363
+    match_min_cosine: float = OPENCV_COSINE_THRESHOLD
     motion: MotionThresholds = field(default_factory=MotionThresholds)
     light: LightThresholds = field(default_factory=LightThresholds)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        """The deployment's thresholds: the operator's match threshold, the rest as measured."""
+        return cls(match_min_cosine=settings.match_threshold)
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from secureface.crypto.envelope import EnvelopeCipher, Sealed
 from secureface.errors import IntegrityError
+from secureface.ports import AuditLog as AuditLog  # re-exported: verify's port too
 
 EMBEDDING_DIM = 128
 
@@ -63,11 +64,6 @@ class AttemptStore(Protocol):
 
     def locked_until(self, key: str, now: int) -> int | None:
         """When the lock on ``key`` ends, if it is locked at ``now``."""
-
-
-class AuditLog(Protocol):
-    def record(self, entry: dict[str, Any], now: int) -> None:
-        """Append one audit record (kept for the retention period)."""
 
 
 def _template_aad(subject_id: str, version: int, model: str) -> bytes:
