@@ -20,7 +20,7 @@ from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.ecdsa import spki_der
 from secureface.crypto.envelope import EnvelopeCipher
 from secureface.crypto.stream import StreamSealer
-from secureface.models.delivery import MAX_SEGMENTS_PER_RESPONSE, SEGMENT_SIZE
+from secureface.models.segments import MAX_SEGMENTS_PER_RESPONSE, SEGMENT_SIZE
 from secureface.sessions.exchange import accept_exchange_at, new_client_hello
 from secureface.sessions.records import session_aad
 

@@ -25,8 +25,8 @@ from secureface.crypto.delegation import issue_delegation
 from secureface.crypto.ecdsa import der_to_raw, spki_der
 from secureface.crypto.stream import MIN_SEGMENT_SIZE, StreamSealer
 from secureface.encoding import b64url_encode
-from secureface.models.delivery import stream_id
 from secureface.models.manifest import ModelEntry, build_manifest, sign_manifest
+from secureface.models.segments import stream_id
 from secureface.sessions.challenge import Challenge
 from secureface.sessions.exchange import (
     TRANSCRIPT_CONTEXT,

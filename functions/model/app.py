@@ -14,7 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from secureface import runtime
 from secureface.api.http import SECURITY_HEADERS, create_app
 from secureface.api.telemetry import check_manifest, function_logger, is_scheduled
-from secureface.models.delivery import SESSION_HEADER, current_manifest
+from secureface.models.delivery import current_manifest
+from secureface.models.segments import SESSION_HEADER
 from secureface.sessions.service import load_session_at
 
 logger = function_logger()

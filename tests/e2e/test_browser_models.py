@@ -20,8 +20,8 @@ from playwright.sync_api import BrowserContext, Request, Route
 
 from secureface.crypto.stream import segment_count
 from secureface.models.catalog import load_catalog
-from secureface.models.delivery import MAX_SEGMENTS_PER_RESPONSE, SEGMENT_SIZE
 from secureface.models.manifest import BROWSER_ROLES  # = frontend/src/config.js browserRoles
+from secureface.models.segments import MAX_SEGMENTS_PER_RESPONSE, SEGMENT_SIZE
 from tests.e2e.browser import (
     READY_TIMEOUT_MS,
     RECORD_LONG_TASKS,

@@ -15,8 +15,8 @@ from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.stream import HEADER_LEN, TAG_LEN
 from secureface.encoding import b64url_decode, b64url_encode
 from secureface.errors import IntegrityError
-from secureface.models.delivery import SEGMENT_SIZE
 from secureface.models.manifest import ModelEntry, verify_manifest_at
+from secureface.models.segments import SEGMENT_SIZE
 from secureface.sessions.exchange import accept_exchange_at, finish_exchange_at, new_client_hello
 from tests.fakes import LocalSigner
 from tests.helpers import client_for, database, error_body, http, models_session, start_login

@@ -35,13 +35,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.stream import HEADER_LEN, StreamOpener, segment_count
 from secureface.errors import BadRequestError, IntegrityError, SecureFaceError
-from secureface.models.delivery import (
+from secureface.models.manifest import BROWSER_ROLES, Manifest, ModelEntry, verify_manifest_at
+from secureface.models.segments import (
     MAX_SEGMENTS_PER_RESPONSE,
     SEGMENT_SIZE,
     SESSION_HEADER,
+    range_path,
     stream_id,
 )
-from secureface.models.manifest import BROWSER_ROLES, Manifest, ModelEntry, verify_manifest_at
 from secureface.sessions.exchange import ClientSession, finish_exchange_at, new_client_hello
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.transactions.model import CONSENT_NOTICE
@@ -195,13 +196,12 @@ class SecureFaceClient:
         at most ``per_range`` segments."""
         total = segment_count(entry.size, SEGMENT_SIZE)
         starts = range(0, total, per_range)
-        path = f"/models/{entry.name}/{entry.version}/segments"
 
         def fetch(first: int) -> bytes:
             count = min(per_range, total - first)
             return self.request(
                 "GET",
-                f"{path}?first={first}&count={count}",
+                range_path(entry, first, count),
                 headers={SESSION_HEADER: session.session_id},
             )
 

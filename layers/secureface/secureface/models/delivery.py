@@ -1,13 +1,5 @@
-"""Serving published models: the signed manifest, and per-session encrypted segment ranges.
-
-``GET /models/{name}/{version}/segments?first=I&count=N`` with header
-``X-SecureFace-Session: <session id>`` answers ``application/octet-stream``::
-
-    stream header (32 bytes) ‖ sealed segment I ‖ … ‖ sealed segment I+N-1
-
-Segments are 1 MiB of plaintext + 16-byte tag (:mod:`secureface.crypto.stream`); at most
-:data:`MAX_SEGMENTS_PER_RESPONSE` per response keeps each answer, base64-encoded inside the
-Lambda response, under Lambda's 6 MB cap. Clients fetch ranges in parallel.
+"""Serving published models: the signed manifest, and per-session encrypted segment ranges
+(the wire format, shared with the client: :mod:`secureface.models.segments`).
 
 The server checks the model's SHA-256 against the signed manifest before sealing a byte, so a
 model replaced in storage is refused here as well as by the client. The manifest itself must be
@@ -27,9 +19,8 @@ from collections.abc import Callable, Mapping
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from secureface.crypto.stream import DEFAULT_SEGMENT_SIZE, StreamSealer, segment_count
+from secureface.crypto.stream import StreamSealer, segment_count
 from secureface.errors import (
-    BadRequestError,
     IntegrityError,
     ModelUnavailableError,
     NotFoundError,
@@ -44,12 +35,10 @@ from secureface.models.manifest import (
     ModelEntry,
     verify_manifest_at,
 )
+from secureface.models.segments import SEGMENT_SIZE, parse_range, stream_id
 from secureface.ports import ObjectStore
 
 log = logging.getLogger(__name__)
-SEGMENT_SIZE = DEFAULT_SEGMENT_SIZE
-MAX_SEGMENTS_PER_RESPONSE = 4
-SESSION_HEADER = "x-secureface-session"
 
 
 def current_manifest(store: ObjectStore) -> str:
@@ -67,30 +56,6 @@ def current_manifest(store: ObjectStore) -> str:
         return token.decode("ascii")
     except UnicodeDecodeError as exc:
         raise StoreUnavailableError(reason="stored manifest is not ASCII") from exc
-
-
-def stream_id(session_id: str, entry: ModelEntry) -> bytes:
-    """What binds a stream to one session and one exact model."""
-    parts = (session_id, entry.name, entry.version, entry.sha256)
-    return b"\x00".join(p.encode() for p in parts)
-
-
-def parse_range(query: Mapping[str, str], total: int) -> tuple[int, int]:
-    """``first`` and ``count`` from the query string, checked against the stream.
-
-    Raises:
-        BadRequestError: not integers, out of the stream, or more than the per-response cap.
-    """
-    try:
-        first = int(query.get("first", "0"))
-        count = int(query.get("count", str(min(MAX_SEGMENTS_PER_RESPONSE, total))))
-    except ValueError as exc:
-        raise BadRequestError("first and count must be integers") from exc
-    if not 0 < count <= MAX_SEGMENTS_PER_RESPONSE:
-        raise BadRequestError(f"count must be between 1 and {MAX_SEGMENTS_PER_RESPONSE}")
-    if not first >= 0 or first + count > total:
-        raise BadRequestError(f"segments {first}..{first + count - 1} are outside 0..{total - 1}")
-    return first, count
 
 
 class ModelDelivery:
