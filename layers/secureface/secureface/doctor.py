@@ -14,16 +14,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from secureface.crypto.ecdsa import load_public_key
+from secureface.crypto.ecdsa import key_fingerprint, load_public_key
 from secureface.encoding import b64url_decode
 from secureface.errors import IntegrityError, SecureFaceError
 from secureface.models.layout import MANIFEST_KEY
-from secureface.models.manifest import verify_manifest_at
+from secureface.models.manifest import verify_manifest_at, verify_manifest_signature
+from secureface.transactions.registry import parse_registry
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 #: A manifest expiring sooner than this is a warning (the daily re-sign should have run).
 MANIFEST_WARN_S = 3 * 24 * 3600
+#: Where an operator reads what to do (docs/OPERATIONS.md's runbooks, docs/DEPLOY.md's steps).
+EXPIRING = "docs/OPERATIONS.md#manifest-expiring"
+REFUSED = "docs/OPERATIONS.md#model-unavailable"
+PUBLISHING = "docs/DEPLOY.md#publishing-models-and-re-signing-the-manifest"
 FUNCTIONS = ("KeyExchange", "Model", "Transactions", "Verify")
+#: config.json's pins (``<field>Spki``, ``<field>Id``: secureface.frontend) and their KMS keys.
+PINS = {"server key": "serverKey", "manifest key": "manifestKey"}
+PIN_OUTPUTS = {"server key": "SigningKeyArn", "manifest key": "ManifestKeyArn"}
 REQUIRED_OUTPUTS = (
     "FrontendUrl", "ApiUrl", "ModelBucketName", "SigningKeyArn", "ManifestKeyArn",
     "ResultKeyArn", "DataKeyArn", "RelyingPartiesSecretArn", "EnrollmentAdminPolicyArn",
@@ -63,15 +71,21 @@ class Deployment(Protocol):
         """An HTTPS GET's body, or None when it fails."""
 
     def ping(self, uri: str) -> str:
-        """'' when MongoDB at ``uri`` answers a ping, else a description without the URI."""
+        """'' when MongoDB at ``uri`` answers a ping, else what went wrong, without the URI
+        or any part of it (an exception's type, never its message)."""
 
 
 def diagnose(d: Deployment, *, now: int, ping: bool = False) -> list[Check]:
-    """Every check, in order; stops after the stack check when there is no usable stack."""
+    """Every check, in order; stops after the stack check when there is no usable stack.
+
+    Never raises for what it reads: a store that cannot be read is a failed check.
+    """
     try:
         status, outputs, parameters = d.stack()
     except LookupError as exc:
         return [Check("stack", FAIL, str(exc), "docs/DEPLOY.md#first-deploy")]
+    except SecureFaceError as exc:  # no credentials, no network, access denied
+        return [Check("stack", FAIL, f"could not be read ({exc.reason})")]
     missing = [name for name in REQUIRED_OUTPUTS if not outputs.get(name)]
     healthy = status.endswith("_COMPLETE") and "ROLLBACK" not in status
     stack = Check(
@@ -96,7 +110,7 @@ def _guarded(name: str, check: Callable[[], Check]) -> Check:
     try:
         return check()
     except SecureFaceError as exc:
-        return Check(name, FAIL, f"could not be read ({exc.code})")
+        return Check(name, FAIL, f"could not be read ({exc.reason})")
 
 
 def _mongo_secret(d: Deployment, function: str, secret_id: str, ping: bool) -> Check:
@@ -105,7 +119,7 @@ def _mongo_secret(d: Deployment, function: str, secret_id: str, ping: bool) -> C
     try:
         value = d.secret(secret_id)
     except SecureFaceError as exc:
-        return Check(name, FAIL, f"secret could not be read ({exc.code})", see)
+        return Check(name, FAIL, f"secret could not be read ({exc.reason})", see)
     if not value:
         return Check(
             name, FAIL, "the secret has no value: set this function's connection string", see
@@ -117,49 +131,46 @@ def _mongo_secret(d: Deployment, function: str, secret_id: str, ping: bool) -> C
         return Check(name, OK, f"{scheme}:// connection string set (not tried; --ping tries it)")
     problem = d.ping(value)
     if problem:
-        return Check(
-            name, FAIL, f"MongoDB did not answer: {problem}", "docs/OPERATIONS.md#store-unavailable"
-        )
+        return Check(name, FAIL, f"--ping: {problem}", "docs/OPERATIONS.md#store-unavailable")
     return Check(name, OK, f"{scheme}:// connection string set; MongoDB answers a ping")
 
 
 def _manifest(
     d: Deployment, outputs: dict[str, str], parameters: dict[str, str], now: int
 ) -> Check:
-    see = "docs/OPERATIONS.md#manifest-expiring"
+    """The stored manifest as the functions see it: ManifestKey's signature first (another
+    signer is an incident), then its lifetime and the deployed floor."""
     try:
         token = d.object(outputs["ModelBucketName"], MANIFEST_KEY)
         key = load_public_key(d.public_key(outputs["ManifestKeyArn"]))
     except SecureFaceError as exc:
-        return Check("manifest", FAIL, f"could not be read ({exc.code})", see)
+        return Check("manifest", FAIL, f"could not be read ({exc.reason})")
     if token is None:
-        return Check(
-            "manifest",
-            FAIL,
-            f"no {MANIFEST_KEY}: publish the models",
-            "docs/DEPLOY.md#publishing-models-and-re-signing-the-manifest",
-        )
-    floor = int(parameters.get("MinManifestVersion") or 0)
+        return Check("manifest", FAIL, f"no {MANIFEST_KEY}: publish the models", PUBLISHING)
+    text = token.decode(errors="replace")
     try:
-        manifest = verify_manifest_at(
-            token.decode(errors="replace"), key, now=now, min_version=floor
-        )
+        manifest = verify_manifest_signature(text, key)
     except IntegrityError as exc:
-        return Check("manifest", FAIL, f"does not verify with ManifestKey: {exc.reason}", see)
+        return Check("manifest", FAIL, f"does not verify with ManifestKey: {exc.reason}", REFUSED)
+    floor = int(parameters.get("MinManifestVersion") or 0)
     left = manifest.expires_at - now
     detail = (
-        f"version {manifest.manifest_version} (floor {floor}), expires in {left / 86400:.1f} days"
+        f"version {manifest.manifest_version} (floor {floor}), "
+        f"expires in {left} s ({left / 86400:.1f} days)"
     )
-    return Check(
-        "manifest",
-        WARN if left < MANIFEST_WARN_S else OK,
-        detail,
-        see if left < MANIFEST_WARN_S else "",
-    )
+    try:
+        verify_manifest_at(text, key, now=now, min_version=floor)
+    except IntegrityError as exc:
+        see = EXPIRING if left <= 0 else REFUSED
+        return Check("manifest", FAIL, f"{detail}: refused ({exc.reason})", see)
+    if left < MANIFEST_WARN_S:
+        return Check("manifest", WARN, detail, EXPIRING)
+    return Check("manifest", OK, detail)
 
 
 def _pins(d: Deployment, outputs: dict[str, str]) -> Check:
-    """The page's config.json pins the keys KMS holds and points at its own origin."""
+    """The page's config.json pins the keys KMS holds (each SPKI and its SHA-256, which the
+    page checks against each other) and points at its own origin."""
     see = "docs/OPERATIONS.md#rotating-keys-and-secrets"
     origin = outputs["FrontendUrl"].rstrip("/")
     body = d.fetch(origin + "/config.json")
@@ -168,25 +179,23 @@ def _pins(d: Deployment, outputs: dict[str, str]) -> Check:
     try:
         config = json.loads(body)
         pinned = {
-            "server key": b64url_decode(str(config["serverKeySpki"]), field="serverKeySpki"),
-            "manifest key": b64url_decode(str(config["manifestKeySpki"]), field="manifestKeySpki"),
-        }
+            name: (b64url_decode(str(config[f"{field}Spki"]), field=f"{field}Spki"),
+                   str(config[f"{field}Id"]))
+            for name, field in PINS.items()
+        }  # fmt: skip
         api = str(config["apiUrl"]).rstrip("/")
-    except (ValueError, KeyError, SecureFaceError):
+    except (ValueError, KeyError, TypeError, SecureFaceError):
         return Check("frontend pins", FAIL, "config.json is not the frontend's config", see)
     try:
-        held = {
-            "server key": d.public_key(outputs["SigningKeyArn"]),
-            "manifest key": d.public_key(outputs["ManifestKeyArn"]),
-        }
+        held = {name: d.public_key(outputs[output]) for name, output in PIN_OUTPUTS.items()}
     except SecureFaceError as exc:
-        return Check("frontend pins", FAIL, f"KMS could not be read ({exc.code})", see)
-    wrong = [name for name in pinned if pinned[name] != held[name]]
+        return Check("frontend pins", FAIL, f"KMS could not be read ({exc.reason})", see)
+    wrong = [name for name in PINS if pinned[name] != (held[name], key_fingerprint(held[name]))]
     if wrong:
         return Check(
             "frontend pins",
             FAIL,
-            f"config.json pins another {' and '.join(wrong)} than KMS holds",
+            f"config.json pins another {' and '.join(wrong)} than KMS holds: deploy the frontend",
             see,
         )
     if api != origin:
@@ -210,15 +219,17 @@ def _admin(d: Deployment, outputs: dict[str, str]) -> Check:
             "EnrollmentAdminPolicy is attached to nobody: no one can enroll",
             "docs/DEPLOY.md#enrolling-subjects-admin-routes",
         )
-    return Check("admin policy", OK, f"EnrollmentAdminPolicy attached to {count} identities")
+    who = "identity" if count == 1 else "identities"
+    return Check("admin policy", OK, f"EnrollmentAdminPolicy attached to {count} {who}")
 
 
 def _registry(d: Deployment, outputs: dict[str, str]) -> Check:
-    value = d.secret(outputs["RelyingPartiesSecretArn"]) or "{}"
-    try:
-        parties = json.loads(value).get("relying_parties", [])
-    except (ValueError, AttributeError):
-        return Check("relying parties", FAIL, "the registry secret is not the registry's JSON")
+    value = d.secret(outputs["RelyingPartiesSecretArn"])
+    if value is None:
+        return Check(
+            "relying parties", FAIL, "the registry secret has no value", "docs/INTEGRATION.md"
+        )
+    parties = parse_registry(value)  # ConfigurationError: what the functions would refuse
     if not parties:
         return Check(
             "relying parties",
@@ -226,7 +237,7 @@ def _registry(d: Deployment, outputs: dict[str, str]) -> Check:
             "no relying party registered: python -m secureface rp add",
             "docs/INTEGRATION.md",
         )
-    return Check("relying parties", OK, f"{len(parties)} registered")
+    return Check("relying parties", OK, f"{len(parties)} registered ({', '.join(sorted(parties))})")
 
 
 def render(checks: list[Check]) -> str:
