@@ -122,6 +122,11 @@ def statuses(checks: list[Check]) -> dict[str, str]:
     return {c.name: c.status for c in checks}
 
 
+def named(d: FakeDeployment, name: str) -> Check:
+    """The check called ``name`` of a fresh diagnosis of ``d``."""
+    return next(c for c in diagnose(d, now=NOW) if c.name == name)
+
+
 def test_a_deployment_set_up_right_passes_every_check(deployment: Any) -> None:
     d, _, _ = deployment
     checks = diagnose(d, now=NOW, ping=True)
@@ -168,7 +173,7 @@ def test_an_unset_or_foreign_connection_string_fails(
 ) -> None:
     d, _, _ = deployment
     d.secrets["s-Transactions"] = value
-    check = next(c for c in diagnose(d, now=NOW) if c.name == "mongodb (transactions)")
+    check = named(d, "mongodb (transactions)")
     assert check.status == FAIL and expected in check.detail and check.see
 
 
@@ -185,59 +190,65 @@ def test_the_manifest_must_verify_with_the_manifest_key_be_fresh_and_above_the_f
     d, server, manifest_key = deployment
     key = ("models", MANIFEST_KEY)
 
-    def manifest_check() -> Check:
-        return next(c for c in diagnose(d, now=NOW) if c.name == "manifest")
-
-    assert manifest_check() == Check(
+    assert named(d, "manifest") == Check(
         "manifest", OK, "version 3 (floor 3), expires in 1209600 s (14.0 days)"
     )
     d.objects[key] = signed(server)  # signed by another key: the attack the pin exists for
-    check = manifest_check()
+    check = named(d, "manifest")
     assert check.status == FAIL and "does not verify with ManifestKey" in check.detail
     assert check.see.endswith("#model-unavailable")  # an incident, not a chore
     d.objects[key] = signed(manifest_key, at=NOW - 15 * 86400)  # expired a day ago
-    check = manifest_check()
+    check = named(d, "manifest")
     assert check.status == FAIL and "expires in -86400 s" in check.detail
     assert "manifest expired" in check.detail and check.see.endswith("#manifest-expiring")
     d.objects[key] = signed(manifest_key, version=2)  # below the deployed floor (3)
-    check = manifest_check()
+    check = named(d, "manifest")
     assert check.status == FAIL and "rollback" in check.detail
     d.objects[key] = signed(manifest_key, ttl_s=2 * 86400)  # the re-sign has not run
-    check = manifest_check()
+    check = named(d, "manifest")
     assert check.status == WARN and "172800 s (2.0 days)" in check.detail
     d.objects[key] = b"not a JWS"
-    assert manifest_check().status == FAIL
+    assert named(d, "manifest").status == FAIL
     del d.objects[key]
-    assert manifest_check().status == FAIL and "publish" in manifest_check().detail
+    assert named(d, "manifest").status == FAIL and "publish" in named(d, "manifest").detail
 
 
 def test_the_frontend_must_pin_the_keys_kms_holds_on_its_own_origin(deployment: Any) -> None:
     d, server, manifest_key = deployment
     page = ORIGIN + "/config.json"
 
-    def pins() -> Check:
-        return next(c for c in diagnose(d, now=NOW) if c.name == "frontend pins")
-
     other = LocalSigner().public_key_der()
     d.pages[page] = frontend_config(ORIGIN, other, manifest_key.public_key_der())
-    assert pins().status == FAIL and "server key" in pins().detail
+    assert (
+        named(d, "frontend pins").status == FAIL
+        and "server key" in named(d, "frontend pins").detail
+    )
     d.pages[page] = frontend_config(ORIGIN, server.public_key_der(), other)
-    assert pins().status == FAIL and "manifest key" in pins().detail
+    assert (
+        named(d, "frontend pins").status == FAIL
+        and "manifest key" in named(d, "frontend pins").detail
+    )
     d.pages[page] = frontend_config(
         "https://abc.execute-api.eu-west-1.amazonaws.com", server.public_key_der(),
         manifest_key.public_key_der(),
     )  # fmt: skip
-    assert pins().status == FAIL and "apiUrl" in pins().detail
+    assert named(d, "frontend pins").status == FAIL and "apiUrl" in named(d, "frontend pins").detail
     config = json.loads(
         frontend_config(ORIGIN, server.public_key_der(), manifest_key.public_key_der())
     )
     config["manifestKeyId"] = "0" * 64  # the page refuses an SPKI that is not its id's
     d.pages[page] = json.dumps(config).encode()
-    assert pins().status == FAIL and "manifest key" in pins().detail
+    assert (
+        named(d, "frontend pins").status == FAIL
+        and "manifest key" in named(d, "frontend pins").detail
+    )
     d.pages[page] = b"<html>not found</html>"
-    assert pins().status == FAIL
+    assert named(d, "frontend pins").status == FAIL
     del d.pages[page]
-    assert pins().status == FAIL and "could not be fetched" in pins().detail
+    assert (
+        named(d, "frontend pins").status == FAIL
+        and "could not be fetched" in named(d, "frontend pins").detail
+    )
 
 
 def test_nobody_able_to_enroll_and_no_relying_party_are_warnings(deployment: Any) -> None:
@@ -251,7 +262,7 @@ def test_nobody_able_to_enroll_and_no_relying_party_are_warnings(deployment: Any
 def test_a_registry_the_functions_would_refuse_fails(deployment: Any) -> None:
     d, _, _ = deployment
     d.secrets[REGISTRY] = json.dumps({"relying_parties": [{**PARTY, "return_urls": ["ftp://x"]}]})
-    check = next(c for c in diagnose(d, now=NOW) if c.name == "relying parties")
+    check = named(d, "relying parties")
     assert check.status == FAIL and "malformed" in check.detail
 
 

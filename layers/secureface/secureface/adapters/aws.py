@@ -43,14 +43,18 @@ def _error_code(exc: ClientError) -> str:
 class S3ObjectStore:
     """:class:`~secureface.ports.ObjectStore` on an S3 bucket, objects encrypted with SSE-KMS."""
 
-    def __init__(self, bucket: str, kms_key_id: str = "") -> None:
+    def __init__(self, bucket: str, kms_key_id: str = "", *, s3: Any = None) -> None:
         self.bucket = bucket
         self.kms_key_id = kms_key_id
+        self._s3 = s3  # a client of its own (another region: the doctor); else the shared one
+
+    def _client(self) -> Any:
+        return self._s3 if self._s3 is not None else client("s3")
 
     def get(self, key: str) -> bytes | None:
         """Object bytes or ``None``; raises StoreUnavailableError on other failures."""
         try:
-            response = client("s3").get_object(Bucket=self.bucket, Key=key)
+            response = self._client().get_object(Bucket=self.bucket, Key=key)
             return bytes(response["Body"].read())
         except ClientError as exc:
             if _error_code(exc) in ("NoSuchKey", "404"):
@@ -62,7 +66,7 @@ class S3ObjectStore:
     def metadata(self, key: str) -> dict[str, str] | None:
         """User metadata or ``None``; raises StoreUnavailableError on other failures."""
         try:
-            response = client("s3").head_object(Bucket=self.bucket, Key=key)
+            response = self._client().head_object(Bucket=self.bucket, Key=key)
             return dict(response.get("Metadata", {}))
         except ClientError as exc:
             if _error_code(exc) in ("NoSuchKey", "404", "NotFound"):
@@ -77,7 +81,7 @@ class S3ObjectStore:
         if self.kms_key_id:
             extra["SSEKMSKeyId"] = self.kms_key_id
         try:
-            client("s3").put_object(
+            self._client().put_object(
                 Bucket=self.bucket, Key=key, Body=data, Metadata=metadata, **extra
             )
         except (ClientError, BotoCoreError) as exc:
@@ -91,14 +95,18 @@ class KmsSigner:
     is fetched once and cached.
     """
 
-    def __init__(self, key_id: str) -> None:
+    def __init__(self, key_id: str, *, kms: Any = None) -> None:
         self.key_id = key_id
+        self._kms = kms  # a client of its own (another region: the doctor); else the shared one
         self._public_key: bytes | None = None
+
+    def _client(self) -> Any:
+        return self._kms if self._kms is not None else client("kms")
 
     def sign(self, message: bytes) -> bytes:
         """DER signature over ``message``; raises StoreUnavailableError if KMS fails."""
         try:
-            response = client("kms").sign(
+            response = self._client().sign(
                 KeyId=self.key_id,
                 Message=message,
                 MessageType="RAW",
@@ -112,7 +120,7 @@ class KmsSigner:
         """DER SPKI of the KMS key; raises StoreUnavailableError if KMS fails."""
         if self._public_key is None:
             try:
-                response = client("kms").get_public_key(KeyId=self.key_id)
+                response = self._client().get_public_key(KeyId=self.key_id)
             except (ClientError, BotoCoreError) as exc:
                 raise StoreUnavailableError(reason="kms get_public_key failed") from exc
             self._public_key = bytes(response["PublicKey"])

@@ -14,7 +14,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from secureface.adapters.aws import _CONFIG, _error_code
+from secureface.adapters.aws import _CONFIG, KmsSigner, S3ObjectStore, _error_code
 from secureface.errors import StoreUnavailableError
 
 #: ``--ping`` gives each MongoDB this long to answer (server selection and connection).
@@ -66,24 +66,10 @@ class AwsDeployment:
         return None if value is None else str(value)
 
     def object(self, bucket: str, key: str) -> bytes | None:
-        try:
-            answer = self._client("s3").get_object(Bucket=bucket, Key=key)
-            return bytes(answer["Body"].read())
-        except ClientError as exc:
-            if _error_code(exc) in ("NoSuchKey", "404"):
-                return None
-            raise StoreUnavailableError(reason=f"s3: {_error_code(exc)}") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailableError(reason=f"s3: {type(exc).__name__}") from exc
+        return S3ObjectStore(bucket, s3=self._client("s3")).get(key)
 
     def public_key(self, key_id: str) -> bytes:
-        try:
-            answer = self._client("kms").get_public_key(KeyId=key_id)
-        except ClientError as exc:
-            raise StoreUnavailableError(reason=f"kms: {_error_code(exc)}") from exc
-        except BotoCoreError as exc:
-            raise StoreUnavailableError(reason=f"kms: {type(exc).__name__}") from exc
-        return bytes(answer["PublicKey"])
+        return KmsSigner(key_id, kms=self._client("kms")).public_key_der()
 
     def attachments(self, policy_arn: str) -> int:
         try:
