@@ -51,8 +51,7 @@ from secureface.sessions import challenge as challenges
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL
 from secureface.transactions.model import CONSENT_NOTICE, LOCALES
 from secureface.transactions.result import DECISIONS
-from secureface.verify.answer import ANSWER_TYPE, ASSURANCES, VerifyAnswer
-from secureface.verify.liveness import CLIENT_HINTS
+from secureface.verify.answer import ANSWER_TYPE, ASSURANCES, CLIENT_HINTS, VerifyAnswer
 from secureface.verify.request import Consent, encode_payload
 
 ROOT = Path(__file__).resolve().parents[1]

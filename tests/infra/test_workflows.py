@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,30 @@ def test_ci_audit_uses_the_test_jobs_python_and_node(ci: Workflow) -> None:
     ]
     assert len(node) == 2
     assert node[0]["with"]["node-version"] == node[1]["with"]["node-version"] == 22
+
+
+def test_ci_installs_the_package_in_clean_virtualenvs_on_each_supported_python(
+    ci: Workflow,
+) -> None:
+    """The ``package`` job installs the base, ``[client]`` and ``[server,ml]`` from the registry
+    in fresh virtualenvs, on the lowest supported Python and on the Lambda runtime's, and runs
+    them from outside the checkout (so nothing is imported from the tree)."""
+    template, errors = decode(str(ROOT / "template.yaml"))
+    assert not errors
+    runtime = template["Globals"]["Function"]["Runtime"].removeprefix("python")
+    lowest = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    job = ci["jobs"]["package"]
+    assert job["permissions"] == {"contents": "read"}
+    assert set(job["strategy"]["matrix"]["python"]) == {lowest.removeprefix(">="), runtime}
+    script = runs(job)
+    for extra in ("", "[client]", "[server,ml]"):
+        assert re.search(
+            rf'^"\$RUNNER_TEMP/\w+/bin/pip" install "?\.{re.escape(extra)}"?$', script, re.M
+        )
+    assert script.count('python -m venv "$RUNNER_TEMP/') == 3
+    assert script.count('cd "$RUNNER_TEMP"') == 3
+    assert "base/bin/secureface token verify --help" in script
+    assert "client/bin/secureface --help" in script
 
 
 # ------------------------------------------------------------------ dependabot.yml

@@ -12,16 +12,10 @@ from make_vectors import CHALLENGE as VECTOR_CHALLENGE
 
 from secureface.sessions.challenge import PALETTE, Challenge
 from secureface.verify.analysis import FrameScan
+from secureface.verify.answer import CLIENT_HINTS, client_hint
 from secureface.verify.depth import check_depth, fit_homography, planar_residual
 from secureface.verify.light import check_light, srgb_to_linear
-from secureface.verify.liveness import (
-    CLIENT_HINTS,
-    Thresholds,
-    check_burst,
-    check_frames,
-    check_timing,
-    client_hint,
-)
+from secureface.verify.liveness import Thresholds, check_burst, check_frames, check_timing
 from secureface.verify.motion import Pose, check_motion
 
 #: The protocol vectors' challenge (tools/make_vectors.py), and another with the same moves.

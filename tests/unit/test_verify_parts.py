@@ -13,8 +13,7 @@ from secureface.encoding import canonical_json
 from secureface.errors import BadRequestError, IntegrityError, PayloadTooLargeError
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.transactions.model import CONSENT_NOTICE, LOCALES
-from secureface.verify.answer import VerifyAnswer
-from secureface.verify.liveness import CLIENT_HINTS
+from secureface.verify.answer import CLIENT_HINTS, VerifyAnswer
 from secureface.verify.lockout import LockoutPolicy, attempt_keys, locked_at, reserve_at, settle_at
 from secureface.verify.records import open_template, seal_template
 from secureface.verify.request import (

@@ -279,9 +279,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
-    parser = argparse.ArgumentParser(
-        prog="python -m secureface", description=__doc__.splitlines()[0]
-    )
+    parser = argparse.ArgumentParser(prog="secureface", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     models = commands.add_parser("models", help="publish and check the model set")
     models_cmds = models.add_subparsers(dest="models_command", required=True)

@@ -16,10 +16,17 @@ from typing import Any
 
 from secureface.errors import IntegrityError
 from secureface.transactions.result import DECISIONS
-from secureface.verify.liveness import CLIENT_HINTS
 
 ANSWER_TYPE = "secureface-verify-answer"
 ASSURANCES = ("light", "motion")
+#: Reasons a client may hear about, as a hint it can act on; every other liveness reason
+#: (docs/LIVENESS.md) stays private to the server's log and the audit record.
+CLIENT_HINTS = ("no_face", "multiple_faces", "too_dark", "too_far", "moves_not_followed")
+
+
+def client_hint(reason: str) -> str:
+    """The hint the client may see for ``reason`` (``""`` for a private reason or ``ok``)."""
+    return reason if reason in CLIENT_HINTS else ""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The browser sends every frame it captured during the challenge (about 10 a secon
 its capture time. The server re-measures everything; nothing the client says about what it
 showed or saw is trusted. Two stages, cheapest first; the first rule that fails is the reason
 (kept in the server log and the audit record; the client learns only a quality hint, see
-:func:`client_hint`):
+:func:`secureface.verify.answer.client_hint`):
 
 Stage 1, on every frame (detector only, :meth:`FaceEngine.scan`) — :func:`check_burst`:
 
@@ -50,14 +50,6 @@ from secureface.verify.analysis import MIN_FACE_SIZE, FrameScan
 from secureface.verify.depth import check_depth
 from secureface.verify.light import LightThresholds, check_light
 from secureface.verify.motion import MotionThresholds, Pose, check_motion
-
-#: Reasons a client may hear about, as a hint it can act on; every other reason stays private.
-CLIENT_HINTS = ("no_face", "multiple_faces", "too_dark", "too_far", "moves_not_followed")
-
-
-def client_hint(reason: str) -> str:
-    """The hint the client may see for ``reason`` (``""`` for a private reason or ``ok``)."""
-    return reason if reason in CLIENT_HINTS else ""
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ from secureface.transactions.model import Transaction, TransactionStore
 from secureface.transactions.result import ResultSigner
 from secureface.transactions.service import check_consent, record_result_at
 from secureface.verify.analysis import FaceEngine
-from secureface.verify.answer import VerifyAnswer
+from secureface.verify.answer import VerifyAnswer, client_hint
 from secureface.verify.burst import assess_burst
-from secureface.verify.liveness import Thresholds, client_hint
+from secureface.verify.liveness import Thresholds
 from secureface.verify.lockout import LockoutPolicy, attempt_keys, reserve_at, settle_at
 from secureface.verify.memory import (
     MEMORY_PER_SUBJECT,
