@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,32 @@ from typing import Any
 import pytest
 
 from devstack.launch import launch_stack as devstack_launch
+from tests.netguard import Guard
 
 REPO = Path(__file__).resolve().parents[1]
+GUARD = Guard(
+    [urllib.parse.urlsplit(os.environ.get("SECUREFACE_TEST_MONGO_URI", "")).hostname or ""]
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    GUARD.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    GUARD.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_open_no_sockets(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test under ``tests/unit`` connects to nothing unless marked ``loopback`` (it starts
+    its own server on 127.0.0.1)."""
+    unit = request.node.path.is_relative_to(REPO / "tests" / "unit")
+    GUARD.strict = unit and request.node.get_closest_marker("loopback") is None
+    try:
+        yield
+    finally:
+        GUARD.strict = False
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from secureface import runtime
 from secureface.api.http import create_app, json_body
 from secureface.api.telemetry import function_logger
-from secureface.sessions.service import open_session_at
 
 logger = function_logger()
 tracer = Tracer()
@@ -25,16 +24,8 @@ app = create_app()
 def post_session() -> dict[str, str]:
     """Authenticated ECDH for a transaction's client token: answer the signed transcript and
     delegation (docs/PROTOCOL.md)."""
-    body = json_body(app, limit=4096)
-    response = open_session_at(
-        body,
-        runtime.delegated_signer(),
-        runtime.session_store(),
-        runtime.envelope(),
-        runtime.transaction_store(),
-        now=int(time.time()),
-        allow_motion_only=runtime.settings().allow_motion_only,
-        ttl_s=runtime.settings().session_ttl_s,
+    response = runtime.key_exchange_service().open_at(
+        json_body(app, limit=4096), now=int(time.time())
     )
     metrics.add_metric(name="SessionsOpened", unit=MetricUnit.Count, value=1)
     return response

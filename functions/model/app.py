@@ -12,11 +12,9 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secureface import runtime
-from secureface.api.http import SECURITY_HEADERS, create_app
+from secureface.api.http import create_app, query_int
 from secureface.api.telemetry import check_manifest, function_logger, is_scheduled
-from secureface.models.delivery import current_manifest
 from secureface.models.segments import SESSION_HEADER
-from secureface.sessions.service import load_session_at
 
 logger = function_logger()
 tracer = Tracer()
@@ -28,25 +26,25 @@ app = create_app()
 @tracer.capture_method(capture_response=False)
 def get_manifest() -> dict[str, str]:
     """The current signed manifest; clients verify it against their pinned key."""
-    return {"format": "jws-compact", "manifest": current_manifest(runtime.model_store())}
+    return {"format": "jws-compact", "manifest": runtime.model_service().manifest()}
 
 
 @app.get("/models/<name>/<version>/segments")
 @tracer.capture_method(capture_response=False)
 def get_segments(name: str, version: str) -> Response[bytes]:
     """A range of the model's segments sealed for the caller's session (binary)."""
-    now = int(time.time())
-    event = app.current_event
-    session_id = event.headers.get(SESSION_HEADER, "")
-    record, keys = load_session_at(session_id, runtime.session_store(), runtime.envelope(), now=now)
-    body = runtime.model_delivery().segments_at(
-        name, version, record.session_id, keys.model, event.query_string_parameters or {}, now
+    body = runtime.model_service().segments_at(
+        name,
+        version,
+        app.current_event.headers.get(SESSION_HEADER, ""),
+        query_int(app, "first"),
+        query_int(app, "count"),
+        now=int(time.time()),
     )
     return Response(
         status_code=200,
         content_type="application/octet-stream",
         body=body,
-        headers=dict(SECURITY_HEADERS),  # Powertools adds to the dict it is given
     )
 
 
@@ -55,7 +53,5 @@ def get_segments(name: str, version: str) -> Response[bytes]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if is_scheduled(event):
-        return check_manifest(
-            lambda now: runtime.model_delivery().manifest_at(now).expires_at, int(time.time())
-        )
+        return check_manifest(runtime.model_service().manifest_expires_at, int(time.time()))
     return app.resolve(event, context)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from secureface import runtime
-from secureface.api.http import SECURITY_HEADERS, create_app, json_body
+from secureface.api.http import create_app, json_body
 from secureface.api.telemetry import function_logger
 
 logger = function_logger()
@@ -34,7 +34,7 @@ def post_transaction() -> Response[Any]:
         _authorization(), json_body(app, limit=4096), now=int(time.time())
     )
     metrics.add_metric(name="TransactionsStarted", unit=MetricUnit.Count, value=1)
-    return Response(201, "application/json", started, headers=dict(SECURITY_HEADERS))
+    return Response(201, "application/json", started)
 
 
 @app.get("/v1/transactions/<transaction_id>")
@@ -61,7 +61,7 @@ def post_flow() -> dict[str, Any]:
 @tracer.capture_method(capture_response=False)
 def get_jwks() -> Response[Any]:
     """The public keys of result tokens (cacheable: rotation publishes the next key first)."""
-    headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=300"}
+    headers = {"Cache-Control": "public, max-age=300"}
     return Response(200, "application/json", runtime.result_jwks(), headers=headers)
 
 

@@ -50,8 +50,8 @@ def test_an_archived_manifest_copied_over_the_current_one_is_refused() -> None:
     store.put(MANIFEST_KEY, store.get(archived_manifest_key(1)) or b"", {})  # the rollback
     assert delivery(signer, store, floor=0).manifest_at(NOW).manifest_version == 1  # before
     server = delivery(signer, store, floor=2)
-    for call in (lambda: server.manifest_at(NOW),
-                 lambda: server.segments_at("m-detector", "1", "s", KEY, {}, NOW)):  # fmt: skip
+    segments = lambda: server.segments_at("m-detector", "1", "s", KEY, None, None, NOW)  # noqa: E731
+    for call in (lambda: server.manifest_at(NOW), segments):
         with pytest.raises(ModelUnavailableError) as info:
             call()
         assert info.value.reason == (
@@ -72,10 +72,10 @@ def test_only_the_roles_a_browser_runs_are_served() -> None:
     signer = LocalSigner()
     server = delivery(signer, bucket(signer, 2), floor=2)
     for role in ("detector", "antispoof"):
-        assert server.segments_at(f"m-{role}", "1", "s", KEY, {}, NOW)
+        assert server.segments_at(f"m-{role}", "1", "s", KEY, None, None, NOW)
     for role in ("embedding", "landmarks"):
         with pytest.raises(NotFoundError):
-            server.segments_at(f"m-{role}", "1", "s", KEY, {}, NOW)
+            server.segments_at(f"m-{role}", "1", "s", KEY, None, None, NOW)
         # ... while the verify function still loads them through the same checks.
         entry = server.manifest_at(NOW).find(f"m-{role}", "1")
         assert entry is not None and server.model_bytes(entry) == BLOBS[role]

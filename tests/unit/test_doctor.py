@@ -457,6 +457,7 @@ def doctor_json(capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, d
     return code, {c["name"]: c for c in json.loads(capsys.readouterr().out)}
 
 
+@pytest.mark.loopback  # moto server and the page on 127.0.0.1
 def test_the_cli_passes_a_deployment_set_up_right_in_another_region(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -472,6 +473,7 @@ def test_the_cli_passes_a_deployment_set_up_right_in_another_region(
     assert len(table) == 9 and all(line.startswith("OK ") for line in table)
 
 
+@pytest.mark.loopback  # moto server and the page on 127.0.0.1
 def test_the_cli_fails_a_manifest_signed_by_another_kms_key(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -502,6 +504,7 @@ def test_the_cli_fails_a_manifest_signed_by_another_kms_key(
     assert "does not verify with ManifestKey" in checks["manifest"]["detail"]
 
 
+@pytest.mark.loopback  # moto server and the page on 127.0.0.1
 def test_the_cli_fails_a_floor_above_the_published_version(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -511,6 +514,7 @@ def test_the_cli_fails_a_floor_above_the_published_version(
     assert "rollback: version 2 < 3" in checks["manifest"]["detail"]
 
 
+@pytest.mark.loopback  # moto server and the page on 127.0.0.1
 def test_the_cli_fails_a_page_that_pins_another_server_key(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -522,6 +526,7 @@ def test_the_cli_fails_a_page_that_pins_another_server_key(
     assert "server key" in checks["frontend pins"]["detail"]
 
 
+@pytest.mark.loopback  # moto server and the page on 127.0.0.1
 def test_the_cli_warns_when_nobody_can_enroll_and_no_party_is_registered(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -536,6 +541,7 @@ def test_the_cli_warns_when_nobody_can_enroll_and_no_party_is_registered(
     assert checks["admin policy"]["status"] == checks["relying parties"]["status"] == WARN
 
 
+@pytest.mark.loopback  # moto server and the page on 127.0.0.1
 def test_the_cli_never_prints_a_connection_string(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -571,6 +577,7 @@ def test_the_cli_never_prints_a_connection_string(
         assert leak not in text, leak
 
 
+@pytest.mark.loopback  # moto server and the page on 127.0.0.1
 def test_the_cli_exits_1_without_the_stack_and_2_on_bad_usage(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -35,6 +35,8 @@ from examples.relying_party.app import (
 )
 from secureface.rp import RelyingPartyClient
 
+pytestmark = pytest.mark.loopback  # starts its own server on 127.0.0.1
+
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "test-client-secret-never-shown"
 STATE = "S" * 43

@@ -14,6 +14,8 @@ import pytest
 
 from faultproxy import Fault, FaultProxy, mongo_command
 
+pytestmark = pytest.mark.loopback  # starts its own server on 127.0.0.1
+
 
 @pytest.fixture
 def echo() -> Iterator[int]:

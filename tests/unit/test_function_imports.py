@@ -22,9 +22,8 @@ ML_ONLY = ("numpy", "onnxruntime", "PIL")
 REQUEST_PATH = """
 from secureface import runtime
 from secureface.errors import SecureFaceError
-for getter in (runtime.session_store, runtime.transaction_store, runtime.audit_log,
-               runtime.transaction_service, runtime.delegated_signer, runtime.envelope,
-               runtime.model_delivery):
+for getter in (runtime.key_exchange_service, runtime.model_service, runtime.transaction_service,
+               runtime.session_vault, runtime.audit_log):
     try:
         getter()
     except SecureFaceError:

@@ -33,7 +33,7 @@ from secureface.sessions.challenge import MODE_MOTION
 from secureface.sessions.exchange import ClientSession, finish_exchange_at, new_client_hello
 from secureface.sessions.records import SessionRecord
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
-from secureface.sessions.service import open_session_at
+from secureface.sessions.service import KeyExchangeService, SessionVault
 from secureface.transactions.model import CONSENT_NOTICE, STATUS_STARTED, token_digest
 from secureface.transactions.registry import Registry
 from secureface.transactions.result import DECISIONS, Result, verify_result
@@ -111,8 +111,12 @@ class Harness:
             frontend_url="https://face.example",
         )  # fmt: skip
         self.logins: dict[str, Login] = {}
+        self.vault = SessionVault(self.sessions, self.envelope)
+        self.key_exchange = KeyExchangeService(
+            self.signer, self.vault, self.transactions, allow_motion_only=True
+        )
         self.service = VerifyService(
-            sessions=self.sessions, envelope=self.envelope,
+            sessions=self.vault,
             biometrics=EnvelopeCipher(PlainDataKeys()), transactions=self.transactions,
             result_signer=self.result_signer, issuer=ISSUER,
             templates=self.templates, attempts=self.attempts, audit=self.audit,
@@ -141,10 +145,7 @@ class Harness:
     ) -> ClientSession:
         key, nonce, body = new_client_hello(mode)
         body = {**body, "client_token": token, "purpose": purpose}
-        answer = open_session_at(
-            body, self.signer, self.sessions, self.envelope, self.transactions, now=now,
-            allow_motion_only=True,
-        )  # fmt: skip
+        answer = self.key_exchange.open_at(body, now=now)
         return finish_exchange_at(
             answer, key, nonce, load_public_key(self.root.public_key_der()), now=now
         )
@@ -438,7 +439,7 @@ def test_a_session_that_cannot_be_stored_gives_its_claim_back(purpose: str) -> N
     login = h.login("alice")
     with pytest.raises(StoreUnavailableError):
         h.open(login.client_token, purpose=purpose)
-    h.sessions = MemorySessions()  # the store is back
+    h.vault.store = h.sessions = MemorySessions()  # the store is back
     opened = h.open(login.client_token, purpose=purpose)
     assert h.transactions.records[login.transaction_id].session_id == (
         opened.session_id if purpose == "verify" else ""

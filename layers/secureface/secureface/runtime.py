@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -21,10 +22,19 @@ from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.envelope import EnvelopeCipher
 from secureface.errors import ConfigurationError, ModelUnavailableError
 from secureface.models.delivery import ModelDelivery
+from secureface.models.service import ModelService
+from secureface.sessions.service import KeyExchangeService, SessionVault
 from secureface.settings import Settings, checked_origin, require
 from secureface.transactions.registry import Registry
 from secureface.transactions.result import ResultSigner, jwks
 from secureface.transactions.service import TransactionService
+
+if TYPE_CHECKING:  # the adapters import pymongo (and the verify service numpy) when first used
+    from pymongo.database import Database
+
+    from secureface.adapters.mongo import MongoAuditLog, MongoSessionStore
+    from secureface.adapters.mongo_transactions import MongoTransactionStore
+    from secureface.verify.service import VerifyService
 
 
 @functools.cache
@@ -74,7 +84,7 @@ def biometric_envelope() -> EnvelopeCipher:
 
 
 @functools.cache
-def session_store():  # type: ignore[no-untyped-def]
+def session_store() -> MongoSessionStore:
     """Session records in MongoDB."""
     from secureface.adapters.mongo import MongoSessionStore
 
@@ -82,7 +92,7 @@ def session_store():  # type: ignore[no-untyped-def]
 
 
 @functools.cache
-def transaction_store():  # type: ignore[no-untyped-def]
+def transaction_store() -> MongoTransactionStore:
     """Transactions in MongoDB."""
     from secureface.adapters.mongo_transactions import MongoTransactionStore
 
@@ -142,7 +152,7 @@ def result_jwks() -> dict[str, list[dict[str, str]]]:
 
 
 @functools.cache
-def audit_log():  # type: ignore[no-untyped-def]
+def audit_log() -> MongoAuditLog:
     """Audit records, kept ``audit_retention_days``."""
     from secureface.adapters.mongo import MongoAuditLog  # no numpy: every function audits
 
@@ -150,9 +160,8 @@ def audit_log():  # type: ignore[no-untyped-def]
 
 
 @functools.cache
-def transaction_service():  # type: ignore[no-untyped-def]
-    """Relying parties' transactions."""
-
+def transaction_service() -> TransactionService:
+    """The transactions function's use cases: relying parties' transactions."""
     return TransactionService(
         store=transaction_store(),
         registry=registry(),
@@ -172,7 +181,32 @@ def model_delivery() -> ModelDelivery:
 
 
 @functools.cache
-def _db():  # type: ignore[no-untyped-def]
+def session_vault() -> SessionVault:
+    """Stored sessions and their sealed keys."""
+    return SessionVault(session_store(), envelope())
+
+
+@functools.cache
+def key_exchange_service() -> KeyExchangeService:
+    """The key-exchange function's use case (``POST /session``)."""
+    s = settings()
+    return KeyExchangeService(
+        delegated_signer(),
+        session_vault(),
+        transaction_store(),
+        ttl_s=s.session_ttl_s,
+        allow_motion_only=s.allow_motion_only,
+    )
+
+
+@functools.cache
+def model_service() -> ModelService:
+    """The model function's use cases (manifest, segments, the hourly expiry check)."""
+    return ModelService(model_delivery(), session_vault())
+
+
+@functools.cache
+def _db() -> Database[dict[str, Any]]:
     from secureface.adapters.mongo import connection_uri, database
 
     s = settings()
@@ -184,7 +218,7 @@ VERIFY_ROLES = ("detector", "embedding", "antispoof", "landmarks")
 
 
 @functools.cache
-def verify_service():  # type: ignore[no-untyped-def]
+def verify_service() -> VerifyService:
     """Verification with the face models (:data:`VERIFY_ROLES`) loaded once per instance, each
     checked against the signed manifest (SHA-256) before an onnxruntime session is created from
     its bytes."""
@@ -207,8 +241,7 @@ def verify_service():  # type: ignore[no-untyped-def]
         raise ModelUnavailableError(reason=f"manifest lacks roles {sorted(missing)}")
     model = {role: OnnxModel(delivery.model_bytes(by_role[role])) for role in roles}
     return VerifyService(
-        sessions=session_store(),
-        envelope=envelope(),
+        sessions=session_vault(),
         biometrics=biometric_envelope(),
         transactions=transaction_store(),
         result_signer=result_signer(),
@@ -252,6 +285,9 @@ def reset() -> None:
         result_jwks,
         transaction_service,
         model_delivery,
+        session_vault,
+        key_exchange_service,
+        model_service,
         audit_log,
         _db,
         verify_service,

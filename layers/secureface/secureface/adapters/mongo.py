@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from bson.binary import Binary
 from pymongo import MongoClient
+from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.write_concern import WriteConcern
 
@@ -37,7 +38,7 @@ OPERATION_TIMEOUT_MS = 2000
 
 
 @functools.cache
-def database(uri: str, name: str) -> Any:
+def database(uri: str, name: str) -> Database[dict[str, Any]]:
     """A cached database handle."""
     client: MongoClient[dict[str, Any]] = MongoClient(
         uri, timeoutMS=OPERATION_TIMEOUT_MS, connectTimeoutMS=OPERATION_TIMEOUT_MS,

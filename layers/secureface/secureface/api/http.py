@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from secureface.api.routes import allowed_methods
 from secureface.api.telemetry import UNHANDLED_ERRORS, count, count_error
@@ -52,9 +53,23 @@ def error_response(error: SecureFaceError) -> Response[str]:
     )
 
 
+def _security_headers(
+    app: APIGatewayHttpResolver, next_middleware: NextMiddleware
+) -> Response[Any]:
+    """Every answer of a route carries :data:`SECURITY_HEADERS` unless it set its own value
+    (the JWKS is cacheable): a key-exchange answer or a result token is never stored by a cache,
+    whether it came through the distribution or straight from execute-api."""
+    response = next_middleware(app)
+    for name, value in SECURITY_HEADERS.items():
+        if not any(k.lower() == name.lower() for k in response.headers):
+            response.headers[name] = value
+    return response
+
+
 def create_app() -> APIGatewayHttpResolver:
     """A resolver with the error handlers installed; handlers add their routes to it."""
     app = APIGatewayHttpResolver()
+    app.use(middlewares=[_security_headers])
 
     @app.exception_handler(SecureFaceError)  # type: ignore[misc]
     def _known(error: SecureFaceError) -> Response[str]:
@@ -133,6 +148,20 @@ def parse_json_object(data: bytes) -> dict[str, Any]:
 
 EDGE_HEADER = "x-secureface-edge"
 VIEWER_ADDRESS_HEADER = "cloudfront-viewer-address"
+
+
+def query_int(app: APIGatewayHttpResolver, name: str) -> int | None:
+    """An optional non-negative integer query parameter (absent: ``None``).
+
+    Raises:
+        BadRequestError: present but not a decimal integer.
+    """
+    value = (app.current_event.query_string_parameters or {}).get(name)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit()) or len(value) > 9:
+        raise BadRequestError(f"{name} must be a non-negative integer")
+    return int(value)
 
 
 def viewer_address(headers: Mapping[str, str], source_ip: str, edge_token: str) -> str:

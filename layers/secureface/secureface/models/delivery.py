@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -35,7 +35,7 @@ from secureface.models.manifest import (
     ModelEntry,
     verify_manifest_at,
 )
-from secureface.models.segments import SEGMENT_SIZE, parse_range, stream_id
+from secureface.models.segments import SEGMENT_SIZE, checked_range, stream_id
 from secureface.ports import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,10 @@ class ModelDelivery:
         self._cache: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
+    def published_manifest(self) -> str:
+        """The current signed manifest as published (:func:`current_manifest`)."""
+        return current_manifest(self._store)
+
     def manifest_at(self, now: int) -> Manifest:
         """The current manifest, verified with the server's own key and the deployed minimum
         version (expired or rolled back counts as broken).
@@ -86,7 +90,7 @@ class ModelDelivery:
             ModelUnavailableError: the stored manifest does not verify, has expired, or is below
                 the deployed minimum version.
         """
-        token = current_manifest(self._store)
+        token = self.published_manifest()
         try:
             return verify_manifest_at(
                 token, self._public_key(), now=now, min_version=self._min_version
@@ -136,16 +140,18 @@ class ModelDelivery:
         version: str,
         session_id: str,
         model_key_bytes: bytes,
-        query: Mapping[str, str],
+        first: int | None,
+        count: int | None,
         now: int,
     ) -> bytes:
-        """Header and the requested sealed segments of ``name``/``version`` for a session.
+        """Header and sealed segments ``first .. first + count - 1`` of ``name``/``version`` for
+        a session (absent: from the start, as many as one response holds).
 
         Raises:
             NotFoundError, BadRequestError, ModelUnavailableError: see the helpers.
         """
         entry = self.entry_at(name, version, now)
-        first, count = parse_range(query, segment_count(entry.size, SEGMENT_SIZE))
+        first, count = checked_range(first, count, segment_count(entry.size, SEGMENT_SIZE))
         sealer = StreamSealer(
             model_key_bytes, stream_id(session_id, entry), self.model_bytes(entry), SEGMENT_SIZE
         )

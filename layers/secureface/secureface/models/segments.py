@@ -13,8 +13,6 @@ bound to one session and one exact model (:func:`stream_id`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from secureface.crypto.stream import DEFAULT_SEGMENT_SIZE
 from secureface.errors import BadRequestError
 from secureface.models.manifest import ModelEntry
@@ -36,17 +34,15 @@ def range_path(entry: ModelEntry, first: int, count: int) -> str:
     return f"/models/{entry.name}/{entry.version}/segments?first={first}&count={count}"
 
 
-def parse_range(query: Mapping[str, str], total: int) -> tuple[int, int]:
-    """``first`` and ``count`` from the query string, checked against the stream.
+def checked_range(first: int | None, count: int | None, total: int) -> tuple[int, int]:
+    """``first`` and ``count`` (absent: the stream's start, and as many as one response holds),
+    checked against a stream of ``total`` segments.
 
     Raises:
-        BadRequestError: not integers, out of the stream, or more than the per-response cap.
+        BadRequestError: out of the stream, or more than the per-response cap.
     """
-    try:
-        first = int(query.get("first", "0"))
-        count = int(query.get("count", str(min(MAX_SEGMENTS_PER_RESPONSE, total))))
-    except ValueError as exc:
-        raise BadRequestError("first and count must be integers") from exc
+    first = 0 if first is None else first
+    count = min(MAX_SEGMENTS_PER_RESPONSE, total) if count is None else count
     if not 0 < count <= MAX_SEGMENTS_PER_RESPONSE:
         raise BadRequestError(f"count must be between 1 and {MAX_SEGMENTS_PER_RESPONSE}")
     if not first >= 0 or first + count > total:

@@ -18,93 +18,109 @@ log = logging.getLogger(__name__)
 SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 
-def open_session_at(
-    body: dict[str, Any],
-    signer: DelegatedSigner,
-    store: SessionStore,
-    envelope: EnvelopeCipher,
-    transactions: TransactionStore,
-    *,
-    now: int,
-    ttl_s: int = DEFAULT_SESSION_TTL_S,
-    allow_motion_only: bool = False,
-) -> dict[str, str]:
-    """Run the server side of the key exchange for a transaction's client token and store the
-    session; returns the response body.
+class SessionVault:
+    """Stored sessions and their keys, sealed under the envelope key: what the model and verify
+    functions read, and the key exchange writes."""
 
-    The exchange is checked first (nothing is used up by a malformed request), then the keys
-    sealed (KMS: nothing is used up when it fails), then the token claimed (a ``verify`` session
-    uses it up), then the session stored — and if that fails, the claim given back, so an
-    outage does not use up the person's token for a session that never existed.
+    def __init__(self, store: SessionStore, envelope: EnvelopeCipher) -> None:
+        self.store = store
+        self.envelope = envelope
 
-    Raises:
-        BadRequestError: malformed request, or a mode the operator did not allow.
-        ClientTokenError: the token is unknown, expired or used up.
-        StoreUnavailableError: the store or KMS failed.
-    """
-    accepted = accept_exchange_at(
-        body, signer, now=now, ttl_s=ttl_s, allow_motion_only=allow_motion_only
-    )
-    t = accepted.transcript
-    sealed = envelope.seal_at(accepted.keys.packed(), session_aad(t.session_id), now=now)
-    transaction, purpose = claim_for_session(transactions, body, t.session_id, now=now)
-    record = SessionRecord(
-        session_id=t.session_id,
-        issued_at=t.issued_at,
-        expires_at=t.expires_at,
-        challenge=t.challenge,
-        transcript_hash=accepted.transcript_hash,
-        sealed_keys=sealed,
-        transaction_id=transaction.transaction_id,
-        purpose=purpose,
-    )
-    try:
-        store.insert(record)
-    except StoreUnavailableError:
-        release_claim(transactions, transaction.transaction_id, t.session_id, purpose)
-        raise
-    log.info("session opened", extra={"session_id": t.session_id, "outcome": purpose})
-    return accepted.response
+    def load_at(self, session_id: str, *, now: int) -> tuple[SessionRecord, SessionKeys]:
+        """An unexpired session and its keys (used or not: model downloads may follow verify).
+
+        Raises:
+            SessionError: malformed id, unknown, or expired (the reason is logged, not returned).
+        """
+        record = self.store.get(_checked(session_id))
+        if record is None:
+            raise SessionError(reason="unknown session")
+        if now >= record.expires_at:
+            raise SessionError(reason="session expired")
+        return record, self._unseal(record)
+
+    def consume_at(self, session_id: str, *, now: int) -> tuple[SessionRecord, SessionKeys]:
+        """Atomically take a ``verify`` session for its single attempt.
+
+        Raises:
+            SessionError: malformed id, unknown, expired, already used, or a models-only session.
+        """
+        record = self.store.consume_at(_checked(session_id), now)
+        if record is None:
+            raise SessionError(reason="session unknown, expired or already used")
+        return record, self._unseal(record)
+
+    def _unseal(self, record: SessionRecord) -> SessionKeys:
+        try:
+            packed = self.envelope.open(record.sealed_keys, session_aad(record.session_id))
+        except IntegrityError as exc:
+            raise SessionError(reason=f"stored session keys: {exc.reason}") from exc
+        return SessionKeys.unpack(packed)
 
 
-def load_session_at(
-    session_id: str, store: SessionStore, envelope: EnvelopeCipher, *, now: int
-) -> tuple[SessionRecord, SessionKeys]:
-    """An unexpired session and its keys (used or not: model downloads may follow verify).
+class KeyExchangeService:
+    """The key-exchange function's use case: ``POST /session``."""
 
-    Raises:
-        SessionError: malformed id, unknown, or expired (the reason is logged, not returned).
-    """
-    record = store.get(_checked(session_id))
-    if record is None:
-        raise SessionError(reason="unknown session")
-    if now >= record.expires_at:
-        raise SessionError(reason="session expired")
-    return record, _unseal(record, envelope)
+    def __init__(
+        self,
+        signer: DelegatedSigner,
+        sessions: SessionVault,
+        transactions: TransactionStore,
+        *,
+        ttl_s: int = DEFAULT_SESSION_TTL_S,
+        allow_motion_only: bool = False,
+    ) -> None:
+        self._signer = signer
+        self._sessions = sessions
+        self._transactions = transactions
+        self._ttl_s = ttl_s
+        self._allow_motion_only = allow_motion_only
 
+    def open_at(self, body: dict[str, Any], *, now: int) -> dict[str, str]:
+        """Run the server side of the key exchange for a transaction's client token and store
+        the session; returns the response body.
 
-def consume_session_at(
-    session_id: str, store: SessionStore, envelope: EnvelopeCipher, *, now: int
-) -> tuple[SessionRecord, SessionKeys]:
-    """Atomically take a ``verify`` session for its single attempt.
+        The exchange is checked first (nothing is used up by a malformed request), then the keys
+        sealed (KMS: nothing is used up when it fails), then the token claimed (a ``verify``
+        session uses it up), then the session stored — and if that fails, the claim given back,
+        so an outage does not use up the person's token for a session that never existed.
 
-    Raises:
-        SessionError: malformed id, unknown, expired, already used, or a models-only session.
-    """
-    record = store.consume_at(_checked(session_id), now)
-    if record is None:
-        raise SessionError(reason="session unknown, expired or already used")
-    return record, _unseal(record, envelope)
+        Raises:
+            BadRequestError: malformed request, or a mode the operator did not allow.
+            ClientTokenError: the token is unknown, expired or used up.
+            StoreUnavailableError: the store or KMS failed.
+        """
+        accepted = accept_exchange_at(
+            body,
+            self._signer,
+            now=now,
+            ttl_s=self._ttl_s,
+            allow_motion_only=self._allow_motion_only,
+        )
+        t = accepted.transcript
+        vault, transactions = self._sessions, self._transactions
+        sealed = vault.envelope.seal_at(accepted.keys.packed(), session_aad(t.session_id), now=now)
+        transaction, purpose = claim_for_session(transactions, body, t.session_id, now=now)
+        record = SessionRecord(
+            session_id=t.session_id,
+            issued_at=t.issued_at,
+            expires_at=t.expires_at,
+            challenge=t.challenge,
+            transcript_hash=accepted.transcript_hash,
+            sealed_keys=sealed,
+            transaction_id=transaction.transaction_id,
+            purpose=purpose,
+        )
+        try:
+            vault.store.insert(record)
+        except StoreUnavailableError:
+            release_claim(transactions, transaction.transaction_id, t.session_id, purpose)
+            raise
+        log.info("session opened", extra={"session_id": t.session_id, "outcome": purpose})
+        return accepted.response
 
 
 def _checked(session_id: str) -> str:
     if not isinstance(session_id, str) or not SESSION_ID_RE.fullmatch(session_id):
         raise SessionError(reason="malformed session id")
     return session_id
-
-
-def _unseal(record: SessionRecord, envelope: EnvelopeCipher) -> SessionKeys:
-    try:
-        return SessionKeys.unpack(envelope.open(record.sealed_keys, session_aad(record.session_id)))
-    except IntegrityError as exc:
-        raise SessionError(reason=f"stored session keys: {exc.reason}") from exc

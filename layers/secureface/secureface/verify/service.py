@@ -28,9 +28,8 @@ from secureface.encoding import b64url_decode, canonical_json
 from secureface.errors import BadRequestError, IntegrityError, PayloadTooLargeError, SessionError
 from secureface.face import cosine_similarity, decode_image
 from secureface.sessions.challenge import Challenge
-from secureface.sessions.records import SessionStore
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
-from secureface.sessions.service import consume_session_at
+from secureface.sessions.service import SessionVault
 from secureface.settings import Settings
 from secureface.transactions.model import Transaction, TransactionStore
 from secureface.transactions.result import ResultSigner
@@ -82,8 +81,7 @@ class Decision:
 class VerifyService:
     """Everything verification needs; built once per instance by the runtime."""
 
-    sessions: SessionStore
-    envelope: EnvelopeCipher
+    sessions: SessionVault
     biometrics: EnvelopeCipher
     transactions: TransactionStore
     result_signer: ResultSigner
@@ -121,9 +119,7 @@ class VerifyService:
                 attempt then has no result: nothing reports it verified).
         """
         started = time.monotonic()
-        record, keys = consume_session_at(
-            str(body.get("session_id", "")), self.sessions, self.envelope, now=now
-        )
+        record, keys = self.sessions.consume_at(str(body.get("session_id", "")), now=now)
         plaintext = open_message(keys.request, REQUEST_LABEL, record.session_id, body)
         payload = parse_payload(plaintext, capture_ms=record.challenge.capture_ms)
         transaction = self._transaction_of(record.transaction_id, record.session_id)
