@@ -17,6 +17,12 @@ from secureface.errors import BadRequestError
 _B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 
 
+def b64url_pattern(size: int) -> re.Pattern[str]:
+    """What :func:`b64url_encode` makes of exactly ``size`` bytes (identifiers and tokens are
+    checked with it, so their length is written once, in bytes)."""
+    return re.compile(rf"^[A-Za-z0-9_-]{{{(4 * size + 2) // 3}}}$")
+
+
 def b64url_encode(data: bytes) -> str:
     """Encode ``data`` as base64url without padding (RFC 4648 §5, as in JOSE)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

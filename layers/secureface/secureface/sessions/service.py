@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.envelope import EnvelopeCipher
+from secureface.encoding import b64url_pattern
 from secureface.errors import IntegrityError, SessionError, StoreUnavailableError
-from secureface.sessions.exchange import DEFAULT_SESSION_TTL_S, SessionKeys, accept_exchange_at
+from secureface.sessions.exchange import (
+    DEFAULT_SESSION_TTL_S,
+    SESSION_ID_LEN,
+    SessionKeys,
+    accept_exchange_at,
+)
 from secureface.sessions.records import SessionRecord, SessionStore, session_aad
 from secureface.transactions.model import TransactionStore
 from secureface.transactions.service import claim_for_session, release_claim
 
 log = logging.getLogger(__name__)
-SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+SESSION_ID_RE = b64url_pattern(SESSION_ID_LEN)
 
 
 class SessionVault:

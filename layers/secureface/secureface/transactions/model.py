@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from secureface.encoding import b64url_pattern
 from secureface.errors import BadRequestError
 from secureface.verify.request import check_subject_id
 
@@ -32,8 +33,8 @@ CONSENT_NOTICE = "2026-12.1"
 CONSENT_NOTICES = (CONSENT_NOTICE,)
 TOKEN_BYTES = 32
 ID_BYTES = 16
-TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-ID_RE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+TOKEN_RE = b64url_pattern(TOKEN_BYTES)
+ID_RE = b64url_pattern(ID_BYTES)
 NONCE_RE = re.compile(r"^[A-Za-z0-9._~-]{16,128}$")
 STATE_RE = re.compile(r"^[A-Za-z0-9._~-]{1,256}$")
 CLIENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
