@@ -32,7 +32,7 @@ BASELINE = ROOT / ".secrets.baseline"
 
 #: Files left out of the scan, each for a reason a reviewer agreed to (``--exclude-files``).
 REVIEWED_FILE_EXCLUSIONS = {
-    # Protocol vectors written by tools/make_vectors.py from fixed test scalars: every value is a
+    # Protocol vectors written by python -m vectors from fixed test scalars: every value is a
     # key, nonce, signature or token by design, and regenerating them changes every one.
     r"^tests/vectors/[^/]+\.json$",
 }

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-from make_vectors import CHALLENGE as VECTOR_CHALLENGE
 
 from secureface.sessions.challenge import PALETTE, Challenge
 from secureface.verify.analysis import FrameScan
@@ -17,8 +16,9 @@ from secureface.verify.depth import check_depth, fit_homography, planar_residual
 from secureface.verify.light import check_light, srgb_to_linear
 from secureface.verify.liveness import Thresholds, check_burst, check_frames, check_timing
 from secureface.verify.motion import Pose, check_motion
+from vectors.protocol import CHALLENGE as VECTOR_CHALLENGE
 
-#: The protocol vectors' challenge (tools/make_vectors.py), and another with the same moves.
+#: The protocol vectors' challenge (python -m vectors), and another with the same moves.
 CHALLENGE = VECTOR_CHALLENGE
 OTHER = Challenge(
     mode="light",

@@ -1,20 +1,15 @@
-"""Write ``tests/vectors/protocol.json``: known-answer vectors for every wire format.
+"""``tests/vectors/protocol.json``: known-answer vectors for every wire format.
 
 Deterministic (fixed keys, RFC 6979 signatures), so re-running reproduces the file byte for
 byte; pytest checks the Python side against it and ``frontend/test`` the JavaScript side, so
 raw-vs-SPKI keys, DER-vs-raw signatures and base64-vs-base64url cannot drift between the two.
-
-    .venv/bin/python tools/make_vectors.py          # rewrite
-    .venv/bin/python tools/make_vectors.py --check  # fail if the file is stale
+Written by ``python -m vectors`` (:mod:`vectors`).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
-import sys
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
@@ -47,7 +42,6 @@ CHALLENGE = Challenge(
            ("magenta", 350), ("red", 600), ("blue", 450), ("green", 700), ("yellow", 500),
            ("cyan", 600)),
 )  # fmt: skip
-OUT = Path(__file__).resolve().parents[1] / "tests" / "vectors" / "protocol.json"
 NOW = 1_764_316_800
 
 
@@ -55,7 +49,8 @@ def key(scalar: int) -> ec.EllipticCurvePrivateKey:
     return ec.derive_private_key(scalar, ec.SECP256R1())
 
 
-def det_sign(private: ec.EllipticCurvePrivateKey):  # type: ignore[no-untyped-def]
+def det_sign(private: ec.EllipticCurvePrivateKey) -> Callable[[bytes], bytes]:
+    """RFC 6979 deterministic ECDSA (DER), so the vectors reproduce byte for byte."""
     return lambda message: private.sign(
         message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
     )
@@ -195,7 +190,7 @@ def build() -> dict[str, Any]:
     root = key(0x5EC0FACE)
     exchange = exchange_vector(root)
     return {
-        "description": "SecureFace protocol v2 vectors (tools/make_vectors.py, docs/PROTOCOL.md)",
+        "description": "SecureFace protocol v2 vectors (python -m vectors, docs/PROTOCOL.md)",
         "root_spki": b64url_encode(spki_der(root.public_key())),
         "manifest": manifest_vector(root),
         "exchange": exchange,
@@ -204,23 +199,3 @@ def build() -> dict[str, Any]:
         ),
         "result_token": result_vector(),
     }
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args()
-    text = json.dumps(build(), indent=2) + "\n"
-    if args.check:
-        if OUT.read_text() != text:
-            print(f"{OUT} is stale: run tools/make_vectors.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(text)
-    print(f"wrote {OUT}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Write the browser's cross-language vectors: ``tests/vectors/face.json``, ``verify.json`` and
+"""The browser's cross-language vectors: ``tests/vectors/face.json``, ``verify.json`` and
 ``challenge.json``.
 
 ``face.json``: the Python face pipeline (secureface.face) on a small real picture (a 160 x 128
@@ -17,28 +17,21 @@ source in place of :mod:`secrets`) that the page must accept, each with the colo
 at chosen times, and altered ones that ``Challenge.from_json`` refuses, which the page must
 refuse too (``frontend/test/challenge.test.js``).
 
-Deterministic: re-running reproduces both files byte for byte (numbers rounded)::
-
-    .venv/bin/python tools/make_frontend_vectors.py          # rewrite
-    .venv/bin/python tools/make_frontend_vectors.py --check  # fail if a file is stale
+Deterministic: re-running reproduces the files byte for byte (numbers rounded). Written by
+``python -m vectors`` (:mod:`vectors`).
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
-import json
 import math
 import random
-import sys
 from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import numpy as np
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from PIL import Image
 
@@ -54,10 +47,7 @@ from secureface.transactions.result import DECISIONS
 from secureface.verify.answer import ANSWER_TYPE, ASSURANCES, CLIENT_HINTS, VerifyAnswer
 from secureface.verify.request import Consent, encode_payload
 
-ROOT = Path(__file__).resolve().parents[1]
-FACE_OUT = ROOT / "tests" / "vectors" / "face.json"
-VERIFY_OUT = ROOT / "tests" / "vectors" / "verify.json"
-CHALLENGE_OUT = ROOT / "tests" / "vectors" / "challenge.json"
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "s3-uploads"
 NOW = 1_764_316_800
 #: The test picture: this box of the astronaut, shrunk to 160 x 128 (eye distance ~35 px).
@@ -148,7 +138,7 @@ def face_vectors() -> dict[str, Any]:
     cols = slice(max(0, math.floor(x)), min(image.shape[1], math.ceil(x + w)))
     face_light = np.percentile(np.floor(grey[rows, cols]), 90, method="inverted_cdf")
     return {
-        "description": "secureface.face on a real picture (tools/make_frontend_vectors.py)",
+        "description": "secureface.face on a real picture (python -m vectors)",
         "image": {
             "width": image.shape[1],
             "height": image.shape[0],
@@ -176,16 +166,6 @@ def face_vectors() -> dict[str, Any]:
     }
 
 
-def key(scalar: int) -> ec.EllipticCurvePrivateKey:
-    return ec.derive_private_key(scalar, ec.SECP256R1())
-
-
-def det_sign(private: ec.EllipticCurvePrivateKey):  # type: ignore[no-untyped-def]
-    return lambda message: private.sign(
-        message, ec.ECDSA(hashes.SHA256(), deterministic_signing=True)
-    )
-
-
 def verify_vectors() -> dict[str, Any]:
     session_id = b64url_encode(bytes(range(200, 216)))
     transaction_id = b64url_encode(bytes(range(16, 32)))
@@ -201,7 +181,7 @@ def verify_vectors() -> dict[str, Any]:
     answer = VerifyAnswer("verified", "", "light", transaction_id, session_id).to_json()
     sealed = AESGCM(response_key).encrypt(response_nonce, canonical_json(answer), aad_response)
     return {
-        "description": "PROTOCOL.md section 5 (tools/make_frontend_vectors.py)",
+        "description": "PROTOCOL.md section 5 (python -m vectors)",
         "session_id": session_id,
         "transaction_id": transaction_id,
         "request_key": request_key.hex(),
@@ -311,7 +291,7 @@ def challenge_vectors() -> dict[str, Any]:
         for challenge in drawn
     ]
     return {
-        "description": "PROTOCOL.md section 3, the challenge (tools/make_frontend_vectors.py)",
+        "description": "PROTOCOL.md section 3, the challenge (python -m vectors)",
         "constants": {
             "palette": {name: list(rgb) for name, rgb in challenges.PALETTE.items()},
             "center": challenges.CENTER,
@@ -326,26 +306,3 @@ def challenge_vectors() -> dict[str, Any]:
         "accepted": accepted,
         "refused": _refused(drawn[0].to_json()),
     }
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--check", action="store_true")
-    args = parser.parse_args()
-    stale = 0
-    outputs = ((FACE_OUT, face_vectors), (VERIFY_OUT, verify_vectors),
-               (CHALLENGE_OUT, challenge_vectors))  # fmt: skip
-    for path, build in outputs:
-        text = json.dumps(build(), indent=1) + "\n"
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                print(f"{path} is stale: run tools/make_frontend_vectors.py", file=sys.stderr)
-                stale = 1
-            continue
-        path.write_text(text)
-        print(f"wrote {path} ({len(text)} bytes)")
-    return stale
-
-
-if __name__ == "__main__":
-    sys.exit(main())
