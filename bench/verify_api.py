@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench.stack import browser, start_login
+from devstack.clients import browser, start_login
 from devstack.functions import REPO, FunctionPool
 from devstack.launch import launch_stack
 from devstack.template import read_api

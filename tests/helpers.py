@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import secrets
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
-from cryptography.hazmat.primitives import serialization
 
+from devstack.clients import Login, bank, browser, pinned, start_login
 from secureface.client import SecureFaceClient
-from secureface.crypto.ecdsa import spki_der
 from secureface.models.layout import model_key
-from secureface.rp import RelyingPartyClient, StartedTransaction
 from secureface.sessions.exchange import ClientSession
-from secureface.transactions.result import Result
+
+__all__ = ["Login", "start_login"]  # re-exported: the tests' logins are devstack's
 
 
 def http(
@@ -47,21 +44,15 @@ def error_body(body: bytes) -> dict[str, Any]:
 def pinned_spki(stack: dict[str, Any], which: str = "public_key_pem") -> bytes:
     """The stack's server key (sessions), or with ``which="manifest_public_key_pem"`` its
     manifest key, as DER SPKI."""
-    key = serialization.load_pem_public_key(stack[which].encode())
-    return spki_der(key)  # type: ignore[arg-type]
+    return pinned(stack[which])
 
 
 def client_for(
     stack: dict[str, Any], state_file: Path | None = None, source_ip: str = ""
 ) -> SecureFaceClient:
-    """A client pinned to the stack's two keys, as a browser configured by it is."""
-    return SecureFaceClient(
-        stack["urls"]["api"],
-        pinned_spki(stack),
-        manifest_spki=pinned_spki(stack, "manifest_public_key_pem"),
-        state_file=state_file,
-        source_ip=source_ip,
-    )
+    """A client pinned to the stack's two keys, as a browser configured by it is, straight on
+    the API."""
+    return browser(stack, source_ip, origin="api", state_file=state_file)
 
 
 def s3_client(stack: dict[str, Any]) -> Any:
@@ -96,51 +87,8 @@ def database(stack: dict[str, Any]) -> Any:
     return MongoClient(stack["urls"]["mongo"])[stack["mongo_db"]]
 
 
-def relying_party(stack: dict[str, Any], client_id: str = "demo-bank") -> RelyingPartyClient:
-    """A relying party's backend registered in the local stack (``demo-bank``: the example
-    bank's registration; ``other-portal``: a second audience), calling the public origin (the
-    distribution: the issuer of its result tokens)."""
-    secret = stack["relying_parties"][client_id]["client_secret"]
-    return RelyingPartyClient(stack["urls"]["web"], client_id, secret)
-
-
-@dataclass(frozen=True)
-class Login:
-    """A transaction a relying party started for one login, with what it must check later."""
-
-    rp: RelyingPartyClient
-    started: StartedTransaction
-    subject: str
-    nonce: str
-    state: str
-
-    @property
-    def token(self) -> str:
-        return self.started.client_token
-
-    @property
-    def transaction_id(self) -> str:
-        return self.started.transaction_id
-
-    def result(self, accept: tuple[str, ...] = ("verified",)) -> Result:
-        """Redeem and verify the result as the relying party does."""
-        return self.rp.verify(
-            self.rp.redeem(self.transaction_id), nonce=self.nonce, subject=self.subject,
-            accept=accept,
-        )  # fmt: skip
-
-
-def start_login(
-    stack: dict[str, Any], subject: str = "demo", *, client_id: str = "demo-bank", locale: str = ""
-) -> Login:
-    """Start a transaction for ``subject`` as the relying party ``client_id``."""
-    rp = relying_party(stack, client_id)
-    nonce, state = secrets.token_urlsafe(24), secrets.token_urlsafe(16)
-    started = rp.start(
-        subject=subject, nonce=nonce, state=state, locale=locale,
-        return_url=stack["relying_parties"][client_id]["return_url"],
-    )  # fmt: skip
-    return Login(rp, started, subject, nonce, state)
+#: A relying party's backend registered in the local stack (devstack.clients.bank).
+relying_party = bank
 
 
 def models_session(client: SecureFaceClient, stack: dict[str, Any]) -> ClientSession:

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import gevent
 from locust import User, constant, task
 
-from bench.stack import browser
+from devstack.clients import browser
 from devstack.seed import demo_face_png
 from livesim import bursts, people
 from secureface.client import AdminClient, ApiError, SecureFaceClient, browser_models
