@@ -1,7 +1,22 @@
 """Ports: the interfaces the pure core needs from the outside world.
 
-Adapters in :mod:`secureface.adapters` implement them with boto3 / pymongo; tests may use the
-real local servers through those same adapters.
+The ones every function shares are here; the others live beside the records they speak (a port
+and its record types change together). Every port, its adapter and its in-memory fake
+(``tests/fakes``; ``tests/unit/test_ports.py`` keeps this list complete):
+
+- ``ObjectStore`` (here): ``adapters.aws.S3ObjectStore``; fake ``MemoryStore``
+- ``Signer`` (here): ``adapters.aws.KmsSigner``; fake ``LocalSigner``
+- ``AuditLog`` (here): ``adapters.mongo.MongoAuditLog``; fake ``MemoryAudit``
+- ``crypto.envelope.DataKeyProvider``: ``adapters.aws.KmsDataKeys``; fake ``PlainDataKeys``
+- ``sessions.records.SessionStore``: ``adapters.mongo.MongoSessionStore``; fake ``MemorySessions``
+- ``transactions.model.TransactionStore``: ``adapters.mongo_transactions``; fake
+  ``MemoryTransactions``
+- ``verify.records.TemplateStore``: ``adapters.mongo_verify``; fake ``MemoryTemplates``
+- ``verify.records.AttemptStore``: ``adapters.mongo_verify``; fake ``MemoryAttempts``
+- ``verify.memory.AcceptedStore``: ``adapters.mongo_verify``; fake ``MemoryAccepted``
+- ``face.inference.InferenceModel``: ``adapters.onnx_runtime.OnnxModel``; no fake: the tests run
+  the real published models in-process
+- ``doctor.Deployment``: ``adapters.doctor_aws.AwsDeployment``; its fake is in test_doctor.py
 """
 
 from __future__ import annotations
