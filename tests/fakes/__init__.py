@@ -6,6 +6,7 @@ integration tests run the same logic against moto and the local API.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import os
@@ -25,6 +26,7 @@ from secureface.transactions.model import (
     STATUS_REDEEMED,
     STATUS_STARTED,
     Transaction,
+    token_digest,
 )
 from secureface.transactions.result import ResultSigner, jwks
 from secureface.verify.records import TemplateRecord
@@ -283,3 +285,16 @@ class MemorySecret:
     def __call__(self) -> str:
         self.reads += 1
         return json.dumps(self.document)
+
+
+#: A relying party registered in an in-memory registry (``Registry(MemorySecret(REGISTRY))``):
+#: its id, secret, return URL and the Basic credentials its backend sends.
+CLIENT_ID, SECRET = "demo-bank", "demo-bank-secret-0123456789abcdef"
+RETURN_URL = "https://bank.example/callback"
+AUTHORIZATION = "Basic " + base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
+REGISTRY = {
+    "relying_parties": [
+        {"client_id": CLIENT_ID, "name": "Demo Bank", "secret_sha256": token_digest(SECRET),
+         "return_urls": [RETURN_URL]},
+    ]
+}  # fmt: skip

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from devstack.template import load_template
+from tests.blocker import blocker
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What each layer installs beyond the core layer (layers/*/requirements.txt).
@@ -30,19 +31,19 @@ for getter in (runtime.key_exchange_service, runtime.model_service, runtime.tran
         pass
 """
 
-BLOCKER = """
-import importlib.abc, sys
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {blocked!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}} (not in this function's layers)")
-        return None
-sys.meta_path.insert(0, Block())
+#: After the blocker: the function's code on the path, as the Lambda runtime has it.
+LOAD_APP = """
 sys.path.insert(0, {code!r})
 import app
 assert callable(app.lambda_handler)
 {extra}
 """
+
+
+def script(blocked: tuple[str, ...], code: str, extra: str) -> str:
+    return blocker(blocked, "not in this function's layers") + LOAD_APP.format(
+        code=code, extra=extra
+    )
 
 
 def functions() -> list[tuple[str, str, bool]]:
@@ -61,7 +62,7 @@ def functions() -> list[tuple[str, str, bool]]:
 @pytest.mark.parametrize(("name", "code", "ml"), functions(), ids=lambda v: str(v))
 def test_each_function_imports_with_only_its_layers(name: str, code: str, ml: bool) -> None:
     blocked = () if ml else ML_ONLY
-    script = BLOCKER.format(blocked=blocked, code=str(ROOT / code), extra=REQUEST_PATH)
+    source = script(blocked, str(ROOT / code), REQUEST_PATH)
     nowhere = {
         "SECUREFACE_MODEL_BUCKET": "nowhere", "SECUREFACE_MONGO_URI": "mongodb://127.0.0.1:9/",
         "SECUREFACE_PUBLIC_ORIGIN": "https://face.example", "SECUREFACE_SIGNING_KEY_ID": "k",
@@ -71,7 +72,7 @@ def test_each_function_imports_with_only_its_layers(name: str, code: str, ml: bo
         "AWS_SECRET_ACCESS_KEY": "x",
     }  # fmt: skip
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", source], capture_output=True, text=True, timeout=120,
         env={"PYTHONPATH": str(ROOT / "layers/secureface"), "PATH": "/usr/bin:/bin",
              "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1", **nowhere},
     )  # fmt: skip
@@ -80,13 +81,9 @@ def test_each_function_imports_with_only_its_layers(name: str, code: str, ml: bo
 
 def test_the_check_would_see_a_missing_layer() -> None:
     """The blocker itself works: the verify use case does need the ML layer."""
-    script = BLOCKER.format(
-        blocked=ML_ONLY,
-        code=str(ROOT / "functions/verify"),
-        extra="import secureface.verify.service",
-    )
+    source = script(ML_ONLY, str(ROOT / "functions/verify"), "import secureface.verify.service")
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", source], capture_output=True, text=True, timeout=120,
         env={"PYTHONPATH": str(ROOT / "layers/secureface"), "PATH": "/usr/bin:/bin",
              "POWERTOOLS_TRACE_DISABLED": "true"},
     )  # fmt: skip

@@ -39,11 +39,13 @@ from secureface.models.segments import SEGMENT_SIZE, stream_id
 from secureface.models.service import ModelService
 from secureface.sessions.exchange import finish_exchange_at, new_client_hello
 from secureface.sessions.service import KeyExchangeService, SessionVault
-from secureface.transactions.model import token_digest
 from secureface.transactions.registry import Registry
 from secureface.transactions.service import TransactionService
 from secureface.verify.service import VerifyService
 from tests.fakes import (
+    AUTHORIZATION,
+    REGISTRY,
+    RETURN_URL,
     LocalResultSigner,
     LocalSigner,
     MemoryAccepted,
@@ -61,15 +63,6 @@ from tests.fakes import (
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "tests" / "events"
-CLIENT_ID, SECRET = "demo-bank", "demo-bank-secret-0123456789abcdef"
-RETURN_URL = "https://bank.example/callback"
-AUTHORIZATION = "Basic " + base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
-REGISTRY = {
-    "relying_parties": [
-        {"client_id": CLIENT_ID, "name": "Demo Bank", "secret_sha256": token_digest(SECRET),
-         "return_urls": [RETURN_URL]},
-    ]
-}  # fmt: skip
 #: The event file of each route of the table (``tests/events/<name>.json``).
 EVENT_OF = {
     ("POST", "/session"): "post_session",

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.blocker import blocker
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "layers/secureface/secureface"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -31,15 +33,6 @@ NOT_IN_BASE = (
     "pymongo",
     "aws_lambda_powertools",
 )
-BLOCKER = """
-import importlib.abc, sys
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {blocked!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}} (not a base dependency)")
-        return None
-sys.meta_path.insert(0, Block())
-"""
 
 
 def requirement_name(line: str) -> str:
@@ -148,7 +141,7 @@ def test_the_extras_name_the_packages_the_layers_pin_at_or_below_their_pins() ->
 def test_a_relying_party_and_the_cli_import_with_the_base_dependency_only() -> None:
     """``secureface.rp`` (a bank's backend), ``secureface.client`` and the CLI's parser import
     with numpy, Pillow, onnxruntime, boto3, pymongo and Powertools all unavailable."""
-    script = BLOCKER.format(blocked=NOT_IN_BASE) + (
+    script = blocker(NOT_IN_BASE, "not a base dependency") + (
         "import secureface.rp, secureface.client, secureface.transactions.result\n"
         "from secureface.cli import build_parser\n"
         "build_parser().parse_args(['token', 'verify', '--help'])\n"
@@ -159,7 +152,7 @@ def test_a_relying_party_and_the_cli_import_with_the_base_dependency_only() -> N
 
 
 def test_the_blocker_would_see_a_dependency_outside_the_base() -> None:
-    script = BLOCKER.format(blocked=NOT_IN_BASE) + "import secureface.verify.liveness\n"
+    script = blocker(NOT_IN_BASE, "not a base dependency") + "import secureface.verify.liveness\n"
     done = run_isolated(script, str(ROOT / "layers/secureface"))
     assert done.returncode != 0 and "not a base dependency" in done.stderr
 

@@ -8,7 +8,6 @@ same as the browser's answer, for the transaction's subject.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import secrets
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from secureface.sessions.exchange import ClientSession, finish_exchange_at, new_
 from secureface.sessions.records import SessionRecord
 from secureface.sessions.sealed import REQUEST_LABEL, RESPONSE_LABEL, open_message, seal_message
 from secureface.sessions.service import KeyExchangeService, SessionVault
-from secureface.transactions.model import CONSENT_NOTICE, STATUS_STARTED, token_digest
+from secureface.transactions.model import CONSENT_NOTICE, STATUS_STARTED
 from secureface.transactions.registry import Registry
 from secureface.transactions.result import DECISIONS, Result, verify_result
 from secureface.transactions.service import TransactionService
@@ -44,6 +43,10 @@ from secureface.verify.records import TemplateRecord
 from secureface.verify.request import Consent, encode_payload
 from secureface.verify.service import VerifyService
 from tests.fakes import (
+    AUTHORIZATION,
+    CLIENT_ID,
+    REGISTRY,
+    RETURN_URL,
     LocalResultSigner,
     LocalSigner,
     MemoryAccepted,
@@ -58,15 +61,6 @@ from tests.fakes import (
 
 NOW = 1_764_316_800
 ISSUER = "https://api.secureface.example"
-CLIENT_ID, SECRET = "demo-bank", "demo-bank-secret-0123456789abcdef"
-RETURN_URL = "https://bank.example/callback"
-AUTHORIZATION = "Basic " + base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
-REGISTRY = {
-    "relying_parties": [
-        {"client_id": CLIENT_ID, "name": "Demo Bank", "secret_sha256": token_digest(SECRET),
-         "return_urls": [RETURN_URL]},
-    ]
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
