@@ -378,11 +378,21 @@ def test_routes_match_the_packages_route_table(template: Template) -> None:
     assert served == {(r.method, r.path, r.function) for r in ROUTES}
 
 
-def test_starting_transactions_has_a_route_throttle_below_the_default(template: Template) -> None:
+def throttle(template: Template, route: str | None, field: str) -> int:
+    """A route's throttle (``None``: the default route's) as deployed with the parameters'
+    defaults; every throttle is a parameter, so an operator sizes it without editing."""
     api = props(template, "HttpApi")
-    own = api["RouteSettings"]["POST /v1/transactions"]
-    assert 0 < own["ThrottlingRateLimit"] < api["DefaultRouteSettings"]["ThrottlingRateLimit"]
-    assert 0 < own["ThrottlingBurstLimit"] < api["DefaultRouteSettings"]["ThrottlingBurstLimit"]
+    settings = api["DefaultRouteSettings"] if route is None else api["RouteSettings"][route]
+    parameter = template["Parameters"][ref_name(settings[field])]
+    assert parameter["Type"] == "Number" and parameter["MinValue"] >= 1
+    return int(parameter["Default"])
+
+
+def test_starting_transactions_has_a_route_throttle_below_the_default(template: Template) -> None:
+    for field in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+        assert 0 < throttle(template, "POST /v1/transactions", field) < throttle(
+            template, None, field
+        )
 
 
 def test_result_tokens_have_a_key_of_their_own_that_only_verify_signs_with(
@@ -513,8 +523,8 @@ def test_only_the_distribution_can_vouch_for_a_viewer_address(template: Template
 
 def test_http_api_is_throttled_and_access_logged(template: Template) -> None:
     api = props(template, "HttpApi")
-    assert api["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
-    assert api["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert throttle(template, None, "ThrottlingBurstLimit") > 0
+    assert throttle(template, None, "ThrottlingRateLimit") > 0
     destination = api["AccessLogSettings"]["DestinationArn"]
     assert ref_name(destination) == "ApiAccessLogGroup"
     retention = props(template, "ApiAccessLogGroup")["RetentionInDays"]
@@ -631,9 +641,8 @@ def test_data_keys_are_granted_by_purpose(template: Template) -> None:
 def test_verify_has_a_route_throttle_and_optional_reserved_concurrency(
     template: Template,
 ) -> None:
-    api = props(template, "HttpApi")
-    own = api["RouteSettings"]["POST /verify"]
-    assert 0 < own["ThrottlingRateLimit"] < api["DefaultRouteSettings"]["ThrottlingRateLimit"]
+    for field in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
+        assert 0 < throttle(template, "POST /verify", field) < throttle(template, None, field)
     reserved = props(template, "VerifyFunction")["ReservedConcurrentExecutions"]
     assert reserved["Fn::If"][0] == "HasVerifyConcurrency"
     assert template["Parameters"]["VerifyReservedConcurrency"]["Default"] == 0
