@@ -390,8 +390,8 @@ def throttle(template: Template, route: str | None, field: str) -> int:
 
 def test_starting_transactions_has_a_route_throttle_below_the_default(template: Template) -> None:
     for field in ("ThrottlingRateLimit", "ThrottlingBurstLimit"):
-        assert 0 < throttle(template, "POST /v1/transactions", field) < throttle(
-            template, None, field
+        assert (
+            0 < throttle(template, "POST /v1/transactions", field) < throttle(template, None, field)
         )
 
 
