@@ -5,7 +5,7 @@
 //
 //   dist/index.html                       page (script with integrity=)
 //   dist/assets/app-<hash>.js             page bundle (src/main.js)
-//   dist/assets/inference-<hash>.js       inference worker (src/inference.worker.js + onnxruntime-web)
+//   dist/assets/inference-<hash>.js       inference worker (src/capture/inference.worker.js + onnxruntime-web)
 //   dist/assets/ort-wasm-simd-threaded-<hash>.{mjs,wasm}   onnxruntime-web WebAssembly backend
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
@@ -52,7 +52,7 @@ async function bundle(name, entry, extra = {}) {
 
 const ortUrls = Object.fromEntries(Object.entries(ORT_FILES).map(([k, f]) => [k, copyHashed(`${ORT_DIST}/${f}`)]));
 // The worker imports onnxruntime-web's build that loads the WebAssembly runtime from ortUrls.
-const worker = await bundle("inference", "src/inference.worker.js", {
+const worker = await bundle("inference", "src/capture/inference.worker.js", {
   conditions: ["onnxruntime-web-use-extern-wasm"],
   define: { __SF_ORT_WASM__: JSON.stringify(ortUrls) },
 });

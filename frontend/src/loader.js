@@ -2,15 +2,15 @@
 // person is sent): pinned keys (from the configuration) → manifest signed by the manifest key
 // (+ rollback check) → key exchange chained to the server key for a models-only session → encrypted model download with progress → SHA-256
 // checks → onnxruntime-web sessions in the worker.
-import { apiFetch } from "./api.js";
+import { apiFetch } from "./protocol/api.js";
 import { ConfigError } from "./config.js";
-import { importVerifyKey, sha256Hex } from "./crypto.js";
-import { b64urlDecode } from "./encoding.js";
+import { importVerifyKey, sha256Hex } from "./protocol/crypto.js";
+import { b64urlDecode } from "./protocol/encoding.js";
 import { msg } from "./i18n.js";
-import { createSessions } from "./inference.js";
-import { highestSeenVersion, rememberVersion, verifyManifest } from "./manifest.js";
-import { loadModels } from "./models.js";
-import { openSession } from "./session.js";
+import { createSessions } from "./capture/inference.js";
+import { highestSeenVersion, rememberVersion, verifyManifest } from "./protocol/manifest.js";
+import { loadModels } from "./protocol/models.js";
+import { openSession } from "./protocol/session.js";
 
 /**
  * One pinned key from the configuration, checked against its declared id.
@@ -90,12 +90,12 @@ export const mark = (step) => performance.mark(`secureface:${step}`).startTime;
  * is opened with the transaction's client token (`purpose: "models"`: the token stays usable
  * for the attempt).
  * @param {object} options
- * @param {import("./inference.js").InferenceWorker} options.worker
+ * @param {import("./capture/inference.js").InferenceWorker} options.worker
  * @param {Readonly<import("./config.js").DEFAULTS>} options.config loaded (config.js loadConfig)
  * @param {PinnedKeys} options.keys the pinned keys (pinnedKeys)
  * @param {string} options.clientToken
  * @param {(step: import("./i18n.js").Message) => void} options.onStep progress sentence
- * @param {(manifest: import("./manifest.js").Manifest) => void} [options.onManifest]
+ * @param {(manifest: import("./protocol/manifest.js").Manifest) => void} [options.onManifest]
  * @param {(progress: {received: number, total: number}) => void} [options.onProgress]
  * @returns {Promise<Prepared>}
  */

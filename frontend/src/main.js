@@ -10,22 +10,22 @@
 // decision opened and checked (verify.js) → result, whose button returns to the relying party
 // (which redeems the signed result server to server). Declining, or leaving once the token is
 // used, returns with error=access_denied. Every failure ends on a message, never on a spinner.
-import { ApiError } from "./api.js";
-import { CameraError, openCamera, stopCamera } from "./camera.js";
-import { placeFace, recordChallenge } from "./capture.js";
+import { ApiError } from "./protocol/api.js";
+import { CameraError, openCamera, stopCamera } from "./capture/camera.js";
+import { placeFace, recordChallenge } from "./capture/capture.js";
 import { loadConfig } from "./config.js";
 import { consentMeta } from "./consent.js";
 import { ACCESS_DENIED, fetchFlow, readToken, returnUrl, takeToken } from "./flow.js";
 import { chooseLocale, getLocale, isLocale, msg, setLocale } from "./i18n.js";
-import { InferenceWorker } from "./inference.js";
+import { InferenceWorker } from "./capture/inference.js";
 import { mark, pinnedKeys, prepare } from "./loader.js";
 import { ASSURANCE_TEXT, DECISION_TEXT, describeDecision, describeError } from "./messages.js";
-import { openSession } from "./session.js";
+import { openSession } from "./protocol/session.js";
 import {
   drawOverlay, setStartEnabled, showCaptureHint, showChallenge, showConsent, showFrameStats, showGuidance, showManifest,
   showModels, showNoFlow, showPhase, showProgress, showResult, showStatus, showSteps, translatePage, videoElement,
 } from "./ui.js";
-import { submitVerification } from "./verify.js";
+import { submitVerification } from "./protocol/verify.js";
 
 /** Per-frame analysis times kept for `#frame-stats`. */
 const TIMINGS_KEPT = 300;

@@ -3,7 +3,7 @@
 // the DOM. Every sentence is a message (i18n.js) written with setMessage, which remembers its key
 // and parameters on the element (`data-i18n`, `data-i18n-args`): translatePage renders every
 // one of them again in another language. Text only (textContent), never markup.
-import { cssColour } from "./challenge.js";
+import { cssColour } from "./capture/challenge.js";
 import { getLocale, msg, render } from "./i18n.js";
 import { HINT_TEXT, MOVE_ARROWS, MOVE_LABELS, PURPOSE_TEXT } from "./messages.js";
 
@@ -237,7 +237,7 @@ export const videoElement = () => /** @type {HTMLVideoElement} */ ($("video"));
 
 /**
  * Draw the detected faces over the video (same size and mirroring as the video).
- * @param {import("./challenge.js").FrameAnalysis | null} analysis null clears
+ * @param {import("./capture/challenge.js").FrameAnalysis | null} analysis null clears
  * @param {boolean} good the face meets the current step
  */
 export function drawOverlay(analysis, good) {
@@ -269,7 +269,7 @@ export function drawOverlay(analysis, good) {
  * The page's own per-frame timings and the last frame's hints, for tests and support
  * (`#frame-stats[data-ms]`, `[data-last]`).
  * @param {number[]} timings ms per analysed frame, most recent last
- * @param {import("./challenge.js").FrameAnalysis} last
+ * @param {import("./capture/challenge.js").FrameAnalysis} last
  */
 export function showFrameStats(timings, last) {
   const output = $("frame-stats");
@@ -340,7 +340,7 @@ export function showResult(view) {
 }
 
 /**
- * @param {import("./manifest.js").Manifest} manifest
+ * @param {import("./protocol/manifest.js").Manifest} manifest
  */
 export function showManifest(manifest) {
   const rows = [[msg("tech.manifest_version"), String(manifest.manifest_version)],

@@ -2,13 +2,13 @@
 // warm-up model, and the rule that protocol modules import without a DOM.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApiError } from "../src/api.js";
+import { ApiError } from "../src/protocol/api.js";
 import { ConfigError, loadConfig } from "../src/config.js";
-import { b64urlDecode, b64urlEncode, fromHex, toHex } from "../src/encoding.js";
-import { ManifestError, ProtocolError } from "../src/errors.js";
+import { b64urlDecode, b64urlEncode, fromHex, toHex } from "../src/protocol/encoding.js";
+import { ManifestError, ProtocolError } from "../src/protocol/errors.js";
 import { render } from "../src/i18n.js";
 import { describeError } from "../src/messages.js";
-import { warmupModel } from "../src/warmup-model.js";
+import { warmupModel } from "../src/capture/warmup-model.js";
 
 test("base64url round-trips and refuses other alphabets and padding", () => {
   const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);

@@ -4,12 +4,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { CameraError, cameraErrorKind, openCamera } from "../src/camera.js";
-import { burstFps, fitPayload, framePacer } from "../src/capture.js";
+import { CameraError, cameraErrorKind, openCamera } from "../src/capture/camera.js";
+import { burstFps, fitPayload, framePacer } from "../src/capture/capture.js";
 import {
   CENTER, DIRECTIONS, HINTS, LIGHT_MAX_MS, LIGHT_MIN_MS, MIN_INTERVALS, MODES, MOVE_COUNT, PALETTE, assess, assessDuring,
   colourAt, cssColour, moveAt, parseChallenge,
-} from "../src/challenge.js";
+} from "../src/capture/challenge.js";
 import { ConfigError, DEFAULTS, loadConfig } from "../src/config.js";
 import { render, t } from "../src/i18n.js";
 import { HINT_TEXT, MOVE_LABELS, describeDecision, describeError } from "../src/messages.js";

@@ -9,7 +9,7 @@ import * as ort from "onnxruntime-web";
 import {
   ANTISPOOF_INPUT, DETECTOR_INPUT, STRIDES, antispoofInput, cropBox, decodeDetections, detectorInput,
   eyeDistance, letterboxSize, lumaPercentile, meanLuma, poseCues, roundHalfEven,
-} from "../src/face.js";
+} from "../src/capture/face.js";
 import { cropRgb, resizeRgb, toRgba } from "../testing/image.js";
 
 const vector = JSON.parse(readFileSync(new URL("../../tests/vectors/face.json", import.meta.url), "utf8"));

@@ -1,8 +1,8 @@
 // Manifest rules beyond the vector: entry formats (names end up in URLs), types, times.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { importVerifyKey } from "../src/crypto.js";
-import { MAX_LIFETIME_S, MAX_VERSION_JUMP, verifyManifest } from "../src/manifest.js";
+import { importVerifyKey } from "../src/protocol/crypto.js";
+import { MAX_LIFETIME_S, MAX_VERSION_JUMP, verifyManifest } from "../src/protocol/manifest.js";
 import { es256KeyPair, signJws } from "../testing/helpers.js";
 
 const NOW = 1_764_316_800;
@@ -65,8 +65,8 @@ test("a version more than 1000 above the highest seen is refused, once one was s
 test("two pinned keys: the manifest verifies with the manifest key only, never the server key", async () => {
   const { pinnedKeys } = await import("../src/loader.js");
   const { ConfigError } = await import("../src/config.js");
-  const { b64urlEncode } = await import("../src/encoding.js");
-  const { sha256Hex } = await import("../src/crypto.js");
+  const { b64urlEncode } = await import("../src/protocol/encoding.js");
+  const { sha256Hex } = await import("../src/protocol/crypto.js");
   const { fakeApi } = await import("../testing/helpers.js");
   const api = await fakeApi();
   const config = {

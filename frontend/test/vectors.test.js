@@ -3,12 +3,12 @@
 // checked by a second implementation (WebCrypto).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { importEcdhKeyPair, importVerifyKey, sha256, sha256Hex } from "../src/crypto.js";
-import { b64urlDecode, b64urlEncode, toHex } from "../src/encoding.js";
-import { ManifestError, verifyManifest } from "../src/manifest.js";
-import { ProtocolError, finishExchange } from "../src/session.js";
-import { createOpener, parseHeader, streamId } from "../src/stream.js";
-import { REQUEST_LABEL, RESPONSE_LABEL, openMessage, sealMessage } from "../src/verify.js";
+import { importEcdhKeyPair, importVerifyKey, sha256, sha256Hex } from "../src/protocol/crypto.js";
+import { b64urlDecode, b64urlEncode, toHex } from "../src/protocol/encoding.js";
+import { ManifestError, verifyManifest } from "../src/protocol/manifest.js";
+import { ProtocolError, finishExchange } from "../src/protocol/session.js";
+import { createOpener, parseHeader, streamId } from "../src/protocol/stream.js";
+import { REQUEST_LABEL, RESPONSE_LABEL, openMessage, sealMessage } from "../src/protocol/verify.js";
 import {
   canonicalJson, flipBit, formulaPlaintext, fromHex, modelKey, sealStream, serverSessionKeys, vectors,
 } from "../testing/helpers.js";

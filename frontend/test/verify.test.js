@@ -4,16 +4,16 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { ApiError } from "../src/api.js";
+import { ApiError } from "../src/protocol/api.js";
 import { CONSENT_NOTICE, LOCALES, consentMeta } from "../src/consent.js";
-import { importVerifyKey } from "../src/crypto.js";
-import { b64urlDecode, b64urlEncode, fromHex, utf8 } from "../src/encoding.js";
-import { ProtocolError } from "../src/errors.js";
-import { openSession } from "../src/session.js";
+import { importVerifyKey } from "../src/protocol/crypto.js";
+import { b64urlDecode, b64urlEncode, fromHex, utf8 } from "../src/protocol/encoding.js";
+import { ProtocolError } from "../src/protocol/errors.js";
+import { openSession } from "../src/protocol/session.js";
 import {
   ANSWER_TYPE, ASSURANCES, DECISIONS, HINTS, PayloadError, REQUEST_LABEL, RESPONSE_LABEL, encodePayload, openMessage,
   parseAnswer, sealMessage, submitVerification,
-} from "../src/verify.js";
+} from "../src/protocol/verify.js";
 import { CLIENT_TOKEN, TRANSACTION, aesGcmKey, fakeApi, flipBit, watchSubtle, withFetch } from "../testing/helpers.js";
 
 const v = JSON.parse(readFileSync(new URL("../../tests/vectors/verify.json", import.meta.url), "utf8"));

@@ -2,8 +2,8 @@
 // WebCrypto (a second, independent implementation of the server side, raw keys and all: checked
 // against the vectors in vectors.test.js before the other tests rely on it).
 import { readFileSync } from "node:fs";
-import { b64urlEncode, concatBytes, fromHex, u32be, utf8 } from "../src/encoding.js";
-import { streamId } from "../src/stream.js";
+import { b64urlEncode, concatBytes, fromHex, u32be, utf8 } from "../src/protocol/encoding.js";
+import { streamId } from "../src/protocol/stream.js";
 
 const subtle = globalThis.crypto.subtle;
 

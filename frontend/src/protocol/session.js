@@ -12,7 +12,7 @@ import {
 import {
   b64urlDecode, b64urlEncode, bytesEqual, concatBytes, isInt, parseJsonBytes, utf8,
 } from "./encoding.js";
-import { parseChallenge } from "./challenge.js";
+import { parseChallenge } from "../capture/challenge.js";
 import { ProtocolError } from "./errors.js";
 import { verifyCompactJws } from "./jws.js";
 
@@ -43,7 +43,7 @@ export const SESSION_PURPOSES = Object.freeze(["models", "verify"]);
  * @property {string} sessionId base64url, sent as `X-SecureFace-Session`
  * @property {number} issuedAt
  * @property {number} expiresAt
- * @property {import("./challenge.js").Challenge} challenge what the verify step will demand
+ * @property {import("../capture/challenge.js").Challenge} challenge what the verify step will demand
  * @property {SessionKeys} keys
  */
 
@@ -172,7 +172,7 @@ export async function verifyDelegation(token, pinnedKey, { now, usage }) {
  * @property {Uint8Array} serverNonce
  * @property {number} issuedAt
  * @property {number} expiresAt
- * @property {import("./challenge.js").Challenge} challenge
+ * @property {import("../capture/challenge.js").Challenge} challenge
  * @property {string} delegationSha256
  */
 

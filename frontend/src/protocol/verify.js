@@ -5,7 +5,7 @@
 // decision, which only this browser and the server can have sealed. The relying party never
 // relies on it: it redeems the server's signed result token, server to server.
 import { apiFetch } from "./api.js";
-import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "./consent.js";
+import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "../consent.js";
 import { aesGcmDecrypt, aesGcmEncrypt, randomBytes } from "./crypto.js";
 import { b64urlDecode, b64urlEncode, concatBytes, isInt, parseJsonBytes, u32be, utf8 } from "./encoding.js";
 import { ProtocolError } from "./errors.js";
@@ -52,8 +52,8 @@ export class PayloadError extends Error {
  * meta = {"frames": [{"size", "t"}, …], "consent": {"notice", "locale", "accepted_at",
  * "transaction_id"}}, `t` ms from the challenge's time zero. No subject: the server takes it from
  * the relying party's transaction.
- * @param {import("./capture.js").CapturedFrame[]} frames in capture order
- * @param {import("./consent.js").ConsentMeta} consent consent.js consentMeta
+ * @param {import("../capture/capture.js").CapturedFrame[]} frames in capture order
+ * @param {import("../consent.js").ConsentMeta} consent consent.js consentMeta
  * @returns {Uint8Array}
  * @throws {PayloadError}
  */
@@ -158,8 +158,8 @@ export function parseAnswer(bytes, { sessionId, transactionId }) {
  * @param {object} options
  * @param {string} options.apiUrl
  * @param {import("./session.js").Session} options.session a `verify` session
- * @param {import("./capture.js").CapturedFrame[]} options.frames the burst, in capture order
- * @param {import("./consent.js").ConsentMeta} options.consent names the transaction
+ * @param {import("../capture/capture.js").CapturedFrame[]} options.frames the burst, in capture order
+ * @param {import("../consent.js").ConsentMeta} options.consent names the transaction
  * @returns {Promise<Readonly<VerifyAnswer>>}
  * @throws {PayloadError | ProtocolError | import("./api.js").ApiError}
  */
