@@ -1,6 +1,7 @@
 // Runtime configuration: /config.json (written by the deploy workflow or the local stack),
 // over documented defaults.
 import { isWebUrl } from "./flow.js";
+import { ConfigError } from "./protocol/errors.js";
 
 export const DEFAULTS = Object.freeze({
   apiUrl: "", // base URL of the HTTP API, no trailing slash
@@ -40,15 +41,6 @@ const CAPTURE_RANGES = Object.freeze({
   centerMaxAbsYaw: [0, 1], fps: [8, 15], minFaceHeight: [0, 640], minFaceLight: [0, 255], minFrameLuma: [0, 255],
   maxSide: [160, 640], jpegQuality: [0.5, 0.95],
 });
-
-/** The configuration is missing, unreadable or incomplete. */
-export class ConfigError extends Error {
-  /** @param {string} message */
-  constructor(message) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
 
 /**
  * @param {typeof fetch} [fetchImpl]

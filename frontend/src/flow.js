@@ -7,7 +7,7 @@
 import { apiFetch } from "./protocol/api.js";
 import { LOCALES, TRANSACTION_ID_RE } from "./consent.js";
 import { isInt } from "./protocol/encoding.js";
-import { ProtocolError } from "./protocol/errors.js";
+import { ApiError, ProtocolError } from "./protocol/errors.js";
 
 /** A client token: 32 bytes, base64url (secureface.transactions.model.TOKEN_RE). */
 export const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
@@ -58,7 +58,7 @@ export function takeToken({ location, history }) {
  * @param {string} apiUrl
  * @param {string} clientToken
  * @returns {Promise<Readonly<Flow>>}
- * @throws {import("./protocol/api.js").ApiError} 401 invalid_client_token: unknown, expired or used
+ * @throws {ApiError} 401 invalid_client_token: unknown, expired or used
  * @throws {ProtocolError} an answer that is not a flow
  */
 export async function fetchFlow(apiUrl, clientToken) {

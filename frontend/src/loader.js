@@ -3,7 +3,6 @@
 // (+ rollback check) → key exchange chained to the server key for a models-only session → encrypted model download with progress → SHA-256
 // checks → onnxruntime-web sessions in the worker.
 import { apiFetch } from "./protocol/api.js";
-import { ConfigError } from "./config.js";
 import { importVerifyKey, sha256Hex } from "./protocol/crypto.js";
 import { b64urlDecode } from "./protocol/encoding.js";
 import { msg } from "./i18n.js";
@@ -11,6 +10,7 @@ import { createSessions } from "./capture/inference.js";
 import { highestSeenVersion, rememberVersion, verifyManifest } from "./protocol/manifest.js";
 import { loadModels } from "./protocol/models.js";
 import { openSession } from "./protocol/session.js";
+import { ConfigError } from "./protocol/errors.js";
 
 /**
  * One pinned key from the configuration, checked against its declared id.

@@ -10,8 +10,7 @@
 // decision opened and checked (verify.js) → result, whose button returns to the relying party
 // (which redeems the signed result server to server). Declining, or leaving once the token is
 // used, returns with error=access_denied. Every failure ends on a message, never on a spinner.
-import { ApiError } from "./protocol/api.js";
-import { CameraError, openCamera, stopCamera } from "./capture/camera.js";
+import { openCamera, stopCamera } from "./capture/camera.js";
 import { placeFace, recordChallenge } from "./capture/capture.js";
 import { loadConfig } from "./config.js";
 import { consentMeta } from "./consent.js";
@@ -26,6 +25,7 @@ import {
   showModels, showNoFlow, showPhase, showProgress, showResult, showStatus, showSteps, translatePage, videoElement,
 } from "./ui.js";
 import { submitVerification } from "./protocol/verify.js";
+import { ApiError, CameraError } from "./protocol/errors.js";
 
 /** Per-frame analysis times kept for `#frame-stats`. */
 const TIMINGS_KEPT = 300;

@@ -3,13 +3,10 @@
 // parameters, rendered in the page's language by ui.js). The `reason` of a refusal is kept (for
 // support) but the wording never blames the person. Every key is written out here (no key built
 // from a code), so that test/i18n.test.js finds each one in the catalogs.
-import { ApiError } from "./protocol/api.js";
-import { CameraError } from "./capture/camera.js";
-import { ConfigError } from "./config.js";
-import { ManifestError, ProtocolError } from "./protocol/errors.js";
 import { msg } from "./i18n.js";
-import { InferenceError } from "./capture/inference.js";
-import { PayloadError } from "./protocol/verify.js";
+import {
+  ApiError, CameraError, ConfigError, InferenceError, ManifestError, PayloadError, ProtocolError,
+} from "./protocol/errors.js";
 
 /** @typedef {import("./i18n.js").Message} Message */
 /** @typedef {string | Message} RpName the relying party's name, or a message naming it */

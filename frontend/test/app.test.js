@@ -2,13 +2,12 @@
 // warm-up model, and the rule that protocol modules import without a DOM.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApiError } from "../src/protocol/api.js";
-import { ConfigError, loadConfig } from "../src/config.js";
+import { loadConfig } from "../src/config.js";
 import { b64urlDecode, b64urlEncode, fromHex, toHex } from "../src/protocol/encoding.js";
-import { ManifestError, ProtocolError } from "../src/protocol/errors.js";
 import { render } from "../src/i18n.js";
 import { describeError } from "../src/messages.js";
 import { warmupModel } from "../src/capture/warmup-model.js";
+import { ApiError, ConfigError, ManifestError, ProtocolError } from "../src/protocol/errors.js";
 
 test("base64url round-trips and refuses other alphabets and padding", () => {
   const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);

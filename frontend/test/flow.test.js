@@ -2,10 +2,9 @@
 // POST /v1/flow checked field by field, and the return URL to the relying party.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApiError } from "../src/protocol/api.js";
-import { ProtocolError } from "../src/protocol/errors.js";
 import { ACCESS_DENIED, fetchFlow, isWebUrl, parseFlow, readToken, returnUrl, takeToken } from "../src/flow.js";
 import { CLIENT_TOKEN, TRANSACTION, fakeApi, withFetch } from "../testing/helpers.js";
+import { ApiError, ProtocolError } from "../src/protocol/errors.js";
 
 const NOW = 1_764_316_800;
 const FLOW = { ...TRANSACTION, expires_at: NOW + 600 };

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import { importVerifyKey } from "../src/protocol/crypto.js";
 import { MAX_LIFETIME_S, MAX_VERSION_JUMP, verifyManifest } from "../src/protocol/manifest.js";
 import { es256KeyPair, signJws } from "../testing/helpers.js";
+import { ConfigError } from "../src/protocol/errors.js";
 
 const NOW = 1_764_316_800;
 const ENTRY = { name: "yunet", version: "2023mar", role: "detector", sha256: "ab".repeat(32), size: 10 };
@@ -64,7 +65,6 @@ test("a version more than 1000 above the highest seen is refused, once one was s
 
 test("two pinned keys: the manifest verifies with the manifest key only, never the server key", async () => {
   const { pinnedKeys } = await import("../src/loader.js");
-  const { ConfigError } = await import("../src/config.js");
   const { b64urlEncode } = await import("../src/protocol/encoding.js");
   const { sha256Hex } = await import("../src/protocol/crypto.js");
   const { fakeApi } = await import("../testing/helpers.js");

@@ -1,14 +1,13 @@
 // loadModels against a fake API: parallel ranges, progress, and every refusal of PROTOCOL.md §4.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApiError } from "../src/protocol/api.js";
 import { importVerifyKey } from "../src/protocol/crypto.js";
 import { concatBytes } from "../src/protocol/encoding.js";
-import { ProtocolError } from "../src/protocol/errors.js";
 import { loadModels, planRanges } from "../src/protocol/models.js";
 import { openSession } from "../src/protocol/session.js";
 import { streamId } from "../src/protocol/stream.js";
 import { sealStream, fakeApi, withFetch } from "../testing/helpers.js";
+import { ApiError, ProtocolError } from "../src/protocol/errors.js";
 
 const MiB = 1 << 20;
 const bytes = (size, seed) => Uint8Array.from({ length: size }, (_, i) => (i * 31 + seed) % 251);

@@ -2,16 +2,16 @@
 // refusal of PROTOCOL.md §3.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApiError } from "../src/protocol/api.js";
 import { generateEcdhKeyPair, importEcdhKeyPair, importVerifyKey } from "../src/protocol/crypto.js";
 import { b64urlDecode, b64urlEncode, utf8 } from "../src/protocol/encoding.js";
-import { ProtocolError, finishExchange, openSession, verifyDelegation } from "../src/protocol/session.js";
+import { finishExchange, openSession, verifyDelegation } from "../src/protocol/session.js";
 import { createOpener, streamId } from "../src/protocol/stream.js";
 import { REQUEST_LABEL, RESPONSE_LABEL, openMessage, sealMessage } from "../src/protocol/verify.js";
 import {
   CHALLENGE, CLIENT_TOKEN, MOTION_CHALLENGE, aesGcmKey, entryFor, es256KeyPair, fakeApi, sealStream, signJws, vectors,
   watchSubtle, withFetch,
 } from "../testing/helpers.js";
+import { ApiError, ProtocolError } from "../src/protocol/errors.js";
 
 const NOW = 1_764_316_800;
 /** A models-only session of the fake API's transaction (it may open five). */

@@ -5,13 +5,14 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { importEcdhKeyPair, importVerifyKey, sha256, sha256Hex } from "../src/protocol/crypto.js";
 import { b64urlDecode, b64urlEncode, toHex } from "../src/protocol/encoding.js";
-import { ManifestError, verifyManifest } from "../src/protocol/manifest.js";
-import { ProtocolError, finishExchange } from "../src/protocol/session.js";
+import { verifyManifest } from "../src/protocol/manifest.js";
+import { finishExchange } from "../src/protocol/session.js";
 import { createOpener, parseHeader, streamId } from "../src/protocol/stream.js";
 import { REQUEST_LABEL, RESPONSE_LABEL, openMessage, sealMessage } from "../src/protocol/verify.js";
 import {
   canonicalJson, flipBit, formulaPlaintext, fromHex, modelKey, sealStream, serverSessionKeys, vectors,
 } from "../testing/helpers.js";
+import { ManifestError, ProtocolError } from "../src/protocol/errors.js";
 
 const rootKey = () => importVerifyKey(b64urlDecode(vectors.root_spki));
 const s = vectors.stream;

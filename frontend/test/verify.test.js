@@ -4,17 +4,16 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { ApiError } from "../src/protocol/api.js";
 import { CONSENT_NOTICE, LOCALES, consentMeta } from "../src/consent.js";
 import { importVerifyKey } from "../src/protocol/crypto.js";
 import { b64urlDecode, b64urlEncode, fromHex, utf8 } from "../src/protocol/encoding.js";
-import { ProtocolError } from "../src/protocol/errors.js";
 import { openSession } from "../src/protocol/session.js";
 import {
-  ANSWER_TYPE, ASSURANCES, DECISIONS, HINTS, PayloadError, REQUEST_LABEL, RESPONSE_LABEL, encodePayload, openMessage,
-  parseAnswer, sealMessage, submitVerification,
+  ANSWER_TYPE, ASSURANCES, DECISIONS, HINTS, REQUEST_LABEL, RESPONSE_LABEL, encodePayload, openMessage, parseAnswer,
+  sealMessage, submitVerification,
 } from "../src/protocol/verify.js";
 import { CLIENT_TOKEN, TRANSACTION, aesGcmKey, fakeApi, flipBit, watchSubtle, withFetch } from "../testing/helpers.js";
+import { ApiError, PayloadError, ProtocolError } from "../src/protocol/errors.js";
 
 const v = JSON.parse(readFileSync(new URL("../../tests/vectors/verify.json", import.meta.url), "utf8"));
 const NOW = 1_764_316_800;

@@ -1,21 +1,10 @@
 // The camera: getUserMedia with each failure turned into a CameraError the page can explain
 // (denied, missing, busy), and a clean stop that releases the device.
 
+import { CameraError } from "../protocol/errors.js";
+
 /** Time allowed for the camera to deliver its first frame once access is granted. */
 export const FIRST_FRAME_TIMEOUT_MS = 10_000;
-
-/** Why the camera cannot be used; `kind` selects the message (messages.js). */
-export class CameraError extends Error {
-  /**
-   * @param {"denied" | "missing" | "busy" | "unsupported" | "failed"} kind
-   * @param {string} detail the browser's error, for the console
-   */
-  constructor(kind, detail) {
-    super(`camera ${kind}: ${detail}`);
-    this.name = "CameraError";
-    this.kind = kind;
-  }
-}
 
 /**
  * The kind of a getUserMedia failure, by the DOMException name (older names included).

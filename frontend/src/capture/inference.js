@@ -2,20 +2,14 @@
 // per verified model and analyses camera frames, off the main thread. Model bytes and frames are
 // transferred to the worker, not copied, and live only in its memory.
 
+import { InferenceError } from "../protocol/errors.js";
+
 /* global __SF_WORKER_URL__ */
 
 /** Time allowed to compile the runtime and create one session. */
 export const LOAD_TIMEOUT_MS = 60_000;
 /** Time allowed to analyse one frame. */
 export const FRAME_TIMEOUT_MS = 15_000;
-
-export class InferenceError extends Error {
-  /** @param {string} message */
-  constructor(message) {
-    super(message);
-    this.name = "InferenceError";
-  }
-}
 
 /**
  * @typedef {object} ModelInfo

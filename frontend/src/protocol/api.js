@@ -1,23 +1,11 @@
 // HTTP API client: every non-2xx answer becomes an ApiError carrying the server's error body;
 // an unreachable or silent service becomes an ApiError with status 0, never a hang.
 
+import { ApiError } from "./errors.js";
+
 /** Default time allowed for one API exchange. */
 export const DEFAULT_TIMEOUT_MS = 15_000;
 const UNREACHABLE = "The service cannot be reached. Check your connection and try again.";
-
-export class ApiError extends Error {
-  /**
-   * @param {number} status HTTP status, 0 when no answer came
-   * @param {string} code the error body's `code` (PROTOCOL.md §5), or network_error / timeout
-   * @param {string} message
-   */
-  constructor(status, code, message) {
-    super(message);
-    this.name = "ApiError";
-    this.status = status;
-    this.code = code;
-  }
-}
 
 /**
  * One request to the API, never cached.

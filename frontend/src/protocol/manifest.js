@@ -3,11 +3,10 @@
 // the highest this browser has accepted (rollback; the high-water mark is kept in IndexedDB) and
 // one more than 1000 above it (a leaked signature cannot pin the browser at 2^53 - 1 for a
 // century). The same rules as secureface.models.manifest.verify_manifest_at.
-import { ManifestError } from "./errors.js";
 import { isInt, parseJsonBytes } from "./encoding.js";
 import { verifyCompactJws } from "./jws.js";
+import { ManifestError } from "./errors.js";
 
-export { ManifestError };
 export const MANIFEST_TYP = "secureface-manifest+jws";
 const MANIFEST_TYPE = "secureface-model-manifest";
 const CLOCK_SKEW_S = 300;

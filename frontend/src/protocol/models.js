@@ -5,8 +5,8 @@
 import { apiFetch, readBody } from "./api.js";
 import { sha256Hex } from "./crypto.js";
 import { bytesEqual } from "./encoding.js";
-import { ProtocolError } from "./errors.js";
 import { HEADER_LEN, SEGMENT_SIZE, createOpener, sealedLength, segmentCount, streamId } from "./stream.js";
+import { ApiError, ProtocolError } from "./errors.js";
 
 export const SESSION_HEADER = "X-SecureFace-Session";
 /** Segments per range response (the server's cap: stays under Lambda's 6 MB in base64). */
@@ -56,7 +56,7 @@ export function planRanges(entry) {
  * @param {(progress: Progress) => void} [options.onProgress]
  * @param {number} [options.parallel] range requests in flight
  * @returns {Promise<Map<string, Uint8Array>>} name → model bytes, each matching the manifest
- * @throws {ProtocolError | import("./api.js").ApiError}
+ * @throws {ProtocolError | ApiError}
  */
 export async function loadModels({ apiUrl, session, manifest, onProgress = () => {}, parallel = PARALLEL_RANGES }) {
   const streams = manifest.models.map((entry) => new ModelStream(session, entry));

@@ -13,10 +13,9 @@ import {
   b64urlDecode, b64urlEncode, bytesEqual, concatBytes, isInt, parseJsonBytes, utf8,
 } from "./encoding.js";
 import { parseChallenge } from "../capture/challenge.js";
-import { ProtocolError } from "./errors.js";
 import { verifyCompactJws } from "./jws.js";
+import { ApiError, ProtocolError } from "./errors.js";
 
-export { ProtocolError };
 export const VERSION = 2;
 export const DELEGATION_TYP = "secureface-delegation+jws";
 const DELEGATION_TYPE = "secureface-delegation";
@@ -62,7 +61,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  *   flashing colours), where the operator allows it
  * @param {() => number} [options.now] clock in Unix seconds
  * @returns {Promise<Session>}
- * @throws {ProtocolError | import("./api.js").ApiError} 401 invalid_client_token: the token is
+ * @throws {ProtocolError | ApiError} 401 invalid_client_token: the token is
  *   unknown, expired or used up
  */
 export async function openSession(apiUrl, pinnedKey, { clientToken, purpose = "verify", liveness = "light", now = nowSeconds }) {

@@ -8,7 +8,7 @@ import { apiFetch } from "./api.js";
 import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "../consent.js";
 import { aesGcmDecrypt, aesGcmEncrypt, randomBytes } from "./crypto.js";
 import { b64urlDecode, b64urlEncode, concatBytes, isInt, parseJsonBytes, u32be, utf8 } from "./encoding.js";
-import { ProtocolError } from "./errors.js";
+import { ApiError, PayloadError, ProtocolError } from "./errors.js";
 
 export const REQUEST_LABEL = "secureface/v1/verify-request";
 export const RESPONSE_LABEL = "secureface/v1/verify-response";
@@ -37,15 +37,6 @@ export const VERIFY_TIMEOUT_MS = 60_000;
  * @property {string} transactionId
  * @property {string} sessionId
  */
-
-/** The frames or the consent cannot be sent (checked before anything leaves the browser). */
-export class PayloadError extends Error {
-  /** @param {string} message */
-  constructor(message) {
-    super(message);
-    this.name = "PayloadError";
-  }
-}
 
 /**
  * The plaintext: u32 meta_length ‖ meta (UTF-8 JSON) ‖ frame 0 ‖ frame 1 ‖ … (big-endian);
@@ -161,7 +152,7 @@ export function parseAnswer(bytes, { sessionId, transactionId }) {
  * @param {import("../capture/capture.js").CapturedFrame[]} options.frames the burst, in capture order
  * @param {import("../consent.js").ConsentMeta} options.consent names the transaction
  * @returns {Promise<Readonly<VerifyAnswer>>}
- * @throws {PayloadError | ProtocolError | import("./api.js").ApiError}
+ * @throws {PayloadError | ProtocolError | ApiError}
  */
 export async function submitVerification({ apiUrl, session, frames, consent }) {
   const payload = encodePayload(frames, consent);
