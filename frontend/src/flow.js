@@ -4,7 +4,7 @@
 // is (who asks, for what, in which language, where to return); at the end the page navigates to
 // the relying party's return URL with the transaction id and state (and `error=access_denied`
 // when the person declined or left before any decision). The token goes to our API only.
-import { apiFetch } from "./protocol/api.js";
+import { apiFetch, jsonAnswer } from "./protocol/api.js";
 import { LOCALES, TRANSACTION_ID_RE } from "./consent.js";
 import { isInt } from "./protocol/encoding.js";
 import { ApiError, ProtocolError } from "./protocol/errors.js";
@@ -67,13 +67,7 @@ export async function fetchFlow(apiUrl, clientToken) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ client_token: clientToken }),
   });
-  let raw;
-  try {
-    raw = await response.json();
-  } catch {
-    throw new ProtocolError("flow answer is not JSON");
-  }
-  return parseFlow(raw);
+  return parseFlow(await jsonAnswer(response, "flow"));
 }
 
 /**

@@ -2,7 +2,7 @@
 // person is sent): pinned keys (from the configuration) → manifest signed by the manifest key
 // (+ rollback check) → key exchange chained to the server key for a models-only session → encrypted model download with progress → SHA-256
 // checks → onnxruntime-web sessions in the worker.
-import { apiFetch } from "./protocol/api.js";
+import { apiFetch, jsonAnswer } from "./protocol/api.js";
 import { importVerifyKey, sha256Hex } from "./protocol/crypto.js";
 import { b64urlDecode } from "./protocol/encoding.js";
 import { msg } from "./i18n.js";
@@ -63,7 +63,7 @@ export async function pinnedKeys({ serverKeySpki, serverKeyId, manifestKeySpki, 
  */
 async function fetchManifest(apiUrl, key) {
   const response = await apiFetch(apiUrl, "/models/manifest");
-  const { manifest: token } = await response.json().catch(() => ({}));
+  const token = (await jsonAnswer(response, "manifest"))?.manifest;
   const manifest = await verifyManifest(token, key, { minVersion: await highestSeenVersion() });
   await rememberVersion(manifest.manifest_version);
   return manifest;

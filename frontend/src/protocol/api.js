@@ -1,7 +1,7 @@
 // HTTP API client: every non-2xx answer becomes an ApiError carrying the server's error body;
 // an unreachable or silent service becomes an ApiError with status 0, never a hang.
 
-import { ApiError } from "./errors.js";
+import { ApiError, ProtocolError } from "./errors.js";
 
 /** Default time allowed for one API exchange. */
 export const DEFAULT_TIMEOUT_MS = 15_000;
@@ -29,6 +29,22 @@ export async function apiFetch(baseUrl, path, { timeoutMs = DEFAULT_TIMEOUT_MS, 
     throw new ApiError(response.status, body?.code || "http_error", body?.message || `HTTP ${response.status}`);
   }
   return response;
+}
+
+/**
+ * The JSON value of a 2xx API answer: the one way every answer is parsed (the caller then checks
+ * its shape).
+ * @param {Response} response from apiFetch
+ * @param {string} what the answer's name, for the refusal ("flow", "key-exchange", …)
+ * @returns {Promise<any>}
+ * @throws {ProtocolError} the body is not JSON
+ */
+export async function jsonAnswer(response, what) {
+  try {
+    return await response.json();
+  } catch {
+    throw new ProtocolError(`${what} answer is not JSON`);
+  }
 }
 
 /**

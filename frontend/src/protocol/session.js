@@ -4,7 +4,7 @@
 // expiry), then derive the three session keys. Both ephemeral private keys are non-extractable
 // and dropped once the keys are derived; the session keys are derived into non-extractable
 // CryptoKeys, each with only its usage, and never kept as bytes (deriveSessionKeys).
-import { apiFetch } from "./api.js";
+import { apiFetch, jsonAnswer } from "./api.js";
 import {
   ecdhHkdfKey, generateEcdhKeyPair, hkdfAesGcmKey, hkdfHkdfKey, importVerifyKey, randomBytes, sha256, sha256Hex,
   verifyEs256,
@@ -82,12 +82,7 @@ export async function openSession(apiUrl, pinnedKey, { clientToken, purpose = "v
     headers: { "Content-Type": "application/json" },
     body,
   });
-  let answer;
-  try {
-    answer = await response.json();
-  } catch {
-    throw new ProtocolError("key-exchange answer is not JSON");
-  }
+  const answer = await jsonAnswer(response, "key-exchange");
   const session = await finishExchange(answer, client, nonce, pinnedKey, { now: now() });
   // Never flash colours at someone who asked for none, nor run a weaker check than asked for.
   if (session.challenge.mode !== liveness) throw new ProtocolError("challenge is not of the mode asked for");

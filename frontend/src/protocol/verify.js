@@ -4,7 +4,7 @@
 // this very attempt (session and transaction). The browser never decides: it shows the server's
 // decision, which only this browser and the server can have sealed. The relying party never
 // relies on it: it redeems the server's signed result token, server to server.
-import { apiFetch } from "./api.js";
+import { apiFetch, jsonAnswer } from "./api.js";
 import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "../consent.js";
 import { aesGcmDecrypt, aesGcmEncrypt, randomBytes } from "./crypto.js";
 import { b64urlDecode, b64urlEncode, concatBytes, isInt, parseJsonBytes, u32be, utf8 } from "./encoding.js";
@@ -164,12 +164,7 @@ export async function submitVerification({ apiUrl, session, frames, consent }) {
     body: JSON.stringify({ session_id: session.sessionId, ...sealed }),
     timeoutMs: VERIFY_TIMEOUT_MS,
   });
-  let answer;
-  try {
-    answer = await response.json();
-  } catch {
-    throw new ProtocolError("verify answer is not JSON");
-  }
+  const answer = await jsonAnswer(response, "verify");
   const opened = await openMessage(session.keys.response, RESPONSE_LABEL, session.sessionId, answer);
   return parseAnswer(opened, { sessionId: session.sessionId, transactionId: consent.transaction_id });
 }
