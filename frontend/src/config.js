@@ -54,7 +54,7 @@ export async function loadConfig(fetchImpl = fetch) {
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     raw = await response.json();
   } catch (err) {
-    throw new ConfigError(`config.json cannot be loaded (${err.message})`);
+    throw new ConfigError(`config.json cannot be loaded (${err instanceof Error ? err.message : err})`);
   }
   const config = { ...DEFAULTS, ...raw, capture: captureOptions(raw?.capture) };
   config.apiUrl = typeof config.apiUrl === "string" ? config.apiUrl.replace(/\/+$/, "") : "";
@@ -78,14 +78,17 @@ export async function loadConfig(fetchImpl = fetch) {
 function captureOptions(raw) {
   if (raw === undefined) return DEFAULTS.capture;
   if (!raw || typeof raw !== "object") throw new ConfigError("config.json capture must be an object");
+  /** @type {Record<string, number>} */
   const options = { ...DEFAULTS.capture };
+  /** @type {Readonly<Record<string, number[]>>} */
+  const ranges = CAPTURE_RANGES;
   for (const [key, value] of Object.entries(raw)) {
-    const range = CAPTURE_RANGES[key];
+    const range = Object.hasOwn(ranges, key) ? ranges[key] : undefined;
     if (!range) throw new ConfigError(`config.json capture.${key} is unknown`);
     if (typeof value !== "number" || !(value >= range[0] && value <= range[1])) {
       throw new ConfigError(`config.json capture.${key} must be a number in [${range.join(", ")}]`);
     }
     options[key] = value;
   }
-  return Object.freeze(options);
+  return /** @type {Readonly<typeof DEFAULTS.capture>} */ (Object.freeze(options));
 }

@@ -71,7 +71,11 @@ export const getLocale = () => current;
  * @returns {string}
  */
 export function t(key, params = {}, locale = current) {
-  const text = CATALOGS[/** @type {"en" | "hi"} */ (locale)]?.[key] ?? en[key];
+  /** @type {Readonly<Record<string, string>> | undefined} */
+  const catalog = CATALOGS[/** @type {"en" | "hi"} */ (locale)];
+  /** @type {Readonly<Record<string, string>>} */
+  const fallback = en;
+  const text = catalog?.[key] ?? fallback[key];
   if (typeof text !== "string") return key;
   const values = params ?? {};
   return text.replace(/\{(\w+)\}/g, (whole, name) => (Object.hasOwn(values, name) ? renderParam(values[name], locale) : whole));

@@ -10,7 +10,7 @@ import { createSessions } from "./capture/inference.js";
 import { highestSeenVersion, rememberVersion, verifyManifest } from "./protocol/manifest.js";
 import { loadModels } from "./protocol/models.js";
 import { openSession } from "./protocol/session.js";
-import { ConfigError } from "./protocol/errors.js";
+import { ConfigError, InferenceError } from "./protocol/errors.js";
 
 /**
  * One pinned key from the configuration, checked against its declared id.
@@ -118,8 +118,18 @@ export async function prepare({ worker, config, keys, clientToken, onStep, onMan
   const readyMs = mark("ready");
   const summary = wanted.models.map((m) => ({
     name: m.name, version: m.version, role: m.role, sha256: m.sha256, size: m.size,
-    inputs: infos.get(m.name).inputNames,
+    inputs: modelInfo(infos, m.name).inputNames,
   }));
   const antispoof = wanted.models.find((m) => m.role === "antispoof");
   return { config, keys, models: { detector: detector.name, antispoof: antispoof?.name }, summary, timing: { verifiedMs, readyMs } };
+}
+
+/**
+ * @param {Map<string, import("./capture/inference.js").ModelInfo>} infos what the worker loaded
+ * @param {string} name
+ */
+function modelInfo(infos, name) {
+  const info = infos.get(name);
+  if (!info) throw new InferenceError(`the inference worker did not load ${name}`);
+  return info;
 }

@@ -10,22 +10,20 @@
 // decision opened and checked (verify.js) → result, whose button returns to the relying party
 // (which redeems the signed result server to server). Declining, or leaving once the token is
 // used, returns with error=access_denied. Every failure ends on a message, never on a spinner.
-import { openCamera, stopCamera } from "./capture/camera.js";
-import { placeFace, recordChallenge } from "./capture/capture.js";
+import { errorView, resultView, runAttempt } from "./attempt.js";
+import { stopCamera } from "./capture/camera.js";
 import { loadConfig } from "./config.js";
 import { consentMeta } from "./consent.js";
 import { ACCESS_DENIED, fetchFlow, readToken, returnUrl, takeToken } from "./flow.js";
 import { chooseLocale, getLocale, isLocale, msg, setLocale } from "./i18n.js";
 import { InferenceWorker } from "./capture/inference.js";
 import { mark, pinnedKeys, prepare } from "./loader.js";
-import { ASSURANCE_TEXT, DECISION_TEXT, describeDecision, describeError } from "./messages.js";
-import { openSession } from "./protocol/session.js";
+import { describeError } from "./messages.js";
 import {
   drawOverlay, setStartEnabled, showCaptureHint, showChallenge, showConsent, showFrameStats, showGuidance, showManifest,
   showModels, showNoFlow, showPhase, showProgress, showResult, showStatus, showSteps, translatePage, videoElement,
 } from "./ui.js";
-import { submitVerification } from "./protocol/verify.js";
-import { ApiError, CameraError } from "./protocol/errors.js";
+import { ApiError } from "./protocol/errors.js";
 
 /** Per-frame analysis times kept for `#frame-stats`. */
 const TIMINGS_KEPT = 300;
@@ -43,7 +41,7 @@ const worker = new InferenceWorker(); // starts loading its bundle while we talk
  * }}
  */
 const current = { flow: null, config: null, ready: null, stream: null, abort: null, timings: [], spent: false };
-const cancelButton = /** @type {HTMLButtonElement} */ (document.getElementById("cancel"));
+const cancelButton = /** @type {HTMLButtonElement} */ (element("cancel"));
 
 /** Read the configuration and the transaction, then show the consent and load the models. */
 async function open() {
@@ -106,13 +104,13 @@ function noFlow(err, text, startUrl) {
 }
 
 /**
- * The transaction's one attempt, from the camera to the result screen.
+ * The transaction's one attempt (attempt.js), shown on the page: the capture screen, guidance,
+ * the challenge, then the result screen.
  * @param {"light" | "motion"} liveness
  * @param {import("./consent.js").ConsentMeta} consent
  */
 async function attempt(liveness, consent) {
   const flow = /** @type {Readonly<import("./flow.js").Flow>} */ (current.flow);
-  const rp = flow.relyingParty.name;
   const abort = new AbortController();
   current.abort = abort;
   const video = videoElement();
@@ -123,79 +121,50 @@ async function attempt(liveness, consent) {
   drawOverlay(null, false);
   showGuidance("", msg("guide.camera"));
   mark("attempt");
-  const onGuide = (analysis, hint, capturing) => {
-    drawOverlay(analysis, capturing ? hint === "" : hint === "ready");
-    if (capturing) showCaptureHint(hint);
-    else showGuidance(hint);
-    current.timings.push(analysis.ms);
-    if (current.timings.length > TIMINGS_KEPT) current.timings.shift();
-    showFrameStats(current.timings, analysis);
-  };
+  /** @type {readonly string[]} */
+  let moves = [];
   try {
-    current.stream = await openCamera(video);
-    abort.signal.throwIfAborted();
-    showGuidance("", msg("guide.models"));
-    const prepared = await /** @type {Promise<import("./loader.js").Prepared>} */ (current.ready);
-    abort.signal.throwIfAborted();
-    const { apiUrl, capture } = prepared.config;
-    const models = prepared.models;
-    await placeFace({ video, worker, models, capture, hooks: { onGuide }, signal: abort.signal });
-    // The face is placed: the transaction's verify session (the token is used up from here).
-    current.spent = true;
-    const session = await openSession(apiUrl, prepared.keys.server, { clientToken, purpose: "verify", liveness });
-    abort.signal.throwIfAborted();
-    const { challenge } = session;
-    showSteps(challenge.moves, -1);
-    const frames = await recordChallenge({
-      video, worker, models, challenge, capture, signal: abort.signal,
+    const { answer, frames } = await runAttempt({
+      worker, ready: /** @type {Promise<import("./loader.js").Prepared>} */ (current.ready),
+      clientToken: /** @type {string} */ (clientToken), // the flow was read with it
+      liveness, consent, video, signal: abort.signal,
       hooks: {
-        onGuide,
+        onCamera: (stream) => { current.stream = stream; },
+        onSpent: () => { current.spent = true; },
+        onStage: (stage, challenge) => {
+          if (stage === "models") showGuidance("", msg("guide.models"));
+          if (stage === "challenge" && challenge) {
+            moves = challenge.moves;
+            showSteps(moves, -1);
+          }
+          if (stage === "checking") {
+            cancelButton.hidden = true; // the frames are about to be sent: the server will decide
+            drawOverlay(null, false);
+            showCaptureHint("");
+            showGuidance("", msg("guide.checking"));
+          }
+        },
+        onGuide: (analysis, hint, capturing) => {
+          drawOverlay(analysis, capturing ? hint === "" : hint === "ready");
+          if (capturing) showCaptureHint(hint);
+          else showGuidance(hint);
+          current.timings.push(analysis.ms);
+          if (current.timings.length > TIMINGS_KEPT) current.timings.shift();
+          showFrameStats(current.timings, analysis);
+        },
         onTick: (colour, move, t, t0) => {
           showChallenge(colour, move, t0);
-          showSteps(challenge.moves, move ? move.index : challenge.moves.length);
+          showSteps(moves, move ? move.index : moves.length);
         },
       },
     });
-    mark("captured");
-    cancelButton.hidden = true; // the frames are about to be sent: the server will decide
-    stopCamera(current.stream, video);
-    current.stream = null;
-    drawOverlay(null, false);
-    showCaptureHint("");
-    showGuidance("", msg("guide.checking"));
-    const answer = await submitVerification({ apiUrl, session, frames, consent });
-    mark("result");
-    const { alternative, ...words } = describeDecision(answer, rp);
-    showResult({
-      ...words, decision: answer.decision, reason: answer.hint,
-      details: [
-        [msg("details.rp"), rp],
-        [msg("details.decision"), msg(DECISION_TEXT[answer.decision])],
-        [msg("details.assurance"), msg(ASSURANCE_TEXT[answer.assurance])],
-        [msg("details.frames"), String(frames.length)],
-        [msg("details.answer"), msg("answer.checked")],
-      ],
-      action: { label: msg("result.continue", { rp }), url: returnUrl(flow) },
-      alternativeUrl: alternative ? flow.relyingParty.alternativeUrl : "",
-      answer: { assurance: answer.assurance, sessionId: answer.sessionId, transactionId: answer.transactionId },
-    });
+    showResult(resultView(answer, flow, frames));
   } catch (err) {
     if (abort.signal.aborted) return;
     console.error(err);
     const fatal = await /** @type {Promise<unknown>} */ (current.ready).then(() => false, () => true);
-    const camera = err instanceof CameraError;
-    showResult({
-      decision: "error", reason: err?.kind ?? err?.code ?? err?.name ?? "error",
-      title: msg(camera ? "result.camera.title" : fatal ? "result.fatal.title" : "result.error.title"),
-      text: describeError(err, rp),
-      next: msg("result.error.next", { rp }),
-      // No decision was seen here: the relying party is told so (its redemption tells the rest).
-      action: { label: msg("result.return", { rp }), url: returnUrl(flow, { error: ACCESS_DENIED }) },
-      alternativeUrl: camera ? flow.relyingParty.alternativeUrl : "",
-    });
+    showResult(errorView(err, flow, fatal));
   } finally {
-    stopCamera(current.stream, video);
-    current.stream = null;
     if (current.abort === abort) current.abort = null;
   }
 }
@@ -249,21 +218,32 @@ function agree(liveness) {
   attempt(liveness, consent);
 }
 
-document.getElementById("consent-form").addEventListener("submit", (event) => {
+/**
+ * An element of index.html (its absence is a build error, not a state of the page).
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function element(id) {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`#${id} is missing from index.html`);
+  return found;
+}
+
+element("consent-form").addEventListener("submit", (event) => {
   event.preventDefault();
   agree("light");
 });
-document.getElementById("start-motion").addEventListener("click", () => agree("motion"));
-document.getElementById("decline").addEventListener("click", () => leave("declined"));
-document.getElementById("continue").addEventListener("click", (event) => {
+element("start-motion").addEventListener("click", () => agree("motion"));
+element("decline").addEventListener("click", () => leave("declined"));
+element("continue").addEventListener("click", (event) => {
   const url = /** @type {HTMLElement} */ (event.currentTarget).dataset.returnUrl;
   if (url) navigate(url);
 });
-document.getElementById("cancel").addEventListener("click", cancel);
-document.getElementById("capture").addEventListener("keydown", (event) => {
+element("cancel").addEventListener("click", cancel);
+element("capture").addEventListener("keydown", (event) => {
   if (event.key === "Escape") cancel();
 });
-document.getElementById("languages").addEventListener("click", (event) => {
+element("languages").addEventListener("click", (event) => {
   const locale = /** @type {HTMLElement} */ (event.target).closest("[data-locale]")?.getAttribute("data-locale");
   if (!isLocale(locale) || locale === getLocale()) return;
   setLocale(locale);

@@ -52,6 +52,7 @@ export function describeError(err, rp = SOME_SERVICE) {
 }
 
 /** The instruction for each move (the person's own directions): catalog keys. */
+/** @type {Readonly<Record<string, string>>} */
 export const MOVE_LABELS = Object.freeze({
   center: "move.center",
   left: "move.left",
@@ -61,10 +62,12 @@ export const MOVE_LABELS = Object.freeze({
 });
 
 /** An arrow for each move, as seen in the mirrored preview. */
+/** @type {Readonly<Record<string, string>>} */
 export const MOVE_ARROWS = Object.freeze({ center: "●", left: "←", right: "→", up: "↑", down: "↓" });
 
 /** Guidance for each hint of challenge.js (`assess` before the challenge, `assessDuring` in
  * it): catalog keys. */
+/** @type {Readonly<Record<string, string>>} */
 export const HINT_TEXT = Object.freeze({
   no_face: "hint.no_face",
   one_face: "hint.one_face",
@@ -83,9 +86,11 @@ export const PURPOSE_TEXT = Object.freeze({
 });
 
 /** The server's decision and liveness check, as details of the result. */
+/** @type {Readonly<Record<string, string>>} */
 export const DECISION_TEXT = Object.freeze({
   verified: "decision.verified", not_verified: "decision.not_verified", locked: "decision.locked",
 });
+/** @type {Readonly<Record<string, string>>} */
 export const ASSURANCE_TEXT = Object.freeze({ light: "assurance.light", motion: "assurance.motion" });
 
 /**
@@ -117,7 +122,9 @@ export function describeDecision({ decision, hint }, rp) {
       alternative: true,
     };
   }
-  const [text, advice] = REFUSALS[hint] ?? REFUSALS[""];
+  /** @type {Readonly<Record<string, readonly string[]>>} */
+  const refusals = REFUSALS;
+  const [text, advice] = (Object.hasOwn(refusals, hint) ? refusals[hint] : undefined) ?? refusals[""];
   return {
     title: msg("result.not_verified.title"), text: msg(text),
     next: msg("result.not_verified.next", { advice: msg(advice), rp }), alternative: true,

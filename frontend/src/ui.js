@@ -9,7 +9,7 @@ import { HINT_TEXT, MOVE_ARROWS, MOVE_LABELS, PURPOSE_TEXT } from "./messages.js
 
 /** @typedef {import("./i18n.js").Message} Message */
 
-const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const PHASES = Object.freeze(["no-flow", "consent", "capture", "result"]);
 
 /**
@@ -247,6 +247,7 @@ export function drawOverlay(analysis, good) {
     canvas.height = analysis.height;
   }
   const context = canvas.getContext("2d");
+  if (!context) return; // no 2D canvas: the overlay is a guide only
   context.clearRect(0, 0, canvas.width, canvas.height);
   if (!analysis) return;
   const line = Math.max(2, Math.round(analysis.width / 320));
@@ -273,7 +274,7 @@ export function drawOverlay(analysis, good) {
  */
 export function showFrameStats(timings, last) {
   const output = $("frame-stats");
-  const round = (v) => (typeof v === "number" ? Math.round(v * 1000) / 1000 : v);
+  const round = (/** @type {unknown} */ v) => (typeof v === "number" ? Math.round(v * 1000) / 1000 : v);
   output.dataset.ms = JSON.stringify(timings.map((t) => Math.round(t * 10) / 10));
   output.dataset.last = JSON.stringify({
     width: last.width, height: last.height, faces: last.faces.length, yaw: round(last.yaw),
@@ -343,6 +344,7 @@ export function showResult(view) {
  * @param {import("./protocol/manifest.js").Manifest} manifest
  */
 export function showManifest(manifest) {
+  /** @type {[Message, string][]} */
   const rows = [[msg("tech.manifest_version"), String(manifest.manifest_version)],
     [msg("tech.valid_until"), new Date(manifest.expires_at * 1000).toISOString()]];
   const list = $("manifest");

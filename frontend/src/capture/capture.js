@@ -10,6 +10,7 @@
 // the page only shows and records.
 import { assess, assessDuring, colourAt, moveAt } from "./challenge.js";
 import { MAX_FRAME_BYTES, MAX_FRAMES, MAX_PAYLOAD } from "../protocol/verify.js";
+import { CameraError } from "../protocol/errors.js";
 
 /** Longest wait for a new video frame before looking again. */
 const FRAME_WAIT_MS = 250;
@@ -122,6 +123,7 @@ async function record({ video, worker, models, challenge, capture, onGuide, onTi
   const scale = Math.min(1, capture.maxSide / Math.max(video.videoWidth, video.videoHeight));
   const canvas = new OffscreenCanvas(Math.round(video.videoWidth * scale), Math.round(video.videoHeight * scale));
   const context = canvas.getContext("2d");
+  if (!context) throw new CameraError("unsupported", "no 2D canvas to draw frames on");
   const fps = burstFps(capture.fps, challenge.captureMs);
   const keep = framePacer(fps);
   // Each frame's share of the 1 MiB payload; the JPEG quality steps down when a frame is over it.
@@ -131,7 +133,7 @@ async function record({ video, worker, models, challenge, capture, onGuide, onTi
   const pending = [];
   let animation = 0;
   let capturing = true;
-  const tick = (now) => {
+  const tick = (/** @type {number} */ now) => {
     const t = now - t0;
     onTick(colourAt(challenge, t), moveAt(challenge, t), t, t0);
     if (t < challenge.captureMs) animation = requestAnimationFrame(tick);
@@ -140,7 +142,7 @@ async function record({ video, worker, models, challenge, capture, onGuide, onTi
   // Guidance during the challenge, on the small frame just drawn: never awaited here.
   let watching = false;
   let watched = -Infinity;
-  const watch = (t) => {
+  const watch = (/** @type {number} */ t) => {
     if (watching || t - watched < WATCH_MS) return;
     watching = true;
     watched = t;
@@ -223,9 +225,12 @@ export function fitPayload(frames) {
 function nextVideoFrame(video, signal) {
   return new Promise((resolve, reject) => {
     let handle = 0;
+    // requestVideoFrameCallback is missing in older browsers (Firefox before 132): feature-tested.
+    const frames = /** @type {Partial<HTMLVideoElement>} */ (video);
+    /** @param {number} now @param {VideoFrameCallbackMetadata} [metadata] */
     const done = (now, metadata) => {
       clearTimeout(timer);
-      if (handle && video.cancelVideoFrameCallback) video.cancelVideoFrameCallback(handle);
+      if (handle && frames.cancelVideoFrameCallback) frames.cancelVideoFrameCallback(handle);
       signal?.removeEventListener("abort", abort);
       resolve(metadata?.captureTime ?? metadata?.expectedDisplayTime ?? performance.now());
     };
@@ -233,8 +238,8 @@ function nextVideoFrame(video, signal) {
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => done(performance.now()), video.requestVideoFrameCallback ? FRAME_WAIT_MS : 40);
-    if (video.requestVideoFrameCallback) handle = video.requestVideoFrameCallback(done);
+    const timer = setTimeout(() => done(performance.now()), frames.requestVideoFrameCallback ? FRAME_WAIT_MS : 40);
+    if (frames.requestVideoFrameCallback) handle = frames.requestVideoFrameCallback(done);
     signal?.addEventListener("abort", abort, { once: true });
   });
 }

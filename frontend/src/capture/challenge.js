@@ -28,7 +28,7 @@ export const MIN_INTERVALS = 8;
 /** Guidance codes before the capture, in the order they are checked; sentences in messages.js. */
 export const HINTS = Object.freeze(["no_face", "one_face", "more_light", "move_closer", "look_straight", "ready"]);
 
-const isInt = (v) => Number.isInteger(v);
+const isInt = (/** @type {unknown} */ v) => Number.isInteger(v);
 
 /**
  * Parse a challenge; throws on anything the server could not have drawn.
@@ -36,6 +36,7 @@ const isInt = (v) => Number.isInteger(v);
  * @returns {Readonly<Challenge>}
  */
 export function parseChallenge(raw) {
+  /** @type {(why: string) => never} */
   const fail = (why) => { throw new Error(`challenge ${why}`); };
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) fail("is not an object");
   const { mode, moves, move_ms: moveMs, light } = raw;
@@ -49,16 +50,16 @@ export function parseChallenge(raw) {
     if (light.length) fail("light in motion mode");
   } else {
     const ok = light.length >= MIN_INTERVALS
-      && light.every((i) => Array.isArray(i) && i.length === 2 && Object.hasOwn(PALETTE, i[0]) && isInt(i[1])
+      && light.every((/** @type {any} */ i) => Array.isArray(i) && i.length === 2 && Object.hasOwn(PALETTE, i[0]) && isInt(i[1])
         && i[1] >= LIGHT_MIN_MS && i[1] <= LIGHT_MAX_MS + LIGHT_MIN_MS)
-      && light.every((i, k) => k === 0 || i[0] !== light[k - 1][0])
-      && light.reduce((sum, i) => sum + i[1], 0) === captureMs;
+      && light.every((/** @type {any} */ i, /** @type {number} */ k) => k === 0 || i[0] !== light[k - 1][0])
+      && light.reduce((/** @type {number} */ sum, /** @type {any} */ i) => sum + i[1], 0) === captureMs;
     if (!ok) fail("light schedule");
   }
-  return Object.freeze({
+  return /** @type {Readonly<Challenge>} */ (Object.freeze({
     mode, moves: Object.freeze([...moves]), moveMs, captureMs,
-    light: Object.freeze(light.map(([c, d]) => Object.freeze([c, d]))),
-  });
+    light: Object.freeze(light.map((/** @type {[string, number]} */ [c, d]) => Object.freeze([c, d]))),
+  }));
 }
 
 /**
@@ -90,7 +91,7 @@ export function moveAt(challenge, t) {
 }
 
 /** `rgb(r g b)` of a palette colour. @param {string} colour */
-export const cssColour = (colour) => `rgb(${PALETTE[colour].join(" ")})`;
+export const cssColour = (colour) => `rgb(${PALETTE[/** @type {keyof typeof PALETTE} */ (colour)].join(" ")})`;
 
 /**
  * @typedef {object} FrameAnalysis what the worker measured on one frame

@@ -57,7 +57,7 @@ export function roundHalfEven(x) {
  */
 export function letterboxSize(width, height, size = DETECTOR_INPUT) {
   const scale = Math.min(size / width, size / height);
-  const fit = (v) => Math.min(size, Math.max(1, roundHalfEven(v * scale)));
+  const fit = (/** @type {number} */ v) => Math.min(size, Math.max(1, roundHalfEven(v * scale)));
   return { scale, width: fit(width), height: fit(height) };
 }
 
@@ -97,7 +97,7 @@ export function decodeDetections(outputs, { scale, imageWidth, imageHeight, scor
     const count = cells * cells;
     const [cls, obj, bbox, kps] = ["cls", "obj", "bbox", "kps"].map((head) => {
       const data = outputs[`${head}_${stride}`];
-      const per = { cls: 1, obj: 1, bbox: 4, kps: 10 }[head];
+      const per = /** @type {Record<string, number>} */ ({ cls: 1, obj: 1, bbox: 4, kps: 10 })[head];
       if (!data || data.length !== count * per) throw new Error(`YuNet output ${head}_${stride} is missing or malformed`);
       return data;
     });
@@ -117,7 +117,7 @@ export function decodeDetections(outputs, { scale, imageWidth, imageHeight, scor
       candidates.push({ score, box: [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], points });
     }
   }
-  const clip = (v, max) => Math.min(Math.max(v, 0), max);
+  const clip = (/** @type {number} */ v, /** @type {number} */ max) => Math.min(Math.max(v, 0), max);
   return nms(candidates, nmsThreshold).map(({ score, box, points }) => {
     const x1 = clip(box[0] / scale, imageWidth);
     const y1 = clip(box[1] / scale, imageHeight);
@@ -142,7 +142,7 @@ const clamp01 = (v) => Math.min(Math.max(v, 0), 1);
  * @returns {T[]}
  */
 export function nms(candidates, threshold) {
-  const area = (b) => Math.max(b[2] - b[0], 0) * Math.max(b[3] - b[1], 0);
+  const area = (/** @type {number[]} */ b) => Math.max(b[2] - b[0], 0) * Math.max(b[3] - b[1], 0);
   let order = candidates.map((c, i) => i).sort((a, b) => candidates[b].score - candidates[a].score);
   const kept = [];
   while (order.length) {

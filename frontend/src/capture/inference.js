@@ -27,7 +27,7 @@ export class InferenceWorker {
   constructor(url = __SF_WORKER_URL__) {
     this._worker = new Worker(url, { type: "module", name: "secureface-inference" });
     this._next = 0;
-    /** @type {Map<number, {resolve: Function, reject: Function, type: string}>} */
+    /** @type {Map<number, {resolve: Function, reject: Function, type: "load" | "analyze"}>} */
     this._calls = new Map();
     this._worker.onmessage = ({ data }) => this._settle(data);
     /** @type {InferenceError | null} set once the worker has failed or stopped */
@@ -63,6 +63,12 @@ export class InferenceWorker {
     this._failAll(new InferenceError("inference worker stopped"));
   }
 
+  /**
+   * @param {{type: "load" | "analyze"} & Record<string, unknown>} message
+   * @param {Transferable[]} transfer
+   * @param {number} timeoutMs
+   * @returns {Promise<any>}
+   */
   _call(message, transfer, timeoutMs) {
     if (this._failure) return Promise.reject(this._failure);
     const id = this._next++;
@@ -70,13 +76,14 @@ export class InferenceWorker {
       const timer = setTimeout(() => this._settle({ id, ok: false, error: "timed out" }), timeoutMs);
       this._calls.set(id, {
         type: message.type,
-        resolve: (v) => { clearTimeout(timer); resolve(v); },
-        reject: (e) => { clearTimeout(timer); reject(e); },
+        resolve: (/** @type {unknown} */ v) => { clearTimeout(timer); resolve(v); },
+        reject: (/** @type {Error} */ e) => { clearTimeout(timer); reject(e); },
       });
       this._worker.postMessage({ ...message, id }, transfer);
     });
   }
 
+  /** @param {{id: number, ok: boolean, result?: unknown, error?: string}} answer */
   _settle({ id, ok, result, error }) {
     const call = this._calls.get(id);
     if (!call) return;
@@ -85,6 +92,7 @@ export class InferenceWorker {
     else call.reject(new InferenceError(`${FAILURES[call.type] ?? "the inference worker failed"}: ${error}`));
   }
 
+  /** @param {Error} err */
   _failAll(err) {
     this._failure ??= err;
     for (const call of this._calls.values()) call.reject(err);

@@ -22,6 +22,7 @@ ort.env.wasm.proxy = false; // this worker is the proxy
 ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
 ort.env.logLevel = "error";
 
+/** @type {ort.InferenceSession.SessionOptions} */
 const SESSION_OPTIONS = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
 
 /** @type {Map<string, ort.InferenceSession>} */
@@ -31,11 +32,23 @@ const sessions = new Map();
 const warm = ort.InferenceSession.create(warmupModel(), SESSION_OPTIONS).then((s) => s.release());
 warm.catch(() => {});
 
+/**
+ * A canvas's 2D context, read back every frame; without one the worker fails to start, which
+ * the page reports (InferenceWorker's onerror).
+ * @param {OffscreenCanvas} canvas
+ * @returns {OffscreenCanvasRenderingContext2D}
+ */
+function context2d(canvas) {
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  if (!context) throw new Error("no 2D canvas in the inference worker");
+  return context;
+}
+
 /** Canvases and tensors reused frame after frame. */
 const square = new OffscreenCanvas(BROWSER_DETECTOR_INPUT, BROWSER_DETECTOR_INPUT);
-const squareContext = square.getContext("2d", { willReadFrequently: true });
+const squareContext = context2d(square);
 const crop = new OffscreenCanvas(ANTISPOOF_INPUT, ANTISPOOF_INPUT);
-const cropContext = crop.getContext("2d", { willReadFrequently: true });
+const cropContext = context2d(crop);
 const detectorTensor = new Float32Array(3 * BROWSER_DETECTOR_INPUT * BROWSER_DETECTOR_INPUT);
 const antispoofTensor = new Float32Array(ANTISPOOF_INPUT * ANTISPOOF_INPUT * 3);
 /**
@@ -142,11 +155,11 @@ async function analyzeFrame(bitmap, detector, antispoof) {
 self.onmessage = async ({ data }) => {
   const { id, type } = data;
   try {
-    const handler = handlers[type];
+    const handler = Object.hasOwn(handlers, type) ? handlers[/** @type {keyof typeof handlers} */ (type)] : undefined;
     if (!handler) throw new Error(`unknown message ${type}`);
     const result = await handler(data);
     self.postMessage({ id, ok: true, result });
   } catch (err) {
-    self.postMessage({ id, ok: false, error: String(err?.message || err) });
+    self.postMessage({ id, ok: false, error: String(err instanceof Error ? err.message : err) });
   }
 };

@@ -4,20 +4,22 @@
 
 /** @param {number} value non-negative, < 2^31 */
 const varint = (value) => {
+  /** @type {number[]} */
   const out = [];
   for (; value > 0x7f; value >>>= 7) out.push((value & 0x7f) | 0x80);
   out.push(value);
   return out;
 };
+/** @param {string} text */
 const utf8 = (text) => [...new TextEncoder().encode(text)];
-/** A length-delimited field (wire type 2). */
+/** A length-delimited field (wire type 2). @param {number} number @param {number[]} bytes */
 const field = (number, bytes) => [...varint((number << 3) | 2), ...varint(bytes.length), ...bytes];
-/** A varint field (wire type 0). */
+/** A varint field (wire type 0). @param {number} number @param {number} value */
 const int = (number, value) => [...varint(number << 3), ...varint(value)];
 
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 /** ValueInfoProto {name, type: TypeProto {tensor_type {elem_type: FLOAT, shape {dim {dim_value: 1}}}}} */
-const floatTensor = (name) => {
+const floatTensor = (/** @type {string} */ name) => {
   const shape = field(2, field(1, int(1, 1)));
   return [...field(1, utf8(name)), ...field(2, field(1, [...int(1, FLOAT), ...shape]))];
 };

@@ -21,9 +21,10 @@ export async function apiFetch(baseUrl, path, { timeoutMs = DEFAULT_TIMEOUT_MS, 
   try {
     response = await fetch(`${baseUrl}${path}`, { cache: "no-store", ...init, signal: anySignal(signals) });
   } catch (err) {
-    throw networkError(err, signal);
+    throw networkError(err, signal ?? undefined);
   }
   if (!response.ok) {
+    /** @type {{code?: string, message?: string}} */
     let body = {};
     try { body = await response.json(); } catch { /* not JSON */ }
     throw new ApiError(response.status, body?.code || "http_error", body?.message || `HTTP ${response.status}`);
@@ -74,6 +75,7 @@ function anySignal(signals) {
  */
 export async function readBody(response, limit, onBytes = () => {}) {
   const out = new Uint8Array(limit + 1);
+  if (!response.body) throw new ApiError(0, "network_error", UNREACHABLE);
   const reader = response.body.getReader();
   let received = 0;
   try {

@@ -5,6 +5,17 @@
 import { toHex } from "./encoding.js";
 
 const subtle = () => globalThis.crypto.subtle;
+
+/**
+ * `bytes` as WebCrypto takes them: a view of an ordinary ArrayBuffer. Every byte array here comes
+ * from fetch, TextEncoder or our own allocations, never from shared memory; checked, not assumed.
+ * @param {Uint8Array} bytes
+ * @returns {Uint8Array<ArrayBuffer>}
+ */
+function buffer(bytes) {
+  if (!(bytes.buffer instanceof ArrayBuffer)) throw new TypeError("WebCrypto input in shared memory");
+  return /** @type {Uint8Array<ArrayBuffer>} */ (bytes);
+}
 const ECDSA = { name: "ECDSA", namedCurve: "P-256" };
 const ECDH = { name: "ECDH", namedCurve: "P-256" };
 
@@ -22,7 +33,7 @@ export function randomBytes(length) {
  * @returns {Promise<CryptoKey>}
  */
 export async function importVerifyKey(spki) {
-  return subtle().importKey("spki", spki, ECDSA, false, ["verify"]);
+  return subtle().importKey("spki", buffer(spki), ECDSA, false, ["verify"]);
 }
 
 /**
@@ -34,7 +45,7 @@ export async function importVerifyKey(spki) {
  */
 export async function verifyEs256(publicKey, rawSignature, message) {
   if (rawSignature.length !== 64) return false;
-  return subtle().verify({ name: "ECDSA", hash: "SHA-256" }, publicKey, rawSignature, message);
+  return subtle().verify({ name: "ECDSA", hash: "SHA-256" }, publicKey, buffer(rawSignature), buffer(message));
 }
 
 /**
@@ -42,7 +53,7 @@ export async function verifyEs256(publicKey, rawSignature, message) {
  * @returns {Promise<Uint8Array>} SHA-256 digest
  */
 export async function sha256(bytes) {
-  return new Uint8Array(await subtle().digest("SHA-256", bytes));
+  return new Uint8Array(await subtle().digest("SHA-256", buffer(bytes)));
 }
 
 /**
@@ -95,7 +106,7 @@ async function exportRawPublicKey(publicKey) {
  * @returns {Promise<CryptoKey>}
  */
 export async function ecdhHkdfKey(privateKey, peerRaw) {
-  const peer = await subtle().importKey("raw", peerRaw, ECDH, false, []);
+  const peer = await subtle().importKey("raw", buffer(peerRaw), ECDH, false, []);
   const shared = new Uint8Array(await subtle().deriveBits({ name: "ECDH", public: peer }, privateKey, 256));
   try {
     return await subtle().importKey("raw", shared, "HKDF", false, ["deriveKey", "deriveBits"]);
@@ -105,7 +116,7 @@ export async function ecdhHkdfKey(privateKey, peerRaw) {
 }
 
 /** @param {Uint8Array} salt @param {Uint8Array} info */
-const hkdf = (salt, info) => ({ name: "HKDF", hash: "SHA-256", salt, info });
+const hkdf = (salt, info) => ({ name: "HKDF", hash: "SHA-256", salt: buffer(salt), info: buffer(info) });
 
 /**
  * HKDF-SHA256 (RFC 5869) from `baseKey` straight into a non-extractable AES-256-GCM key: the
@@ -148,8 +159,8 @@ export async function hkdfHkdfKey(baseKey, salt, info) {
  * @returns {Promise<Uint8Array>}
  */
 export async function aesGcmDecrypt(key, iv, sealed, aad) {
-  const params = { name: "AES-GCM", iv, additionalData: aad, tagLength: 128 };
-  return new Uint8Array(await subtle().decrypt(params, key, sealed));
+  const params = { name: "AES-GCM", iv: buffer(iv), additionalData: buffer(aad), tagLength: 128 };
+  return new Uint8Array(await subtle().decrypt(params, key, buffer(sealed)));
 }
 
 /**
@@ -161,6 +172,6 @@ export async function aesGcmDecrypt(key, iv, sealed, aad) {
  * @returns {Promise<Uint8Array>} ciphertext ‖ tag
  */
 export async function aesGcmEncrypt(key, iv, plaintext, aad) {
-  const params = { name: "AES-GCM", iv, additionalData: aad, tagLength: 128 };
-  return new Uint8Array(await subtle().encrypt(params, key, plaintext));
+  const params = { name: "AES-GCM", iv: buffer(iv), additionalData: buffer(aad), tagLength: 128 };
+  return new Uint8Array(await subtle().encrypt(params, key, buffer(plaintext)));
 }

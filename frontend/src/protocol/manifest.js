@@ -46,7 +46,7 @@ const ROLES = new Set(["detector", "embedding", "antispoof", "landmarks"]);
  * @throws {ManifestError}
  */
 export async function verifyManifest(token, publicKey, { now = Date.now() / 1000, minVersion = 0 } = {}) {
-  const refuse = (reason) => new ManifestError(reason);
+  const refuse = (/** @type {string} */ reason) => new ManifestError(reason);
   const manifest = parseManifest(await verifyCompactJws(token, publicKey, MANIFEST_TYP, refuse));
   const lifetime = manifest.expires_at - manifest.issued_at;
   if (!(lifetime > 0 && lifetime <= MAX_LIFETIME_S)) throw refuse(`lifetime ${lifetime} s is outside 1..${MAX_LIFETIME_S}`);
@@ -127,11 +127,12 @@ async function withStore(mode, fn) {
     db = await openDb();
   } catch (err) {
     // Fail closed: without the high-water mark a rollback could not be detected.
-    throw new ManifestError(`version high-water mark unavailable: IndexedDB cannot be opened (${err?.name || err})`);
+    throw new ManifestError(`version high-water mark unavailable: IndexedDB cannot be opened (${/** @type {any} */ (err)?.name || err})`);
   }
   try {
     return await new Promise((resolve, reject) => {
       const tx = db.transaction(STATE_STORE, mode);
+      /** @type {any} */
       let result;
       tx.oncomplete = () => resolve(result);
       tx.onerror = () => reject(tx.error);

@@ -63,11 +63,12 @@ export async function loadModels({ apiUrl, session, manifest, onProgress = () =>
   const plans = streams.flatMap((stream) => planRanges(stream.entry).map((plan) => ({ stream, plan })));
   const progress = { received: 0, total: plans.reduce((n, { plan }) => n + plan.length, 0) };
   onProgress({ ...progress });
-  const onBytes = (bytes) => {
+  const onBytes = (/** @type {number} */ bytes) => {
     progress.received += bytes;
     onProgress({ ...progress });
   };
   const abort = new AbortController();
+  /** @param {{stream: ModelStream, plan: RangePlan}} job */
   const fetchOne = async ({ stream, plan }) => {
     const body = await fetchRange(apiUrl, session.sessionId, plan, abort.signal, onBytes);
     await stream.openRange(plan, body);

@@ -137,7 +137,7 @@ export async function finishExchange(answer, client, nonce, pinnedKey, { now }) 
  * @throws {ProtocolError}
  */
 export async function verifyDelegation(token, pinnedKey, { now, usage }) {
-  const refuse = (reason) => new ProtocolError(`delegation ${reason}`);
+  const refuse = (/** @type {string} */ reason) => new ProtocolError(`delegation ${reason}`);
   const payload = await verifyCompactJws(token, pinnedKey, DELEGATION_TYP, refuse);
   let raw, key;
   try {
@@ -231,7 +231,7 @@ async function sharedSecret(privateKey, serverPoint) {
  */
 export async function deriveSessionKeys(shared, clientNonce, serverNonce, transcriptHash) {
   const salt = concatBytes(clientNonce, serverNonce);
-  const info = (p) => concatBytes(utf8.encode(`secureface/v1 key ${p}`), new Uint8Array([0]), transcriptHash);
+  const info = (/** @type {string} */ p) => concatBytes(utf8.encode(`secureface/v1 key ${p}`), new Uint8Array([0]), transcriptHash);
   const [model, request, response] = await Promise.all([
     hkdfHkdfKey(shared, salt, info("model")),
     hkdfAesGcmKey(shared, salt, info("request"), "encrypt"),

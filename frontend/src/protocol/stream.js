@@ -129,6 +129,7 @@ export class StreamOpener {
     if (into.length !== h.plaintextSize || count < 1 || first + count > h.segmentCount) {
       throw new ProtocolError(`segments ${first}..${first + count - 1} are outside the stream`);
     }
+    /** @type {[number, Uint8Array][]} */
     const slices = [];
     let offset = 0;
     for (let index = first; index < first + count; index++) {
