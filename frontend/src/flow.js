@@ -13,8 +13,8 @@ import { ApiError, ProtocolError } from "./protocol/errors.js";
 export const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 /** What a relying party may ask the person's face for (secureface.transactions.model.PURPOSES). */
 export const PURPOSES = Object.freeze(["sign_in", "step_up", "recovery"]);
-const STATE_RE = /^[A-Za-z0-9._~-]{1,256}$/;
-const CLIENT_ID_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export const STATE_RE = /^[A-Za-z0-9._~-]{1,256}$/;
+export const CLIENT_ID_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
 /** The error a relying party is returned when no decision was reached. */
 export const ACCESS_DENIED = "access_denied";
 

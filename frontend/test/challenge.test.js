@@ -17,7 +17,7 @@ import { CHALLENGE } from "../testing/helpers.js";
 import { CameraError, ConfigError } from "../src/protocol/errors.js";
 
 const OPTIONS = DEFAULTS.capture;
-/** Python's challenge (tests/vectors/challenge.json, tools/make_frontend_vectors.py). */
+/** Python's challenge (tests/vectors/challenge.json, python -m vectors). */
 const V = JSON.parse(readFileSync(new URL("../../tests/vectors/challenge.json", import.meta.url), "utf8"));
 
 /** A frame with one upright face of eye distance 50 px whose nose gives `yaw`. */

@@ -1,5 +1,5 @@
 // The JavaScript face pipeline (src/face.js) against the server's Python one, with the vectors
-// of tests/vectors/face.json (tools/make_frontend_vectors.py): geometry exactly, the decoder
+// of tests/vectors/face.json (python -m vectors): geometry exactly, the decoder
 // exactly on synthetic head outputs, and on the real YuNet / anti-spoof models (onnxruntime-web
 // in node, the published files in s3-uploads/) the astronaut's face within a pixel.
 import assert from "node:assert/strict";

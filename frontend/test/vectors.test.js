@@ -1,4 +1,4 @@
-// Known-answer vectors (tests/vectors/protocol.json, tools/make_vectors.py): the browser modules
+// Known-answer vectors (tests/vectors/protocol.json, python -m vectors): the browser modules
 // must agree with the Python implementation byte for byte; the relying party's result token is
 // checked by a second implementation (WebCrypto).
 import assert from "node:assert/strict";

@@ -7,7 +7,7 @@ import { streamId } from "../src/protocol/stream.js";
 
 const subtle = globalThis.crypto.subtle;
 
-/** The vectors written by tools/make_vectors.py. */
+/** The vectors written by python -m vectors. */
 export const vectors = JSON.parse(readFileSync(new URL("../../tests/vectors/protocol.json", import.meta.url), "utf8"));
 
 /** Plaintext of the stream vector: byte i = (7*i + 3) mod 256. */
@@ -310,7 +310,7 @@ export async function withFetch(fetchImpl, fn) {
 
 export { fromHex };
 
-/** A well-formed challenge (as tools/make_vectors.py's), for fake servers and tests. */
+/** A well-formed challenge (as python -m vectors's), for fake servers and tests. */
 export const CHALLENGE = Object.freeze({
   mode: "light",
   moves: ["center", "left", "up", "right"],

@@ -8,16 +8,16 @@ import { verifyCompactJws } from "./jws.js";
 import { ManifestError } from "./errors.js";
 
 export const MANIFEST_TYP = "secureface-manifest+jws";
-const MANIFEST_TYPE = "secureface-model-manifest";
-const CLOCK_SKEW_S = 300;
+export const MANIFEST_TYPE = "secureface-model-manifest";
+export const CLOCK_SKEW_S = 300;
 /** Longest accepted validity (expires_at - issued_at): the template's largest ManifestTtlSeconds. */
 export const MAX_LIFETIME_S = 90 * 24 * 3600;
 /** Largest accepted step above the highest version seen (once one was seen). */
 export const MAX_VERSION_JUMP = 1000;
-const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
-const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,31}$/;
+export const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+export const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,31}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
-const ROLES = new Set(["detector", "embedding", "antispoof", "landmarks"]);
+export const ROLES = new Set(["detector", "embedding", "antispoof", "landmarks"]);
 
 /**
  * @typedef {object} ModelEntry

@@ -19,13 +19,13 @@ import { ApiError, ProtocolError } from "./errors.js";
 export const VERSION = 2;
 export const DELEGATION_TYP = "secureface-delegation+jws";
 const DELEGATION_TYPE = "secureface-delegation";
-const TRANSCRIPT_TYPE = "secureface-session";
+export const TRANSCRIPT_TYPE = "secureface-session";
 const TRANSCRIPT_CONTEXT = utf8.encode("secureface/v1/session-transcript");
 const MAX_DELEGATION_VALIDITY_S = 24 * 3600;
 const CLOCK_SKEW_S = 300;
-const NONCE_LEN = 32;
-const SESSION_ID_LEN = 16;
-const POINT_LEN = 65;
+export const NONCE_LEN = 32;
+export const SESSION_ID_LEN = 16;
+export const POINT_LEN = 65;
 /** What a session is opened for (secureface.transactions.service.SESSION_PURPOSES). */
 export const SESSION_PURPOSES = Object.freeze(["models", "verify"]);
 

@@ -10,10 +10,10 @@ import { ProtocolError } from "./errors.js";
 export const HEADER_LEN = 32;
 export const TAG_LEN = 16;
 export const SEGMENT_SIZE = 1 << 20; // v1
-const PREFIX_LEN = 7;
-const MIN_SEGMENT_SIZE = 16 * 1024;
-const MAX_SEGMENT_SIZE = 8 << 20;
-const MAGIC = utf8.encode("SFS1");
+export const PREFIX_LEN = 7;
+export const MIN_SEGMENT_SIZE = 16 * 1024;
+export const MAX_SEGMENT_SIZE = 8 << 20;
+export const MAGIC = utf8.encode("SFS1");
 const STREAM_INFO = utf8.encode("secureface/v1/model-stream\0");
 
 /**

@@ -25,7 +25,7 @@ export const TIME_SLACK_MS = 2000;
 export const HINTS = Object.freeze(["", "no_face", "multiple_faces", "too_dark", "too_far", "moves_not_followed"]);
 export const ASSURANCES = Object.freeze(["light", "motion"]);
 const ANSWER_KEYS = Object.freeze(["assurance", "decision", "hint", "session_id", "transaction_id", "type"]);
-const NONCE_LEN = 12;
+export const NONCE_LEN = 12;
 /** Time allowed for the server to analyse the frames and answer. */
 export const VERIFY_TIMEOUT_MS = 60_000;
 
