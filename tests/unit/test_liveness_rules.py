@@ -377,3 +377,12 @@ def test_which_liveness_signal_refused_is_never_a_client_hint() -> None:
         "too_far",
         "moves_not_followed",
     }
+
+
+def test_every_direction_of_the_challenge_is_measured_by_one_cue() -> None:
+    """The motion rule knows each move the challenge can ask for (one list of moves)."""
+    from secureface.sessions.challenge import DIRECTIONS
+    from secureface.verify.motion import CUES, TURNS, progress
+
+    assert set(CUES) == set(DIRECTIONS) and TURNS == ("left", "right")
+    assert [progress(d, 0.25, 0.5) for d in DIRECTIONS] == [0.25, -0.25, 0.5, -0.5]

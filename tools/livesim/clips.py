@@ -28,10 +28,11 @@ from livesim.bursts import head_of
 from livesim.head import FRAME, HeadModel
 from livesim.light import Lighting, reception
 from livesim.motion import AXES, minimum_jerk, sway
+from secureface.sessions.challenge import CENTER, DIRECTIONS
 
 RGB = NDArray[np.uint8]
 MASK = NDArray[np.uint8]
-KEYS = ("center", "left", "right", "up", "down")
+KEYS = (CENTER, *DIRECTIONS)
 #: Phases of a move clip, ms: still, out, hold, back, still.
 PHASES_MS = (100.0, 400.0, 200.0, 400.0, 100.0)
 PEAK_DEG = {"left": 28.0, "right": 28.0, "up": 20.0, "down": 20.0}

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from secureface.sessions.challenge import CENTER, Challenge
+from secureface.sessions.challenge import CENTER, DIRECTIONS, Challenge
 
 
 @dataclass(frozen=True)
@@ -102,9 +102,16 @@ class MotionResult:
     detail: str
 
 
+#: Each of the challenge's directions (sessions.challenge.DIRECTIONS) as one pose cue — 0: yaw,
+#: 1: rise — and its sign; TURNS are the ones measured by yaw.
+CUES = {"left": (0, 1.0), "right": (0, -1.0), "up": (1, 1.0), "down": (1, -1.0)}
+TURNS = tuple(d for d, (cue, _) in CUES.items() if cue == 0)
+
+
 def progress(direction: str, d_yaw: float, d_rise: float) -> float:
     """How far a pose change goes toward ``direction`` (cue units)."""
-    return {"left": d_yaw, "right": -d_yaw, "up": d_rise, "down": -d_rise}[direction]
+    cue, sign = CUES[direction]
+    return sign * (d_yaw, d_rise)[cue]
 
 
 def check_motion(
@@ -142,11 +149,11 @@ def check_motion(
             return MotionResult(False, "moves_not_followed", baseline, (), f"{move}: no frames")
         reach = {
             d: np.array([progress(d, yaw[i] - base_yaw, rise[i] - base_rise) for i in inside])
-            for d in ("left", "right", "up", "down")
+            for d in DIRECTIONS
         }
         peak = float(reach[move].max())
         other = max(float(reach[d].max()) for d in reach if d != move)
-        needed = thresholds.min_yaw if move in ("left", "right") else thresholds.min_rise
+        needed = thresholds.min_yaw if move in TURNS else thresholds.min_rise
         details.append(f"{move} {peak:+.3f} (other {other:+.3f})")
         if peak < needed:
             return MotionResult(
