@@ -33,6 +33,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	# Each function's handler on its own (all four are named app.py: one module name per run).
+	for f in functions/*/app.py; do $(VENV)/bin/mypy --strict "$$f" || exit 1; done
 
 test: $(STAMP) frontend lint
 	cd frontend && npm test
