@@ -5,11 +5,12 @@
 // `resultView` or `errorView` describe (both pure, tested in node).
 import { openCamera, stopCamera } from "./capture/camera.js";
 import { placeFace, recordChallenge } from "./capture/capture.js";
-import { ACCESS_DENIED, returnUrl } from "./flow.js";
+import { returnUrl } from "./flow.js";
 import { msg } from "./i18n.js";
 import { mark } from "./loader.js";
 import { ASSURANCE_TEXT, DECISION_TEXT, describeDecision, describeError } from "./messages.js";
 import { ApiError, CameraError } from "./protocol/errors.js";
+import { ACCESS_DENIED } from "./protocol/limits.js";
 import { openSession } from "./protocol/session.js";
 import { submitVerification } from "./protocol/verify.js";
 

@@ -1,6 +1,7 @@
 // Runtime configuration: /config.json (written by the deploy workflow or the local stack),
 // over documented defaults.
 import { isWebUrl } from "./flow.js";
+import { jsonAnswer } from "./protocol/api.js";
 import { ConfigError } from "./protocol/errors.js";
 
 export const DEFAULTS = Object.freeze({
@@ -48,14 +49,16 @@ const CAPTURE_RANGES = Object.freeze({
  * @throws {ConfigError}
  */
 export async function loadConfig(fetchImpl = fetch) {
-  let raw;
+  /** @param {string} why */
+  const unreadable = (why) => new ConfigError(`config.json cannot be loaded (${why})`);
+  let response;
   try {
-    const response = await fetchImpl("/config.json", { cache: "no-store" });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    raw = await response.json();
+    response = await fetchImpl("/config.json", { cache: "no-store" });
   } catch (err) {
-    throw new ConfigError(`config.json cannot be loaded (${err instanceof Error ? err.message : err})`);
+    throw unreadable(err instanceof Error ? err.message : String(err));
   }
+  if (!response.ok) throw unreadable(`HTTP ${response.status}`);
+  const raw = await jsonAnswer(response, "config.json", () => unreadable("not JSON"));
   const config = { ...DEFAULTS, ...raw, capture: captureOptions(raw?.capture) };
   config.apiUrl = typeof config.apiUrl === "string" ? config.apiUrl.replace(/\/+$/, "") : "";
   const keys = [config.serverKeySpki, config.manifestKeySpki];

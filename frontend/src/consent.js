@@ -1,15 +1,9 @@
 // What the person agreed to, recorded with the frames (docs/PROTOCOL.md §5, issue 9): which
 // version of the consent notice they were shown, in which language, when they pressed "I agree",
-// for which transaction. Mirrors secureface.transactions.model (CONSENT_NOTICE, LOCALES) and
-// secureface.verify.request.Consent. The notice's words are in the catalogs (i18n/*.js): a
-// change to what the notice says is a new CONSENT_NOTICE, here and on the server.
-
-/** The version of the notice the page shows (secureface.transactions.model.CONSENT_NOTICE). */
-export const CONSENT_NOTICE = "2026-12.1";
-/** The languages the page (and its notice) is written in (secureface.transactions.model.LOCALES). */
-export const LOCALES = Object.freeze(/** @type {const} */ (["en", "hi"]));
-/** A transaction id: 16 bytes, base64url. */
-export const TRANSACTION_ID_RE = /^[A-Za-z0-9_-]{22}$/;
+// for which transaction. Mirrors secureface.verify.request.Consent. The notice's words are in the
+// catalogs (i18n/*.js), its version and languages in protocol/limits.js (CONSENT_NOTICE, LOCALES):
+// a change to what the notice says is a new CONSENT_NOTICE, there and on the server.
+import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "./protocol/limits.js";
 
 /**
  * @typedef {object} ConsentMeta the verify payload's `meta.consent`

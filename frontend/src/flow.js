@@ -5,18 +5,9 @@
 // the relying party's return URL with the transaction id and state (and `error=access_denied`
 // when the person declined or left before any decision). The token goes to our API only.
 import { apiFetch, jsonAnswer } from "./protocol/api.js";
-import { LOCALES, TRANSACTION_ID_RE } from "./consent.js";
 import { isInt } from "./protocol/encoding.js";
 import { ApiError, ProtocolError } from "./protocol/errors.js";
-
-/** A client token: 32 bytes, base64url (secureface.transactions.model.TOKEN_RE). */
-export const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
-/** What a relying party may ask the person's face for (secureface.transactions.model.PURPOSES). */
-export const PURPOSES = Object.freeze(["sign_in", "step_up", "recovery"]);
-export const STATE_RE = /^[A-Za-z0-9._~-]{1,256}$/;
-export const CLIENT_ID_RE = /^[a-z0-9][a-z0-9-]{1,62}$/;
-/** The error a relying party is returned when no decision was reached. */
-export const ACCESS_DENIED = "access_denied";
+import { CLIENT_ID_RE, LOCALES, PURPOSES, STATE_RE, TOKEN_RE, TRANSACTION_ID_RE } from "./protocol/limits.js";
 
 /**
  * @typedef {object} Flow what `POST /v1/flow` says of the transaction, checked

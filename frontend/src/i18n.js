@@ -2,11 +2,10 @@
 // the choice of locale (the transaction's, else the browser's first supported, else English),
 // `t(key, params)` and times formatted in the locale. Pure (no DOM): ui.js renders messages into
 // elements (`data-i18n`, `data-i18n-args`) and re-renders them all when the locale changes.
-import { LOCALES } from "./consent.js";
 import en from "./i18n/en.js";
 import hi from "./i18n/hi.js";
+import { LOCALES } from "./protocol/limits.js";
 
-export { LOCALES };
 export const DEFAULT_LOCALE = "en";
 /** Every catalog, by locale. */
 export const CATALOGS = Object.freeze({ en, hi });

@@ -6,15 +6,24 @@
 // dates the consent; then: camera → guidance until the face is placed → the transaction's single
 // verify session, whose signed transcript names the challenge (moves and light schedule) → the
 // challenge: the screen shows the server's colours while the person follows the moves and the
-// page records a burst of frames (capture.js) → frames and consent sealed to the server, its
-// decision opened and checked (verify.js) → result, whose button returns to the relying party
-// (which redeems the signed result server to server). Declining, or leaving once the token is
-// used, returns with error=access_denied. Every failure ends on a message, never on a spinner.
+// page records a burst of frames (capture/capture.js) → frames and consent sealed to the
+// server, its decision opened and checked (protocol/verify.js) → result, whose button returns to
+// the relying party (which redeems the signed result server to server); attempt.js runs this
+// attempt. Declining, or leaving once the token is used, returns with error=access_denied. Every
+// failure ends on a message, never on a spinner.
+//
+// src/ is laid out by flow (docs/ARCHITECTURE.md, docs/FRONTEND.md; test/layout.test.js):
+//   protocol/  the wire, never the document: api (fetch, jsonAnswer: the one JSON parser),
+//              crypto (the only WebCrypto user), encoding, errors (every error class), jws,
+//              limits (the protocol's constants), manifest, models, session, stream, verify
+//   capture/   the camera, the challenge, the face pipeline, the inference worker (its own bundle)
+//   ./         the page: this file (wiring only), loader.js and attempt.js (the models' path and
+//              the attempt's), config, consent, flow, i18n, messages, ui (the screens)
 import { errorView, resultView, runAttempt } from "./attempt.js";
 import { stopCamera } from "./capture/camera.js";
 import { loadConfig } from "./config.js";
 import { consentMeta } from "./consent.js";
-import { ACCESS_DENIED, fetchFlow, readToken, returnUrl, takeToken } from "./flow.js";
+import { fetchFlow, readToken, returnUrl, takeToken } from "./flow.js";
 import { chooseLocale, getLocale, isLocale, msg, setLocale } from "./i18n.js";
 import { InferenceWorker } from "./capture/inference.js";
 import { mark, pinnedKeys, prepare } from "./loader.js";
@@ -24,6 +33,7 @@ import {
   showModels, showNoFlow, showPhase, showProgress, showResult, showStatus, showSteps, translatePage, videoElement,
 } from "./ui.js";
 import { ApiError } from "./protocol/errors.js";
+import { ACCESS_DENIED } from "./protocol/limits.js";
 
 /** Per-frame analysis times kept for `#frame-stats`. */
 const TIMINGS_KEPT = 300;

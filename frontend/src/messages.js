@@ -77,7 +77,7 @@ export const HINT_TEXT = Object.freeze({
   ready: "hint.ready",
 });
 
-/** What the purpose of a transaction is called (flow.js PURPOSES): the consent's lead sentence
+/** What the purpose of a transaction is called (protocol/limits.js PURPOSES): the consent's lead sentence
  * and the short name used inside the notice. */
 export const PURPOSE_TEXT = Object.freeze({
   sign_in: ["purpose.sign_in", "purpose.short.sign_in"],

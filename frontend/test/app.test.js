@@ -29,6 +29,9 @@ test("config: apiUrl, serverKeySpki and manifestKeySpki are required; a trailing
     await assert.rejects(loadConfig(serve(body)), ConfigError);
   }
   await assert.rejects(loadConfig(serve({}, 404)), /config.json cannot be loaded \(HTTP 404\)/);
+  await assert.rejects(loadConfig(async () => new Response("<html>")), /config.json cannot be loaded \(not JSON\)/);
+  await assert.rejects(loadConfig(async () => { throw new TypeError("Failed to fetch"); }),
+    /config.json cannot be loaded \(Failed to fetch\)/);
 });
 
 test("every failure has a clear message, in both languages", () => {

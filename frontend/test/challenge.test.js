@@ -6,15 +6,15 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { cameraErrorKind, openCamera } from "../src/capture/camera.js";
 import { burstFps, fitPayload, framePacer } from "../src/capture/capture.js";
-import {
-  CENTER, DIRECTIONS, HINTS, LIGHT_MAX_MS, LIGHT_MIN_MS, MIN_INTERVALS, MODES, MOVE_COUNT, PALETTE, assess, assessDuring,
-  colourAt, cssColour, moveAt, parseChallenge,
-} from "../src/capture/challenge.js";
+import { HINTS, assess, assessDuring, colourAt, cssColour, moveAt, parseChallenge } from "../src/capture/challenge.js";
 import { DEFAULTS, loadConfig } from "../src/config.js";
 import { render, t } from "../src/i18n.js";
 import { HINT_TEXT, MOVE_LABELS, describeDecision, describeError } from "../src/messages.js";
 import { CHALLENGE } from "../testing/helpers.js";
 import { CameraError, ConfigError } from "../src/protocol/errors.js";
+import {
+  CENTER, DIRECTIONS, LIGHT_MAX_MS, LIGHT_MIN_MS, MIN_INTERVALS, MODES, MOVE_COUNT, PALETTE,
+} from "../src/protocol/limits.js";
 
 const OPTIONS = DEFAULTS.capture;
 /** Python's challenge (tests/vectors/challenge.json, python -m vectors). */

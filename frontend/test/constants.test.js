@@ -1,65 +1,60 @@
-// The protocol constants the page writes down, against the server's (tests/vectors/constants.json,
-// written by `python -m vectors` from the Python modules that own them). Every constant there is
+// The protocol constants the page writes down (src/protocol/limits.js; the face pipeline's in
+// src/capture/face.js), against the server's (tests/vectors/constants.json, written by
+// `python -m vectors` from the Python modules that own them). Every constant there is
 // either checked here or listed as one the browser does not use: a constant added on the server
 // side fails this test until the page has decided.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { ANTISPOOF_INPUT, CROP_SCALE, DETECTOR_INPUT, NMS_THRESHOLD, SCORE_THRESHOLD, STRIDES } from "../src/capture/face.js";
-import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "../src/consent.js";
-import { CLIENT_ID_RE, PURPOSES, STATE_RE, TOKEN_RE } from "../src/flow.js";
 import { b64urlEncode } from "../src/protocol/encoding.js";
-import * as manifest from "../src/protocol/manifest.js";
-import { SEGMENTS_PER_RANGE, SESSION_HEADER } from "../src/protocol/models.js";
-import * as session from "../src/protocol/session.js";
-import * as stream from "../src/protocol/stream.js";
-import * as verify from "../src/protocol/verify.js";
+import * as limits from "../src/protocol/limits.js";
 
 const constants = JSON.parse(readFileSync(new URL("../../tests/vectors/constants.json", import.meta.url), "utf8"));
 const source = (re) => re.source;
 
 /** constants.json path → the page's value (in the server's representation). */
 const PAGE = {
-  "exchange.version": session.VERSION,
-  "exchange.transcript_type": session.TRANSCRIPT_TYPE,
-  "exchange.nonce_len": session.NONCE_LEN,
-  "exchange.session_id_pattern": `^[A-Za-z0-9_-]{${b64urlEncode(new Uint8Array(session.SESSION_ID_LEN)).length}}$`,
-  "exchange.point_len": session.POINT_LEN,
-  "transactions.token_pattern": source(TOKEN_RE),
-  "transactions.id_pattern": source(TRANSACTION_ID_RE),
-  "transactions.state_pattern": source(STATE_RE),
-  "transactions.client_id_pattern": source(CLIENT_ID_RE),
-  "transactions.purposes": [...PURPOSES],
-  "transactions.locales": [...LOCALES],
-  "transactions.consent_notice": CONSENT_NOTICE,
-  "manifest.typ": manifest.MANIFEST_TYP,
-  "manifest.type": manifest.MANIFEST_TYPE,
-  "manifest.name_pattern": source(manifest.NAME_RE),
-  "manifest.version_pattern": source(manifest.VERSION_RE),
-  "manifest.roles": [...manifest.ROLES].sort(),
-  "manifest.clock_skew_s": manifest.CLOCK_SKEW_S,
-  "manifest.max_lifetime_s": manifest.MAX_LIFETIME_S,
-  "manifest.max_version_jump": manifest.MAX_VERSION_JUMP,
-  "segments.session_header": SESSION_HEADER.toLowerCase(), // HTTP header names are case-insensitive
-  "segments.max_segments_per_response": SEGMENTS_PER_RANGE,
-  "segments.segment_size": stream.SEGMENT_SIZE,
-  "stream.magic": new TextDecoder().decode(stream.MAGIC),
-  "stream.header_len": stream.HEADER_LEN,
-  "stream.tag_len": stream.TAG_LEN,
-  "stream.prefix_len": stream.PREFIX_LEN,
-  "stream.min_segment_size": stream.MIN_SEGMENT_SIZE,
-  "stream.max_segment_size": stream.MAX_SEGMENT_SIZE,
-  "verify.request_label": verify.REQUEST_LABEL,
-  "verify.response_label": verify.RESPONSE_LABEL,
-  "verify.nonce_len": verify.NONCE_LEN,
-  "verify.answer_type": verify.ANSWER_TYPE,
-  "verify.decisions": [...verify.DECISIONS],
-  "verify.hints": [...verify.HINTS],
-  "verify.assurances": [...verify.ASSURANCES],
-  "verify.max_frames": verify.MAX_FRAMES,
-  "verify.max_frame_bytes": verify.MAX_FRAME_BYTES,
-  "verify.max_payload": verify.MAX_PAYLOAD,
-  "verify.time_slack_ms": verify.TIME_SLACK_MS,
+  "exchange.version": limits.EXCHANGE_VERSION,
+  "exchange.transcript_type": limits.TRANSCRIPT_TYPE,
+  "exchange.nonce_len": limits.EXCHANGE_NONCE_LEN,
+  "exchange.session_id_pattern": `^[A-Za-z0-9_-]{${b64urlEncode(new Uint8Array(limits.SESSION_ID_LEN)).length}}$`,
+  "exchange.point_len": limits.POINT_LEN,
+  "transactions.token_pattern": source(limits.TOKEN_RE),
+  "transactions.id_pattern": source(limits.TRANSACTION_ID_RE),
+  "transactions.state_pattern": source(limits.STATE_RE),
+  "transactions.client_id_pattern": source(limits.CLIENT_ID_RE),
+  "transactions.purposes": [...limits.PURPOSES],
+  "transactions.locales": [...limits.LOCALES],
+  "transactions.consent_notice": limits.CONSENT_NOTICE,
+  "manifest.typ": limits.MANIFEST_TYP,
+  "manifest.type": limits.MANIFEST_TYPE,
+  "manifest.name_pattern": source(limits.NAME_RE),
+  "manifest.version_pattern": source(limits.VERSION_RE),
+  "manifest.roles": [...limits.ROLES].sort(),
+  "manifest.clock_skew_s": limits.MANIFEST_CLOCK_SKEW_S,
+  "manifest.max_lifetime_s": limits.MAX_LIFETIME_S,
+  "manifest.max_version_jump": limits.MAX_VERSION_JUMP,
+  "segments.session_header": limits.SESSION_HEADER.toLowerCase(), // HTTP header names are case-insensitive
+  "segments.max_segments_per_response": limits.SEGMENTS_PER_RANGE,
+  "segments.segment_size": limits.SEGMENT_SIZE,
+  "stream.magic": limits.STREAM_MAGIC,
+  "stream.header_len": limits.HEADER_LEN,
+  "stream.tag_len": limits.TAG_LEN,
+  "stream.prefix_len": limits.PREFIX_LEN,
+  "stream.min_segment_size": limits.MIN_SEGMENT_SIZE,
+  "stream.max_segment_size": limits.MAX_SEGMENT_SIZE,
+  "verify.request_label": limits.REQUEST_LABEL,
+  "verify.response_label": limits.RESPONSE_LABEL,
+  "verify.nonce_len": limits.VERIFY_NONCE_LEN,
+  "verify.answer_type": limits.ANSWER_TYPE,
+  "verify.decisions": [...limits.DECISIONS],
+  "verify.hints": [...limits.ANSWER_HINTS],
+  "verify.assurances": [...limits.ASSURANCES],
+  "verify.max_frames": limits.MAX_FRAMES,
+  "verify.max_frame_bytes": limits.MAX_FRAME_BYTES,
+  "verify.max_payload": limits.MAX_PAYLOAD,
+  "verify.time_slack_ms": limits.TIME_SLACK_MS,
   "face.detector_input": DETECTOR_INPUT,
   "face.strides": [...STRIDES],
   "face.score_threshold": SCORE_THRESHOLD,

@@ -2,7 +2,8 @@
 // POST /v1/flow checked field by field, and the return URL to the relying party.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ACCESS_DENIED, fetchFlow, isWebUrl, parseFlow, readToken, returnUrl, takeToken } from "../src/flow.js";
+import { fetchFlow, isWebUrl, parseFlow, readToken, returnUrl, takeToken } from "../src/flow.js";
+import { ACCESS_DENIED } from "../src/protocol/limits.js";
 import { CLIENT_TOKEN, TRANSACTION, fakeApi, withFetch } from "../testing/helpers.js";
 import { ApiError, ProtocolError } from "../src/protocol/errors.js";
 

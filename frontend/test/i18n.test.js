@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import { test } from "node:test";
-import { CONSENT_NOTICE, LOCALES } from "../src/consent.js";
+import { CONSENT_NOTICE, LOCALES } from "../src/protocol/limits.js";
 import { CATALOGS, chooseLocale, formatTime, getLocale, msg, render, setLocale, t } from "../src/i18n.js";
 import en from "../src/i18n/en.js";
 import hi from "../src/i18n/hi.js";

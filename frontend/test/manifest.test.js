@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { importVerifyKey } from "../src/protocol/crypto.js";
-import { MAX_LIFETIME_S, MAX_VERSION_JUMP, verifyManifest } from "../src/protocol/manifest.js";
+import { MAX_LIFETIME_S, MAX_VERSION_JUMP } from "../src/protocol/limits.js";
+import { verifyManifest } from "../src/protocol/manifest.js";
 import { es256KeyPair, signJws } from "../testing/helpers.js";
 import { ConfigError } from "../src/protocol/errors.js";
 

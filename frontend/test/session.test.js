@@ -6,7 +6,8 @@ import { generateEcdhKeyPair, importEcdhKeyPair, importVerifyKey } from "../src/
 import { b64urlDecode, b64urlEncode, utf8 } from "../src/protocol/encoding.js";
 import { finishExchange, openSession, verifyDelegation } from "../src/protocol/session.js";
 import { createOpener, streamId } from "../src/protocol/stream.js";
-import { REQUEST_LABEL, RESPONSE_LABEL, openMessage, sealMessage } from "../src/protocol/verify.js";
+import { REQUEST_LABEL, RESPONSE_LABEL } from "../src/protocol/limits.js";
+import { openMessage, sealMessage } from "../src/protocol/verify.js";
 import {
   CHALLENGE, CLIENT_TOKEN, MOTION_CHALLENGE, aesGcmKey, entryFor, es256KeyPair, fakeApi, sealStream, signJws, vectors,
   watchSubtle, withFetch,

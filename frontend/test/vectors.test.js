@@ -4,13 +4,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { importEcdhKeyPair, importVerifyKey, sha256, sha256Hex } from "../src/protocol/crypto.js";
-import { b64urlDecode, b64urlEncode, toHex } from "../src/protocol/encoding.js";
+import { b64urlDecode, b64urlEncode, fromHex, toHex } from "../src/protocol/encoding.js";
 import { verifyManifest } from "../src/protocol/manifest.js";
 import { finishExchange } from "../src/protocol/session.js";
 import { createOpener, parseHeader, streamId } from "../src/protocol/stream.js";
-import { REQUEST_LABEL, RESPONSE_LABEL, openMessage, sealMessage } from "../src/protocol/verify.js";
+import { REQUEST_LABEL, RESPONSE_LABEL } from "../src/protocol/limits.js";
+import { openMessage, sealMessage } from "../src/protocol/verify.js";
 import {
-  canonicalJson, flipBit, formulaPlaintext, fromHex, modelKey, sealStream, serverSessionKeys, vectors,
+  canonicalJson, flipBit, formulaPlaintext, modelKey, sealStream, serverSessionKeys, vectors,
 } from "../testing/helpers.js";
 import { ManifestError, ProtocolError } from "../src/protocol/errors.js";
 

@@ -4,14 +4,14 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { CONSENT_NOTICE, LOCALES, consentMeta } from "../src/consent.js";
+import { consentMeta } from "../src/consent.js";
 import { importVerifyKey } from "../src/protocol/crypto.js";
 import { b64urlDecode, b64urlEncode, fromHex, utf8 } from "../src/protocol/encoding.js";
 import { openSession } from "../src/protocol/session.js";
 import {
-  ANSWER_TYPE, ASSURANCES, DECISIONS, HINTS, REQUEST_LABEL, RESPONSE_LABEL, encodePayload, openMessage, parseAnswer,
-  sealMessage, submitVerification,
-} from "../src/protocol/verify.js";
+  ANSWER_HINTS, ANSWER_TYPE, ASSURANCES, CONSENT_NOTICE, DECISIONS, LOCALES, REQUEST_LABEL, RESPONSE_LABEL,
+} from "../src/protocol/limits.js";
+import { encodePayload, openMessage, parseAnswer, sealMessage, submitVerification } from "../src/protocol/verify.js";
 import { CLIENT_TOKEN, TRANSACTION, aesGcmKey, fakeApi, flipBit, watchSubtle, withFetch } from "../testing/helpers.js";
 import { ApiError, PayloadError, ProtocolError } from "../src/protocol/errors.js";
 
@@ -23,7 +23,7 @@ const consent = consentMeta({ locale: "en", acceptedAt: NOW * 1000 + 123, transa
 test("the page's verify constants are the server's (verify.json constants)", () => {
   const c = v.constants;
   assert.deepEqual([CONSENT_NOTICE, [...LOCALES], ANSWER_TYPE], [c.consent_notice, c.locales, c.answer_type]);
-  assert.deepEqual([[...DECISIONS], [...HINTS], [...ASSURANCES]], [c.decisions, c.hints, c.assurances]);
+  assert.deepEqual([[...DECISIONS], [...ANSWER_HINTS], [...ASSURANCES]], [c.decisions, c.hints, c.assurances]);
 });
 
 test("the payload container (frames + consent) and the sealed request equal Python's byte for byte", async () => {

@@ -4,7 +4,12 @@
 
 const PRECISION_BITS = 32 - 8 - 2;
 
-/** Pillow's per-output-pixel bilinear coefficients (antialiased when shrinking). */
+/**
+ * Pillow's per-output-pixel bilinear coefficients (antialiased when shrinking).
+ * @param {number} inSize
+ * @param {number} outSize
+ * @returns {{xmin: number, fixed: number[]}[]}
+ */
 function coefficients(inSize, outSize) {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
@@ -31,7 +36,7 @@ function coefficients(inSize, outSize) {
   return out;
 }
 
-const clip8 = (v) => Math.min(255, Math.max(0, Math.floor(v / (1 << PRECISION_BITS))));
+const clip8 = (/** @type {number} */ v) => Math.min(255, Math.max(0, Math.floor(v / (1 << PRECISION_BITS))));
 
 /**
  * Resize packed RGB like `Image.resize((w, h), Image.Resampling.BILINEAR)`.
@@ -79,6 +84,10 @@ export function resizeRgb(rgb, width, height, newWidth, newHeight) {
 
 /**
  * `Image.crop((left, top, right, bottom))` of packed RGB; outside the image is black.
+ * @param {Uint8Array} rgb
+ * @param {number} width
+ * @param {number} height
+ * @param {[number, number, number, number]} box left, top, right, bottom
  * @returns {Uint8Array}
  */
 export function cropRgb(rgb, width, height, [left, top, right, bottom]) {
@@ -99,6 +108,10 @@ export function cropRgb(rgb, width, height, [left, top, right, bottom]) {
 
 /**
  * Packed RGB placed at the top left of a black `size` x `size` RGBA square (or the same size).
+ * @param {Uint8Array} rgb
+ * @param {number} width
+ * @param {number} height
+ * @param {{width: number, height: number}} [size]
  * @returns {Uint8ClampedArray}
  */
 export function toRgba(rgb, width, height, size = { width, height }) {

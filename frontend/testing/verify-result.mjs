@@ -10,6 +10,8 @@ try {
   const { payload } = await jwtVerify(token, jwks, { issuer, audience, algorithms: ["ES256"], typ: "secureface-result+jwt" });
   console.log(JSON.stringify(payload));
 } catch (err) {
-  console.log(JSON.stringify({ error: err.code ?? err.name }));
+  // jose's errors carry a code (ERR_JWT_EXPIRED, …); anything else is named by its class.
+  const code = err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : undefined;
+  console.log(JSON.stringify({ error: code ?? (err instanceof Error ? err.name : String(err)) }));
   process.exit(1);
 }

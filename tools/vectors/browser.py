@@ -3,7 +3,7 @@
 
 ``face.json``: the Python face pipeline (secureface.face) on a small real picture (a 160 x 128
 crop of scikit-image's astronaut, stored as raw RGB), so that the JavaScript port in
-``frontend/src/face.js`` can be checked against it in node (``frontend/test/face.test.js``):
+``frontend/src/capture/face.js`` can be checked against it in node (``frontend/test/face.test.js``):
 letterbox geometry, YuNet decode + NMS (on sparse synthetic head outputs, exactly, and on the
 real model output, within a pixel), the anti-spoof crop box, pose cues, the anti-spoof score.
 

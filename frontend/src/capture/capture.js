@@ -9,7 +9,7 @@
 // awaited by the grabbing). The server re-reads the challenge from its own record and decides;
 // the page only shows and records.
 import { assess, assessDuring, colourAt, moveAt } from "./challenge.js";
-import { MAX_FRAME_BYTES, MAX_FRAMES, MAX_PAYLOAD } from "../protocol/verify.js";
+import { MAX_FRAME_BYTES, MAX_FRAMES, MAX_PAYLOAD } from "../protocol/limits.js";
 import { CameraError } from "../protocol/errors.js";
 
 /** Longest wait for a new video frame before looking again. */

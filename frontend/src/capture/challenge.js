@@ -4,17 +4,10 @@
 // own), so it is tested in node. The page only shows and captures: the server re-reads the
 // challenge from its own record and decides (secureface.verify.liveness).
 
-/** The screen colours, sRGB (secureface.sessions.challenge.PALETTE). */
-export const PALETTE = Object.freeze({
-  red: [255, 0, 0], green: [0, 255, 0], blue: [0, 0, 255], yellow: [255, 255, 0], magenta: [255, 0, 255], cyan: [0, 255, 255],
-});
-export const CENTER = "center";
-export const DIRECTIONS = Object.freeze(["left", "right", "up", "down"]);
-export const MOVE_COUNT = 3;
-export const MODES = Object.freeze(["light", "motion"]);
-export const LIGHT_MIN_MS = 350;
-export const LIGHT_MAX_MS = 700;
-export const MIN_INTERVALS = 8;
+// The challenge's constants (palette, moves, light bounds) are the protocol's: protocol/limits.js.
+import {
+  CENTER, DIRECTIONS, LIGHT_MAX_MS, LIGHT_MIN_MS, MIN_INTERVALS, MODES, MOVE_COUNT, PALETTE,
+} from "../protocol/limits.js";
 
 /**
  * @typedef {object} Challenge

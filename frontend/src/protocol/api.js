@@ -2,9 +2,8 @@
 // an unreachable or silent service becomes an ApiError with status 0, never a hang.
 
 import { ApiError, ProtocolError } from "./errors.js";
+import { API_TIMEOUT_MS } from "./limits.js";
 
-/** Default time allowed for one API exchange. */
-export const DEFAULT_TIMEOUT_MS = 15_000;
 const UNREACHABLE = "The service cannot be reached. Check your connection and try again.";
 
 /**
@@ -15,7 +14,7 @@ const UNREACHABLE = "The service cannot be reached. Check your connection and tr
  * @returns {Promise<Response>} a 2xx response
  * @throws {ApiError}
  */
-export async function apiFetch(baseUrl, path, { timeoutMs = DEFAULT_TIMEOUT_MS, signal, ...init } = {}) {
+export async function apiFetch(baseUrl, path, { timeoutMs = API_TIMEOUT_MS, signal, ...init } = {}) {
   const signals = [AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])];
   let response;
   try {
@@ -24,27 +23,31 @@ export async function apiFetch(baseUrl, path, { timeoutMs = DEFAULT_TIMEOUT_MS, 
     throw networkError(err, signal ?? undefined);
   }
   if (!response.ok) {
-    /** @type {{code?: string, message?: string}} */
-    let body = {};
-    try { body = await response.json(); } catch { /* not JSON */ }
-    throw new ApiError(response.status, body?.code || "http_error", body?.message || `HTTP ${response.status}`);
+    // An error body that is not JSON (a proxy's page) still makes an ApiError, with the status.
+    /** @type {{code?: unknown, message?: unknown} | null} */
+    const body = await jsonAnswer(response, "error").catch(() => null);
+    const code = typeof body?.code === "string" && body.code ? body.code : "http_error";
+    const message = typeof body?.message === "string" && body.message ? body.message : `HTTP ${response.status}`;
+    throw new ApiError(response.status, code, message);
   }
   return response;
 }
 
 /**
- * The JSON value of a 2xx API answer: the one way every answer is parsed (the caller then checks
- * its shape).
- * @param {Response} response from apiFetch
+ * The JSON value of an answer: the one way the page parses a JSON body (every API answer, the
+ * API's error bodies, config.json); the caller then checks its shape.
+ * @param {Response} response
  * @param {string} what the answer's name, for the refusal ("flow", "key-exchange", …)
+ * @param {() => Error} [refuse] the error when the body is not JSON (default: a ProtocolError
+ *   "<what> answer is not JSON")
  * @returns {Promise<any>}
- * @throws {ProtocolError} the body is not JSON
+ * @throws {ProtocolError} the body is not JSON (or what `refuse` makes)
  */
-export async function jsonAnswer(response, what) {
+export async function jsonAnswer(response, what, refuse = () => new ProtocolError(`${what} answer is not JSON`)) {
   try {
     return await response.json();
   } catch {
-    throw new ProtocolError(`${what} answer is not JSON`);
+    throw refuse();
   }
 }
 

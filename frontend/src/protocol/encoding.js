@@ -3,7 +3,7 @@
 /**
  * Decode base64url without padding (RFC 4648 §5).
  * @param {string} text
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function b64urlDecode(text) {
   if (typeof text !== "string" || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) {
@@ -36,7 +36,7 @@ export function toHex(bytes) {
 
 /**
  * @param {string} text hex, even length
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function fromHex(text) {
   if (!/^(?:[0-9a-fA-F]{2})*$/.test(text)) throw new Error("not hex");
@@ -45,7 +45,7 @@ export function fromHex(text) {
 
 /**
  * @param {...Uint8Array} parts
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function concatBytes(...parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -68,7 +68,7 @@ export function bytesEqual(a, b) {
 
 /**
  * @param {number} value unsigned 32-bit integer
- * @returns {Uint8Array} 4 bytes, big-endian
+ * @returns {Uint8Array<ArrayBuffer>} 4 bytes, big-endian
  */
 export function u32be(value) {
   const out = new Uint8Array(4);

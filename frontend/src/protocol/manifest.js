@@ -6,18 +6,11 @@
 import { isInt, parseJsonBytes } from "./encoding.js";
 import { verifyCompactJws } from "./jws.js";
 import { ManifestError } from "./errors.js";
+import {
+  MANIFEST_CLOCK_SKEW_S, MANIFEST_TYP, MANIFEST_TYPE, MAX_LIFETIME_S, MAX_VERSION_JUMP, NAME_RE, ROLES, VERSION_RE,
+} from "./limits.js";
 
-export const MANIFEST_TYP = "secureface-manifest+jws";
-export const MANIFEST_TYPE = "secureface-model-manifest";
-export const CLOCK_SKEW_S = 300;
-/** Longest accepted validity (expires_at - issued_at): the template's largest ManifestTtlSeconds. */
-export const MAX_LIFETIME_S = 90 * 24 * 3600;
-/** Largest accepted step above the highest version seen (once one was seen). */
-export const MAX_VERSION_JUMP = 1000;
-export const NAME_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
-export const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9.-]{0,31}$/;
 const SHA256_RE = /^[0-9a-f]{64}$/;
-export const ROLES = new Set(["detector", "embedding", "antispoof", "landmarks"]);
 
 /**
  * @typedef {object} ModelEntry
@@ -51,7 +44,7 @@ export async function verifyManifest(token, publicKey, { now = Date.now() / 1000
   const lifetime = manifest.expires_at - manifest.issued_at;
   if (!(lifetime > 0 && lifetime <= MAX_LIFETIME_S)) throw refuse(`lifetime ${lifetime} s is outside 1..${MAX_LIFETIME_S}`);
   if (now >= manifest.expires_at) throw refuse("expired");
-  if (manifest.issued_at > now + CLOCK_SKEW_S) throw refuse("issued in the future");
+  if (manifest.issued_at > now + MANIFEST_CLOCK_SKEW_S) throw refuse("issued in the future");
   const version = manifest.manifest_version;
   if (version < minVersion) throw refuse(`rollback: version ${version} < ${minVersion}`);
   if (minVersion > 0 && version > minVersion + MAX_VERSION_JUMP) {

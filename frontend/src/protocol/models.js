@@ -5,16 +5,11 @@
 import { apiFetch, readBody } from "./api.js";
 import { sha256Hex } from "./crypto.js";
 import { bytesEqual } from "./encoding.js";
-import { HEADER_LEN, SEGMENT_SIZE, createOpener, sealedLength, segmentCount, streamId } from "./stream.js";
+import { createOpener, sealedLength, segmentCount, streamId } from "./stream.js";
 import { ApiError, ProtocolError } from "./errors.js";
-
-export const SESSION_HEADER = "X-SecureFace-Session";
-/** Segments per range response (the server's cap: stays under Lambda's 6 MB in base64). */
-export const SEGMENTS_PER_RANGE = 4;
-/** Range requests in flight at once, across all models. */
-export const PARALLEL_RANGES = 4;
-/** Time allowed for one range (4 MiB) to arrive. */
-export const RANGE_TIMEOUT_MS = 120_000;
+import {
+  HEADER_LEN, PARALLEL_RANGES, RANGE_TIMEOUT_MS, SEGMENT_SIZE, SEGMENTS_PER_RANGE, SESSION_HEADER,
+} from "./limits.js";
 
 /**
  * @typedef {import("./manifest.js").ModelEntry} ModelEntry

@@ -15,19 +15,12 @@ import {
 import { parseChallenge } from "../capture/challenge.js";
 import { verifyCompactJws } from "./jws.js";
 import { ApiError, ProtocolError } from "./errors.js";
+import {
+  DELEGATION_CLOCK_SKEW_S, DELEGATION_TYP, DELEGATION_TYPE, EXCHANGE_NONCE_LEN, EXCHANGE_VERSION,
+  MAX_DELEGATION_VALIDITY_S, POINT_LEN, SESSION_ID_LEN, SESSION_PURPOSES, TRANSCRIPT_CONTEXT, TRANSCRIPT_TYPE,
+} from "./limits.js";
 
-export const VERSION = 2;
-export const DELEGATION_TYP = "secureface-delegation+jws";
-const DELEGATION_TYPE = "secureface-delegation";
-export const TRANSCRIPT_TYPE = "secureface-session";
-const TRANSCRIPT_CONTEXT = utf8.encode("secureface/v1/session-transcript");
-const MAX_DELEGATION_VALIDITY_S = 24 * 3600;
-const CLOCK_SKEW_S = 300;
-export const NONCE_LEN = 32;
-export const SESSION_ID_LEN = 16;
-export const POINT_LEN = 65;
-/** What a session is opened for (secureface.transactions.service.SESSION_PURPOSES). */
-export const SESSION_PURPOSES = Object.freeze(["models", "verify"]);
+const TRANSCRIPT_PREFIX = utf8.encode(TRANSCRIPT_CONTEXT);
 
 /**
  * @typedef {object} SessionKeys all non-extractable
@@ -68,9 +61,9 @@ export async function openSession(apiUrl, pinnedKey, { clientToken, purpose = "v
   if (typeof clientToken !== "string" || !clientToken) throw new TypeError("openSession needs the client token");
   if (!SESSION_PURPOSES.includes(purpose)) throw new TypeError(`unknown session purpose ${purpose}`);
   const client = await generateEcdhKeyPair();
-  const nonce = randomBytes(NONCE_LEN);
+  const nonce = randomBytes(EXCHANGE_NONCE_LEN);
   const body = JSON.stringify({
-    version: VERSION,
+    version: EXCHANGE_VERSION,
     client_public_key: b64urlEncode(client.publicRaw),
     client_nonce: b64urlEncode(nonce),
     ...(liveness === "light" ? {} : { liveness }),
@@ -109,7 +102,7 @@ export async function finishExchange(answer, client, nonce, pinnedKey, { now }) 
     throw new ProtocolError("malformed key-exchange answer");
   }
   const delegatedKey = await verifyDelegation(token, pinnedKey, { now, usage: "session" });
-  const signed = concatBytes(TRANSCRIPT_CONTEXT, new Uint8Array([0]), transcriptBytes);
+  const signed = concatBytes(TRANSCRIPT_PREFIX, new Uint8Array([0]), transcriptBytes);
   if (!(await verifyEs256(delegatedKey, signature, signed))) {
     throw new ProtocolError("bad transcript signature");
   }
@@ -152,7 +145,7 @@ export async function verifyDelegation(token, pinnedKey, { now, usage }) {
   }
   if (raw.expires_at - raw.not_before > MAX_DELEGATION_VALIDITY_S) throw refuse("validity is too long");
   if (now >= raw.expires_at) throw refuse("expired");
-  if (raw.not_before > now + CLOCK_SKEW_S) throw refuse("not yet valid");
+  if (raw.not_before > now + DELEGATION_CLOCK_SKEW_S) throw refuse("not yet valid");
   if (!raw.usage.includes(usage)) throw refuse(`not valid for ${usage}`);
   return key;
 }
@@ -179,7 +172,7 @@ export async function verifyDelegation(token, pinnedKey, { now, usage }) {
 function parseTranscript(bytes) {
   try {
     const raw = parseJsonBytes(bytes);
-    if (raw.type !== TRANSCRIPT_TYPE || raw.version !== VERSION) throw new Error(`not v${VERSION}`);
+    if (raw.type !== TRANSCRIPT_TYPE || raw.version !== EXCHANGE_VERSION) throw new Error(`not v${EXCHANGE_VERSION}`);
     const t = {
       sessionId: raw.session_id,
       clientPublicKey: b64urlDecode(raw.client_public_key),
@@ -192,7 +185,7 @@ function parseTranscript(bytes) {
       delegationSha256: raw.delegation_sha256,
     };
     const ok = b64urlDecode(t.sessionId).length === SESSION_ID_LEN
-      && t.serverNonce.length === NONCE_LEN && isInt(t.issuedAt) && isInt(t.expiresAt)
+      && t.serverNonce.length === EXCHANGE_NONCE_LEN && isInt(t.issuedAt) && isInt(t.expiresAt)
       && typeof t.delegationSha256 === "string";
     if (!ok) throw new Error("fields");
     return t;

@@ -6,15 +6,12 @@
 import { aesGcmDecrypt, hkdfAesGcmKey } from "./crypto.js";
 import { bytesEqual, concatBytes, u32be, utf8 } from "./encoding.js";
 import { ProtocolError } from "./errors.js";
+import {
+  HEADER_LEN, MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, PREFIX_LEN, STREAM_INFO, STREAM_MAGIC, TAG_LEN,
+} from "./limits.js";
 
-export const HEADER_LEN = 32;
-export const TAG_LEN = 16;
-export const SEGMENT_SIZE = 1 << 20; // v1
-export const PREFIX_LEN = 7;
-export const MIN_SEGMENT_SIZE = 16 * 1024;
-export const MAX_SEGMENT_SIZE = 8 << 20;
-export const MAGIC = utf8.encode("SFS1");
-const STREAM_INFO = utf8.encode("secureface/v1/model-stream\0");
+const MAGIC = utf8.encode(STREAM_MAGIC);
+const INFO = utf8.encode(STREAM_INFO);
 
 /**
  * @typedef {object} StreamHeader
@@ -174,6 +171,6 @@ export class StreamOpener {
  */
 export async function createOpener(modelKey, streamIdBytes, headerBytes) {
   const header = parseHeader(headerBytes);
-  const info = concatBytes(STREAM_INFO, streamIdBytes);
+  const info = concatBytes(INFO, streamIdBytes);
   return new StreamOpener(header, await hkdfAesGcmKey(modelKey, new Uint8Array(0), info, "decrypt"));
 }

@@ -5,34 +5,18 @@
 // decision, which only this browser and the server can have sealed. The relying party never
 // relies on it: it redeems the server's signed result token, server to server.
 import { apiFetch, jsonAnswer } from "./api.js";
-import { CONSENT_NOTICE, LOCALES, TRANSACTION_ID_RE } from "../consent.js";
 import { aesGcmDecrypt, aesGcmEncrypt, randomBytes } from "./crypto.js";
 import { b64urlDecode, b64urlEncode, concatBytes, isInt, parseJsonBytes, u32be, utf8 } from "./encoding.js";
 import { ApiError, PayloadError, ProtocolError } from "./errors.js";
-
-export const REQUEST_LABEL = "secureface/v1/verify-request";
-export const RESPONSE_LABEL = "secureface/v1/verify-response";
-/** The answer's `type` (secureface.verify.answer.ANSWER_TYPE). */
-export const ANSWER_TYPE = "secureface-verify-answer";
-export const DECISIONS = Object.freeze(["verified", "not_verified", "locked"]);
-/** The server's limits (secureface.verify.request): frames per burst, bytes per frame, bytes
- * per payload, how far a frame time may lie outside the capture. */
-export const MAX_FRAMES = 96;
-export const MAX_FRAME_BYTES = 64 * 1024;
-export const MAX_PAYLOAD = 1024 * 1024;
-export const TIME_SLACK_MS = 2000;
-/** What the person may be told about a refusal (secureface.verify.liveness.CLIENT_HINTS). */
-export const HINTS = Object.freeze(["", "no_face", "multiple_faces", "too_dark", "too_far", "moves_not_followed"]);
-export const ASSURANCES = Object.freeze(["light", "motion"]);
-const ANSWER_KEYS = Object.freeze(["assurance", "decision", "hint", "session_id", "transaction_id", "type"]);
-export const NONCE_LEN = 12;
-/** Time allowed for the server to analyse the frames and answer. */
-export const VERIFY_TIMEOUT_MS = 60_000;
+import {
+  ANSWER_HINTS, ANSWER_KEYS, ANSWER_TYPE, ASSURANCES, CONSENT_NOTICE, DECISIONS, LOCALES, MAX_FRAME_BYTES, MAX_FRAMES,
+  MAX_PAYLOAD, REQUEST_LABEL, RESPONSE_LABEL, TRANSACTION_ID_RE, VERIFY_NONCE_LEN, VERIFY_TIMEOUT_MS,
+} from "./limits.js";
 
 /**
  * @typedef {object} VerifyAnswer the server's decision on this attempt
  * @property {"verified" | "not_verified" | "locked"} decision
- * @property {string} hint "" or what the person can act on (HINTS)
+ * @property {string} hint "" or what the person can act on (ANSWER_HINTS)
  * @property {"light" | "motion"} assurance the challenge performed
  * @property {string} transactionId
  * @property {string} sessionId
@@ -82,7 +66,7 @@ const aad = (label, sessionId) => utf8.encode(`${label}\0${sessionId}`);
  * @param {Uint8Array} [nonce] 12 random bytes (fixed only by known-answer tests)
  * @returns {Promise<{nonce: string, ciphertext: string}>}
  */
-export async function sealMessage(key, label, sessionId, plaintext, nonce = randomBytes(NONCE_LEN)) {
+export async function sealMessage(key, label, sessionId, plaintext, nonce = randomBytes(VERIFY_NONCE_LEN)) {
   const ciphertext = await aesGcmEncrypt(key, nonce, plaintext, aad(label, sessionId));
   return { nonce: b64urlEncode(nonce), ciphertext: b64urlEncode(ciphertext) };
 }
@@ -104,7 +88,7 @@ export async function openMessage(key, label, sessionId, body) {
   } catch {
     throw new ProtocolError("verify answer is malformed");
   }
-  if (nonce.length !== NONCE_LEN) throw new ProtocolError("verify answer nonce has the wrong length");
+  if (nonce.length !== VERIFY_NONCE_LEN) throw new ProtocolError("verify answer nonce has the wrong length");
   try {
     return await aesGcmDecrypt(key, nonce, sealed, aad(label, sessionId));
   } catch {
@@ -129,7 +113,7 @@ export function parseAnswer(bytes, { sessionId, transactionId }) {
   }
   const ok = raw && typeof raw === "object" && !Array.isArray(raw)
     && Object.keys(raw).sort().join() === ANSWER_KEYS.join()
-    && raw.type === ANSWER_TYPE && DECISIONS.includes(raw.decision) && HINTS.includes(raw.hint)
+    && raw.type === ANSWER_TYPE && DECISIONS.includes(raw.decision) && ANSWER_HINTS.includes(raw.hint)
     && ASSURANCES.includes(raw.assurance)
     && typeof raw.session_id === "string" && typeof raw.transaction_id === "string";
   if (!ok) throw new ProtocolError("verify answer is malformed");
