@@ -25,6 +25,9 @@ class Guard:
 
     def __init__(self, extra_hosts: Iterable[str] = ()) -> None:
         self.extra_hosts = frozenset(h.lower() for h in extra_hosts if h)
+        #: The addresses the extra hosts resolved to: a client resolves the name, then connects
+        #: to the address (pymongo does), so the address is what ``connect`` sees.
+        self.extra_addresses: set[str] = set()
         self.strict = False  # a unit test: no connection at all
         self._connect = socket.socket.connect
         self._connect_ex = socket.socket.connect_ex
@@ -34,7 +37,7 @@ class Guard:
         if not isinstance(host, str):
             return False
         name = host.lower().strip("[]")
-        if name in LOOPBACK_NAMES or name in self.extra_hosts:
+        if name in LOOPBACK_NAMES or name in self.extra_hosts or name in self.extra_addresses:
             return True
         try:
             return ipaddress.ip_address(name.split("%")[0]).is_loopback
@@ -53,6 +56,17 @@ class Guard:
         if not self.allowed(host):
             raise NetworkGuardError(f"tests talk to loopback only, not {host!r}")
 
+    def resolve(self, host: Any, *args: Any, **kwargs: Any) -> Any:
+        """``socket.getaddrinfo`` for allowed hosts only, remembering what an extra host
+        resolves to."""
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None and not self.allowed(name):
+            raise NetworkGuardError(f"tests resolve loopback names only, not {host!r}")
+        found = self._getaddrinfo(host, *args, **kwargs)
+        if isinstance(name, str) and name.lower() in self.extra_hosts:
+            self.extra_addresses.update(str(info[4][0]) for info in found)
+        return found
+
     def install(self) -> None:
         guard = self
 
@@ -64,16 +78,9 @@ class Guard:
             guard.check(sock.family, address)
             return guard._connect_ex(sock, address)
 
-        def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
-            if host is not None and not guard.allowed(
-                host.decode() if isinstance(host, bytes) else host
-            ):
-                raise NetworkGuardError(f"tests resolve loopback names only, not {host!r}")
-            return guard._getaddrinfo(host, *args, **kwargs)
-
         socket.socket.connect = connect  # type: ignore[method-assign]
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
-        socket.getaddrinfo = getaddrinfo
+        socket.getaddrinfo = guard.resolve
 
     def uninstall(self) -> None:
         socket.socket.connect = self._connect  # type: ignore[method-assign]

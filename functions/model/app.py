@@ -53,5 +53,8 @@ def get_segments(name: str, version: str) -> Response[bytes]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if is_scheduled(event):
-        return check_manifest(runtime.model_service().manifest_expires_at, int(time.time()))
+        # Inside check_manifest: a failure to build the service is a failed check, reported.
+        return check_manifest(
+            lambda now: runtime.model_service().manifest_expires_at(now), int(time.time())
+        )
     return app.resolve(event, context)

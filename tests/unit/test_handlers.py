@@ -11,6 +11,7 @@ Everything through the running stack is in ``tests/integration``.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -32,12 +33,14 @@ from secureface.crypto.delegation import DelegatedSigner
 from secureface.crypto.ecdsa import load_public_key
 from secureface.crypto.envelope import EnvelopeCipher
 from secureface.crypto.stream import HEADER_LEN, StreamOpener
+from secureface.errors import ConfigurationError, StoreUnavailableError
 from secureface.models.delivery import ModelDelivery
 from secureface.models.layout import MANIFEST_KEY, model_key
 from secureface.models.manifest import ModelEntry, build_manifest, sign_manifest
 from secureface.models.segments import SEGMENT_SIZE, stream_id
 from secureface.models.service import ModelService
 from secureface.sessions.exchange import finish_exchange_at, new_client_hello
+from secureface.sessions.records import session_aad
 from secureface.sessions.service import KeyExchangeService, SessionVault
 from secureface.transactions.registry import Registry
 from secureface.transactions.service import TransactionService
@@ -178,7 +181,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     w = World(
         root=root, sessions=sessions, transactions=transactions, audit=audit, store=store,
         key_exchange=KeyExchangeService(signer, vault, transactions),
-        models=ModelService(ModelDelivery(store, lambda: public, min_version=3), vault),
+        models=ModelService(ModelDelivery(store, lambda: public, min_version=3), lambda: vault),
         rp=rp, result_signer=LocalResultSigner(), entry=entry,
     )  # fmt: skip
     monkeypatch.setattr(runtime, "key_exchange_service", lambda: w.key_exchange)
@@ -275,6 +278,12 @@ def test_segments_are_a_binary_body_the_session_opens(world: World) -> None:
     [
         ({"first": "x"}, "first must be a non-negative integer"),
         ({"first": "-1"}, "first must be a non-negative integer"),
+        ({"first": "+1"}, "first must be a non-negative integer"),
+        ({"first": " 1"}, "first must be a non-negative integer"),
+        ({"first": "1_0"}, "first must be a non-negative integer"),
+        ({"first": ""}, "first must be a non-negative integer"),
+        ({"first": "1234567890"}, "first must be a non-negative integer"),
+        ({"first": "\u0661"}, "first must be a non-negative integer"),  # an Arabic-Indic one
         ({"count": "1e3"}, "count must be a non-negative integer"),
         ({"count": "5"}, "count must be between 1 and 4"),
         ({"first": "2", "count": "1"}, "segments 2..2 are outside 0..1"),
@@ -288,6 +297,15 @@ def test_a_bad_segment_range_is_a_400_naming_the_parameter(
     answer = world.invoke("model", e)
     assert answer["statusCode"] == 400
     assert json.loads(answer["body"])["message"] == message
+
+
+def test_a_malformed_range_is_refused_before_the_session_is_looked_up(world: World) -> None:
+    """The handler parses the query into integers first (HTTP is its job), so a malformed range
+    is a 400 even without a session: nothing is read from the store for it, nothing is told."""
+    e = event("get_segments", query={"first": "x"})
+    del e["headers"]["x-secureface-session"]
+    answer = world.invoke("model", e)
+    assert answer["statusCode"] == 400 and error_of(answer) == "bad_request"
 
 
 def test_segments_need_the_sessions_header(world: World) -> None:
@@ -374,25 +392,90 @@ def test_every_answer_carries_the_security_headers_and_only_the_jwks_is_cacheabl
     world: World,
 ) -> None:
     """``no-store`` and ``nosniff`` on every answer, straight from the function (a request to
-    execute-api does not pass the distribution's header policy): success, error, 404, binary."""
-    session_id, _ = world.open_session()
-    started = world.start()
+    execute-api does not pass the distribution's header policy): each success (the key exchange,
+    a started transaction, a redeemed result token, the manifest, binary segments, the flow),
+    errors and 404."""
+    models_session, _ = world.open_session()
+    body = {"subject": "alice", "nonce": "n" * 24, "return_url": RETURN_URL, "state": "s"}
+    auth = {"authorization": AUTHORIZATION}
+    start = world.invoke("transactions", event("post_transaction", body=body, headers=auth))
+    started = json.loads(start["body"])
+    key, nonce, hello = new_client_hello()
+    hello = {**hello, "client_token": started["client_token"], "purpose": "verify"}
+    exchange = world.invoke("keyexchange", event("post_session", body=hello))
+    verify_session = finish_exchange_at(
+        json.loads(exchange["body"]), key, nonce, load_public_key(world.root.public_key_der()),
+        now=int(time.time()),
+    )  # fmt: skip
+    assert world.transactions.decide(
+        started["transaction_id"], verify_session.session_id, "verified", "a.result.token",
+        int(time.time()) + 600,
+    )  # fmt: skip
+    tid, token = started["transaction_id"], world.start()["client_token"]
     answers = {
-        "session": world.invoke("keyexchange", event("post_session", body={})),
-        "404": world.invoke("keyexchange", event("default_route")),
+        "session": exchange,
+        "start": start,
+        "redeem": world.invoke("transactions", event(
+            "get_transaction", headers=auth,
+            path=(f"/v1/transactions/{tid}", {"transaction_id": tid}))),
         "manifest": world.invoke("model", event("get_manifest")),
         "segments": world.invoke("model", event("get_segments",
-                                                headers={"x-secureface-session": session_id})),
-        "flow": world.invoke("transactions", event("post_flow",
-                                                   body={"client_token": started["client_token"]})),
-        "start": world.invoke("transactions", event("post_transaction", body={},
-                                                    headers={"authorization": AUTHORIZATION})),
+                                                headers={"x-secureface-session": models_session})),
+        "flow": world.invoke("transactions", event("post_flow", body={"client_token": token})),
         "jwks": world.invoke("transactions", event("get_jwks")),
+        "error": world.invoke("keyexchange", event("post_session", body={})),
+        "404": world.invoke("keyexchange", event("default_route")),
     }  # fmt: skip
-    assert answers["manifest"]["statusCode"] == answers["flow"]["statusCode"] == 200
-    assert answers["segments"]["statusCode"] == 200
+    statuses = {name: answer["statusCode"] for name, answer in answers.items()}
+    assert statuses == {
+        "session": 200, "start": 201, "redeem": 200, "manifest": 200, "segments": 200,
+        "flow": 200, "jwks": 200, "error": 400, "404": 404,
+    }  # fmt: skip
+    assert json.loads(answers["redeem"]["body"])["result"] == "a.result.token"
     for name, answer in answers.items():
         headers = {k.lower(): v for k, v in answer["headers"].items()}
         assert headers["x-content-type-options"] == "nosniff", name
         expected = "public, max-age=300" if name == "jwks" else "no-store"
         assert headers["cache-control"] == expected, name
+
+
+def test_a_failure_to_build_the_model_service_is_a_reported_check_not_a_crash(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hourly check reports 0 s (the alarm's breaching value) when the function cannot even
+    be set up, rather than raising and leaving the metric missing."""
+
+    def broken() -> ModelService:
+        raise ConfigurationError(reason="SECUREFACE_MIN_MANIFEST_VERSION is not set")
+
+    monkeypatch.setattr(runtime, "model_service", broken)
+    e = json.loads((EVENTS / "scheduled_manifest_check.json").read_text())
+    assert world.invoke("model", e) == {"manifest_seconds_to_expiry": 0}
+
+
+def test_the_manifest_is_served_without_the_session_store(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Neither the public manifest nor the hourly check reach MongoDB (or its secret)."""
+
+    def no_mongo() -> SessionVault:
+        raise StoreUnavailableError(reason="mongo secret unreadable")
+
+    models = ModelService(world.models.delivery, no_mongo)
+    monkeypatch.setattr(runtime, "model_service", lambda: models)
+    assert world.invoke("model", event("get_manifest"))["statusCode"] == 200
+    e = json.loads((EVENTS / "scheduled_manifest_check.json").read_text())
+    assert world.invoke("model", e)["manifest_seconds_to_expiry"] > 3500
+    segments = world.invoke("model", event("get_segments"))
+    assert segments["statusCode"] == 503 and error_of(segments) == "service_unavailable"
+
+
+def test_stored_session_keys_of_the_wrong_length_are_an_invalid_session(world: World) -> None:
+    session_id, _ = world.open_session()
+    record = world.sessions.get(session_id)
+    assert record is not None
+    sealed = EnvelopeCipher(PlainDataKeys()).seal_at(b"short", session_aad(session_id), now=0)
+    world.sessions.records[session_id] = dataclasses.replace(record, sealed_keys=sealed)
+    e = event("get_segments", headers={"x-secureface-session": session_id})
+    answer = world.invoke("model", e)
+    assert answer["statusCode"] == 401 and error_of(answer) == "session_invalid"

@@ -4,6 +4,7 @@ marked ``loopback`` reaches 127.0.0.1 only, and no test resolves or reaches anot
 from __future__ import annotations
 
 import socket
+import urllib.error
 import urllib.request
 
 import pytest
@@ -36,11 +37,23 @@ def test_no_test_reaches_another_host(host: str) -> None:
 def test_no_test_resolves_a_public_name_or_downloads_anything() -> None:
     with pytest.raises(NetworkGuardError):
         socket.getaddrinfo("pypi.org", 443)
-    with pytest.raises(OSError):  # urllib wraps the guard's error in URLError (an OSError)
+    with pytest.raises(urllib.error.URLError) as refused:  # urllib wraps the guard's error
         urllib.request.urlopen("https://huggingface.co/", timeout=1)
+    assert isinstance(refused.value.reason, NetworkGuardError)
 
 
-def test_the_ci_mongodb_service_is_the_one_other_host() -> None:
+def test_the_ci_mongodb_service_is_the_one_other_host_and_its_address_once_resolved() -> None:
+    """GitHub Actions' ``mongo`` service: the name is allowed, and the address it resolves to
+    (a client connects to the address, not the name), and nothing else."""
     guard = Guard(["mongo"])
     assert guard.allowed("mongo") and guard.allowed("::1") and guard.allowed("127.0.0.53")
     assert not guard.allowed("mongo.example") and not guard.allowed("8.8.8.8")
+    service = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("172.18.0.2", 27017))
+    guard._getaddrinfo = lambda *args, **kwargs: [service]  # what Docker's DNS answers
+    assert not guard.allowed("172.18.0.2")
+    assert guard.resolve("mongo", 27017) == [service]
+    guard.check(socket.AF_INET, ("172.18.0.2", 27017))  # allowed now
+    with pytest.raises(NetworkGuardError):
+        guard.check(socket.AF_INET, ("172.18.0.3", 27017))
+    with pytest.raises(NetworkGuardError):
+        guard.resolve("mongo.example", 27017)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import re
 from typing import Protocol
 
 import secureface
@@ -61,5 +62,5 @@ def test_every_port_has_a_fake_with_its_methods() -> None:
 def test_the_ports_table_names_every_port_and_fake() -> None:
     table = ports.__doc__ or ""
     for port, fake in FAKES.items():
-        assert port in table, port
-        assert fake is None or fake in table, fake
+        assert re.search(rf"``(?:[a-z_.]+\.)?{port}``", table), port
+        assert fake is None or f"``{fake}``" in table, fake

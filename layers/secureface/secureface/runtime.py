@@ -202,7 +202,7 @@ def key_exchange_service() -> KeyExchangeService:
 @functools.cache
 def model_service() -> ModelService:
     """The model function's use cases (manifest, segments, the hourly expiry check)."""
-    return ModelService(model_delivery(), session_vault())
+    return ModelService(model_delivery(), session_vault)
 
 
 @functools.cache

@@ -4,6 +4,7 @@ checking and sealing; :mod:`secureface.models.segments` is the wire format)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from secureface.models.delivery import ModelDelivery
@@ -15,7 +16,9 @@ class ModelService:
     """Serves models to sessions."""
 
     delivery: ModelDelivery
-    sessions: SessionVault
+    #: The stored sessions, built on first use: the manifest and the hourly check need neither
+    #: MongoDB nor its secret.
+    sessions: Callable[[], SessionVault]
 
     def manifest(self) -> str:
         """``GET /models/manifest``: the signed manifest (compact JWS) as published; clients
@@ -41,7 +44,7 @@ class ModelService:
             BadRequestError: a range outside the stream or over the per-response cap.
             ModelUnavailableError: the manifest or the model's bytes do not check out.
         """
-        record, keys = self.sessions.load_at(session_id, now=now)
+        record, keys = self.sessions().load_at(session_id, now=now)
         return self.delivery.segments_at(
             name, version, record.session_id, keys.model, first, count, now
         )

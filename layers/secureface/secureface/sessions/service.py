@@ -58,9 +58,9 @@ class SessionVault:
     def _unseal(self, record: SessionRecord) -> SessionKeys:
         try:
             packed = self.envelope.open(record.sealed_keys, session_aad(record.session_id))
-        except IntegrityError as exc:
+            return SessionKeys.unpack(packed)
+        except IntegrityError as exc:  # either a broken envelope or keys of the wrong length
             raise SessionError(reason=f"stored session keys: {exc.reason}") from exc
-        return SessionKeys.unpack(packed)
 
 
 class KeyExchangeService:
