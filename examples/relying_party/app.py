@@ -34,6 +34,7 @@ from examples.relying_party.templates import LANGUAGES
 from secureface.client import ApiError
 from secureface.errors import IntegrityError, ResultRefused, SecureFaceError
 from secureface.rp import RelyingPartyClient
+from secureface.transactions.model import ACCESS_DENIED
 
 #: The rule SecureFace applies to subjects (fullmatch: no trailing newline slips through).
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
@@ -201,7 +202,7 @@ class Bank:
         ):
             return Outcome("csrf")  # not this browser's login: e.g. an attacker's planted one
         if (error := single(query, "error")) is not None:
-            return Outcome("declined" if error == "access_denied" else "untrusted", login)
+            return Outcome("declined" if error == ACCESS_DENIED else "untrusted", login)
         transaction_id = single(query, "transaction_id") or ""
         if not TRANSACTION_ID_RE.fullmatch(transaction_id):
             return Outcome("untrusted", login)

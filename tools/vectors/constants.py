@@ -8,14 +8,16 @@ Patterns are the regular expressions' source text (the same in both languages fo
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from secureface.crypto import stream
+from secureface.crypto import delegation, stream
 from secureface.face import antispoof, detector
 from secureface.models import manifest, segments
 from secureface.sessions import exchange, sealed
 from secureface.transactions import model as transactions
 from secureface.transactions.result import DECISIONS
+from secureface.transactions.service import SESSION_PURPOSES
 from secureface.verify import answer, request
 
 
@@ -28,6 +30,11 @@ def constants() -> dict[str, Any]:
             "nonce_len": exchange.NONCE_LEN,
             "session_id_pattern": exchange_session_pattern(),
             "point_len": exchange.POINT_LEN,
+            "delegation_typ": delegation.DELEGATION_TYP,
+            "delegation_type": delegation.DELEGATION_TYPE,
+            "max_delegation_validity_s": delegation.MAX_VALIDITY_S,
+            "delegation_clock_skew_s": delegation.CLOCK_SKEW_S,
+            "session_purposes": list(SESSION_PURPOSES),
         },
         "transactions": {
             "token_pattern": transactions.TOKEN_RE.pattern,
@@ -38,6 +45,7 @@ def constants() -> dict[str, Any]:
             "purposes": list(transactions.PURPOSES),
             "locales": list(transactions.LOCALES),
             "consent_notice": transactions.CONSENT_NOTICE,
+            "access_denied": transactions.ACCESS_DENIED,
         },
         "manifest": {
             "typ": manifest.MANIFEST_TYP,
@@ -68,6 +76,9 @@ def constants() -> dict[str, Any]:
             "response_label": sealed.RESPONSE_LABEL.decode("ascii"),
             "nonce_len": sealed.NONCE_LEN,
             "answer_type": answer.ANSWER_TYPE,
+            "answer_keys": sorted(
+                ["type", *(f.name for f in dataclasses.fields(answer.VerifyAnswer))]
+            ),
             "decisions": list(DECISIONS),
             "hints": ["", *answer.CLIENT_HINTS],
             "assurances": list(answer.ASSURANCES),

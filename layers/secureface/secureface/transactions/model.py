@@ -30,6 +30,9 @@ PURPOSES = ("sign_in", "step_up", "recovery")
 LOCALES = ("en", "hi")
 #: The consent notice the hosted page shows (frontend/src/i18n); recorded with every attempt.
 CONSENT_NOTICE = "2026-12.1"
+#: The return URL's ``error`` when the person came back without a decision (declined, cancelled,
+#: or a failure before the server decided): the relying party then redeems nothing.
+ACCESS_DENIED = "access_denied"
 CONSENT_NOTICES = (CONSENT_NOTICE,)
 TOKEN_BYTES = 32
 ID_BYTES = 16
