@@ -33,6 +33,11 @@ import { submitVerification } from "./protocol/verify.js";
  * @property {(colour: string | null, move: {index: number, move: string, start: number} | null, t: number, t0: number) => void} onTick
  */
 
+/** What the attempt calls out to (tests replace them to check the order and the camera). */
+export const ATTEMPT_STEPS = Object.freeze({
+  openCamera, stopCamera, placeFace, recordChallenge, openSession, submitVerification, mark,
+});
+
 /**
  * Run the attempt; the camera is off when it returns or throws.
  * @param {object} options
@@ -44,9 +49,13 @@ import { submitVerification } from "./protocol/verify.js";
  * @param {HTMLVideoElement} options.video
  * @param {AbortSignal} options.signal the person cancelled
  * @param {AttemptHooks} options.hooks
+ * @param {typeof ATTEMPT_STEPS} [steps]
  * @returns {Promise<{answer: VerifyAnswer, frames: number}>}
  */
-export async function runAttempt({ worker, ready, clientToken, liveness, consent, video, signal, hooks }) {
+export async function runAttempt(
+  { worker, ready, clientToken, liveness, consent, video, signal, hooks }, steps = ATTEMPT_STEPS,
+) {
+  const { openCamera, stopCamera, placeFace, recordChallenge, openSession, submitVerification, mark } = steps;
   /** @type {MediaStream | null} */
   let stream = null;
   try {
