@@ -29,7 +29,7 @@ import { InferenceWorker } from "./capture/inference.js";
 import { mark, pinnedKeys, prepare } from "./loader.js";
 import { describeError } from "./messages.js";
 import {
-  drawOverlay, setStartEnabled, showCaptureHint, showChallenge, showConsent, showFrameStats, showGuidance, showManifest,
+  drawOverlay, element, setStartEnabled, showCaptureHint, showChallenge, showConsent, showFrameStats, showGuidance, showManifest,
   showModels, showNoFlow, showPhase, showProgress, showResult, showStatus, showSteps, translatePage, videoElement,
 } from "./ui.js";
 import { ApiError } from "./protocol/errors.js";
@@ -226,17 +226,6 @@ function agree(liveness) {
   if (current.abort || current.spent || !current.flow) return; // one attempt per transaction
   const consent = consentMeta({ locale: getLocale(), acceptedAt, transactionId: current.flow.transactionId });
   attempt(liveness, consent);
-}
-
-/**
- * An element of index.html (its absence is a build error, not a state of the page).
- * @param {string} id
- * @returns {HTMLElement}
- */
-function element(id) {
-  const found = document.getElementById(id);
-  if (!found) throw new Error(`#${id} is missing from index.html`);
-  return found;
 }
 
 element("consent-form").addEventListener("submit", (event) => {

@@ -9,7 +9,17 @@ import { HINT_TEXT, MOVE_ARROWS, MOVE_LABELS, PURPOSE_TEXT } from "./messages.js
 
 /** @typedef {import("./i18n.js").Message} Message */
 
-const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+/**
+ * An element of index.html (its absence is a build error, not a state of the page).
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+export function element(id) {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`#${id} is missing from index.html`);
+  return found;
+}
+const $ = element;
 const PHASES = Object.freeze(["no-flow", "consent", "capture", "result"]);
 
 /**

@@ -15,6 +15,7 @@ from secureface.crypto import delegation, stream
 from secureface.face import antispoof, detector
 from secureface.models import manifest, segments
 from secureface.sessions import exchange, sealed
+from secureface.sessions.service import SESSION_ID_RE
 from secureface.transactions import model as transactions
 from secureface.transactions.result import DECISIONS
 from secureface.transactions.service import SESSION_PURPOSES
@@ -28,7 +29,7 @@ def constants() -> dict[str, Any]:
             "version": exchange.VERSION,
             "transcript_type": exchange.TRANSCRIPT_TYPE,
             "nonce_len": exchange.NONCE_LEN,
-            "session_id_pattern": exchange_session_pattern(),
+            "session_id_pattern": SESSION_ID_RE.pattern,
             "point_len": exchange.POINT_LEN,
             "delegation_typ": delegation.DELEGATION_TYP,
             "delegation_type": delegation.DELEGATION_TYPE,
@@ -96,9 +97,3 @@ def constants() -> dict[str, Any]:
             "crop_scale": antispoof.CROP_SCALE,
         },
     }
-
-
-def exchange_session_pattern() -> str:
-    from secureface.sessions.service import SESSION_ID_RE
-
-    return SESSION_ID_RE.pattern
