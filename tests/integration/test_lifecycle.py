@@ -23,7 +23,7 @@ from tests.helpers import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def descendants(pid: int) -> set[int]:
+def descendants(pid: int) -> set[procs.ProcessId]:
     """Every live process whose ancestry includes ``pid``."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -37,7 +37,7 @@ def descendants(pid: int) -> set[int]:
     while frontier:
         frontier = {child for child, parent in parents.items() if parent in frontier} - found
         found |= frontier
-    return {p for p in found if procs.pid_alive(p)}
+    return {p for p in map(procs.ProcessId.of, found) if p is not None}
 
 
 def test_model_replaced_in_storage_is_refused_by_the_server(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_ctrl_c_stops_every_process_and_a_second_run_reuses_state(tmp_path: Path
         assert len(started) >= (2 if external_mongo else 3)  # moto, nx-27017, a function worker
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
-    assert not any(procs.pid_alive(p) for p in started), "a child outlived Ctrl-C"
+    assert not any(p.alive() for p in started), "a child outlived Ctrl-C"
     assert not (tmp_path / "pids.json").exists()
     with launch_stack(tmp_path) as again:
         marker = database(again)["marker"]
@@ -81,10 +81,13 @@ def test_ctrl_c_stops_every_process_and_a_second_run_reuses_state(tmp_path: Path
 def test_leftover_children_of_a_crashed_run_are_stopped(tmp_path: Path) -> None:
     with launch_stack(tmp_path) as info:
         proc = info["process"]
-        children = list(info["children"])
+        # Identified by pid and start time: a test run goes round pid_max, so a bare pid may
+        # name some new process (or thread) by the time it is checked.
+        children = [procs.ProcessId.of(p) for p in info["children"]]
+        assert None not in children
         os.kill(proc.pid, signal.SIGKILL)  # a crash: no cleanup ran
         proc.wait()
-        assert any(procs.pid_alive(p) for p in children)
+        assert all(p is not None and p.alive() for p in children)
         with launch_stack(tmp_path) as again:
-            assert not any(procs.pid_alive(p) for p in children)
-            assert again["children"] != children
+            assert not any(p is not None and p.alive() for p in children)
+            assert again["children"] != [p.pid for p in children if p is not None]

@@ -1,14 +1,22 @@
-"""Child processes started and stopped by pid, never by name."""
+"""Child processes started and stopped by pid, never by name.
+
+A pid alone does not name a process for long: once it exits, the kernel hands the number to
+the next process or thread (``pid_max`` is 32768 on many machines, and a test run goes round it).
+So a process recorded to be checked or stopped later is a :class:`ProcessId`, its pid with its
+start time, and is treated as gone once the pid runs anything that started at another time.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -54,18 +62,18 @@ def start(
 
 
 def stop_pid(pid: int, *, grace: float = 5.0) -> None:
-    """SIGTERM ``pid``, then SIGKILL if it is still alive after ``grace`` seconds."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        if not pid_alive(pid):
+    """SIGTERM ``pid``, then SIGKILL if it is still alive after ``grace`` seconds; return once
+    it is gone (or ``grace`` more seconds passed after the SIGKILL)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
             return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not pid_alive(pid):
+                return
+            time.sleep(0.05)
 
 
 def stop(proc: subprocess.Popen[bytes], *, grace: float = 5.0) -> None:
@@ -76,13 +84,61 @@ def stop(proc: subprocess.Popen[bytes], *, grace: float = 5.0) -> None:
         proc.wait(timeout=grace)
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a live (non-zombie) process."""
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/<pid>/stat`` after the command name (field 3 on); [] if gone."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
-    return state != "Z"
+        return []
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live (non-zombie) process: any process, see :class:`ProcessId`."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] != "Z"
+
+
+@dataclass(frozen=True)
+class ProcessId:
+    """One process: its pid and its start time (clock ticks after boot, ``stat`` field 22)."""
+
+    pid: int
+    started: int
+
+    @classmethod
+    def of(cls, pid: int) -> ProcessId | None:
+        """The process running as ``pid`` now (None if none does)."""
+        fields = _stat(pid)
+        if not fields or fields[0] == "Z":
+            return None
+        return cls(pid, int(fields[19]))
+
+    def alive(self) -> bool:
+        """Whether this very process still runs (not merely something under its pid)."""
+        return ProcessId.of(self.pid) == self
+
+    def stop(self, *, grace: float = 5.0) -> None:
+        """SIGTERM this process, SIGKILL it after ``grace`` seconds; never another process.
+
+        The signals go through a pidfd opened before the identity check, so a pid handed on
+        between the check and the signal cannot redirect them (the fd names one process).
+        """
+        try:
+            fd = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            return
+        try:
+            if not self.alive():
+                return
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    signal.pidfd_send_signal(fd, sig)
+                except ProcessLookupError:
+                    return
+                if select.select([fd], [], [], grace)[0]:  # readable once it has exited
+                    return
+        finally:
+            os.close(fd)
 
 
 def pid_cmdline(pid: int) -> str:

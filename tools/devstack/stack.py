@@ -8,7 +8,6 @@ import os
 import secrets
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -305,7 +304,12 @@ class Stack:
             threading.Thread(target=server.serve_forever, daemon=True).start()
 
     def _write_pids(self) -> None:
-        records = [{"pid": p.pid, "cmdline": procs.pid_cmdline(p.pid)} for p in self.children]
+        records = []
+        for proc in self.children:
+            running = procs.ProcessId.of(proc.pid)
+            if running is not None:
+                records.append({"pid": proc.pid, "started": running.started,
+                                "cmdline": procs.pid_cmdline(proc.pid)})  # fmt: skip
         (self.state_dir / "pids.json").write_text(json.dumps(records))
 
     def info(self) -> dict[str, Any]:
@@ -347,16 +351,17 @@ class Stack:
 
 
 def stop_leftovers(state_dir: Path) -> None:
-    """Stop children a crashed earlier run left behind, if their pid still runs the same command."""
+    """Stop the children a crashed earlier run left behind: the very processes it recorded (pid
+    and start time, see :class:`devstack.procs.ProcessId`), never whatever took their pids."""
     record = state_dir / "pids.json"
     if not record.exists():
         return
     for entry in json.loads(record.read_text()):
-        if entry["cmdline"] and procs.pid_cmdline(entry["pid"]) == entry["cmdline"]:
-            log.warning("stopping leftover process %s", entry["pid"])
-            procs.stop_pid(entry["pid"])
+        leftover = procs.ProcessId(int(entry["pid"]), int(entry.get("started", -1)))
+        if leftover.alive() and procs.pid_cmdline(leftover.pid) == entry["cmdline"]:
+            log.warning("stopping leftover process %s", leftover.pid)
+            leftover.stop()
     record.unlink()
-    time.sleep(0.2)
 
 
 def _pem(der: bytes) -> str:
