@@ -345,6 +345,14 @@ def test_mongodb_restarted_on_its_data_keeps_templates_sessions_and_counters(
     restart(stack, kill=kill)
     assert snapshot(db) == before
     status, body, _ = post(stack, "/verify", request)
+    if status == 503:
+        # The local server is a standalone: the driver retries no write there (on Atlas, a
+        # replica set, it retries once), and a pooled connection idle for under a second is
+        # not checked before use; so the first write on a connection the restart closed may
+        # fail. That refusal must lose nothing: the session is still unused and works.
+        assert error_body(body)["code"] == "service_unavailable", body[:300]
+        assert db["sessions"].find_one({"_id": session.session_id})["used"] is False
+        status, body, _ = post(stack, "/verify", request)
     assert status == 200, body[:300]
     assert audit_of(stack, session.session_id) is not None
 
