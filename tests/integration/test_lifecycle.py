@@ -89,5 +89,10 @@ def test_leftover_children_of_a_crashed_run_are_stopped(tmp_path: Path) -> None:
         proc.wait()
         assert all(p is not None and p.alive() for p in children)
         with launch_stack(tmp_path) as again:
-            assert not any(p is not None and p.alive() for p in children)
+            survivors = [p for p in children if p is not None and p.alive()]
+            said = (tmp_path / "devstack.log").read_text().splitlines()
+            assert not survivors, (
+                [(p, procs.pid_cmdline(p.pid)) for p in survivors],
+                [line for line in said if "leftover" in line],
+            )
             assert again["children"] != [p.pid for p in children if p is not None]

@@ -358,9 +358,15 @@ def stop_leftovers(state_dir: Path) -> None:
         return
     for entry in json.loads(record.read_text()):
         leftover = procs.ProcessId(int(entry["pid"]), int(entry.get("started", -1)))
-        if leftover.alive() and procs.pid_cmdline(leftover.pid) == entry["cmdline"]:
-            log.warning("stopping leftover process %s", leftover.pid)
-            leftover.stop()
+        if not leftover.alive():
+            continue
+        if procs.pid_cmdline(leftover.pid) != entry["cmdline"]:
+            log.warning("leftover process %s left alone: it runs another command", leftover.pid)
+            continue
+        log.warning("stopping leftover process %s", leftover.pid)
+        leftover.stop()
+        if leftover.alive():
+            log.error("leftover process %s did not stop", leftover.pid)
     record.unlink()
 
 
