@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 
@@ -14,8 +15,11 @@ from devstack.clients import Login, bank, browser, pinned, start_login
 from secureface.client import SecureFaceClient
 from secureface.models.layout import model_key
 from secureface.sessions.exchange import ClientSession
+from secureface.verify.answer import VerifyAnswer
 
 __all__ = ["Login", "start_login"]  # re-exported: the tests' logins are devstack's
+
+T = TypeVar("T")
 
 
 def http(
@@ -94,3 +98,40 @@ relying_party = bank
 def models_session(client: SecureFaceClient, stack: dict[str, Any]) -> ClientSession:
     """A model-download session under a fresh transaction."""
     return client.open_session(start_login(stack).token, purpose="models")
+
+
+#: The liveness rules a live person's burst can still trip: the false refusal rate is not zero
+#: (docs/BENCHMARKS.md, "BPCER", names the rules seen). Never ``timing`` or ``uniform_tint``
+#: (the simulated capture is never late, its light never a tint), nor any decision past
+#: liveness (``replayed``, ``no_match``) or before it (``locked``).
+LIVE_REFUSALS = frozenset({
+    "multiple_faces", "no_face", "too_far", "moves_not_followed", "discontinuity",
+    "light_not_reflected", "too_dark", "identity_changed", "flat", "spoof_suspected",
+})  # fmt: skip
+
+
+def audited_reason(stack: dict[str, Any], session_id: str) -> str:
+    """The reason the server audited for the attempt of ``session_id``."""
+    record = database(stack)["audit"].find_one({"session_id": session_id})
+    assert record is not None, f"no audit record for {session_id}"
+    return str(record["reason"])
+
+
+def past_liveness(
+    stack: dict[str, Any], attempt: Callable[[], T], answer: Callable[[T], VerifyAnswer]
+) -> T:
+    """``attempt()`` — a new transaction and session each call, so a new random challenge —
+    again while liveness refuses the live person in it (as a person would try again), at most
+    three times; returns the first whose ``answer`` was not such a refusal, for the caller to
+    assert on. Any other refusal is returned at once: only :data:`LIVE_REFUSALS` are retried."""
+    refused = []
+    for _ in range(3):
+        result = attempt()
+        decided = answer(result)
+        if decided.decision != "not_verified":
+            return result
+        reason = audited_reason(stack, decided.session_id)
+        if reason not in LIVE_REFUSALS:
+            return result
+        refused.append(reason)
+    raise AssertionError(f"a live person refused three times by liveness: {refused}")

@@ -24,12 +24,15 @@ from secureface.client import AdminClient, ApiError, SecureFaceClient
 from secureface.encoding import b64url_encode
 from secureface.errors import IntegrityError, ResultRefused
 from secureface.transactions.result import DECISIONS, verify_result
+from secureface.verify.answer import VerifyAnswer
 from tests.helpers import (
     Login,
+    audited_reason,
     client_for,
     database,
     error_body,
     http,
+    past_liveness,
     relying_party,
     start_login,
 )
@@ -49,6 +52,11 @@ def person(stack: dict[str, Any]) -> SecureFaceClient:
 
 def attempt(stack: dict[str, Any], login: Login, photo: Any = None) -> str:
     """The hosted page's part of a login: verify session, live burst, answer's decision."""
+    return answer_of(stack, login, photo).decision
+
+
+def answer_of(stack: dict[str, Any], login: Login, photo: Any = None) -> VerifyAnswer:
+    """:func:`attempt`'s whole answer."""
     client = person(stack)
     session = client.open_session(login.token)
     burst = bursts.genuine_burst(
@@ -62,7 +70,7 @@ def attempt(stack: dict[str, Any], login: Login, photo: Any = None) -> str:
         audited = database(stack)["audit"].find_one({"session_id": answer.session_id})
         assert audited is not None
         print(f"attempt {login.subject}: {answer.decision} ({audited['reason']})")
-    return answer.decision
+    return answer
 
 
 def customer(stack: dict[str, Any]) -> str:
@@ -84,11 +92,14 @@ def verified_login(stack: dict[str, Any], subject: str) -> Login:
     """A login that ended ``verified``: the enrolled person tries again with a new transaction
     when the liveness check refuses them (it does for about 1 live burst in 40 at this light:
     docs/BENCHMARKS.md), as a person would; these tests are about what follows."""
-    for _ in range(3):
+
+    def one() -> tuple[Login, VerifyAnswer]:
         login = start_login(stack, subject)
-        if attempt(stack, login) == "verified":
-            return login
-    raise AssertionError(f"three live attempts of {subject} refused")
+        return login, answer_of(stack, login)
+
+    login, answer = past_liveness(stack, one, lambda done: done[1])
+    assert answer.decision == "verified", audited_reason(stack, answer.session_id)
+    return login
 
 
 @pytest.fixture(scope="module")

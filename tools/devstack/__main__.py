@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from devstack import procs
 from devstack.functions import REPO
 from devstack.stack import Ports, Stack
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         (stack.state_dir / "server-key.pem").write_text(str(info["public_key_pem"]))
         (stack.state_dir / "manifest-key.pem").write_text(str(info["manifest_public_key_pem"]))
         if args.ready_file:
-            args.ready_file.write_text(json.dumps(info, indent=2))
+            procs.write_whole(args.ready_file, json.dumps(info, indent=2))
         print_banner(info)
         while not stopping.wait(0.5):
             pass

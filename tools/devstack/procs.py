@@ -19,12 +19,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+#: How long a SIGKILLed process is waited for (exiting can take a moment on a loaded machine).
+KILL_WAIT = 10.0
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that are free right now (each held until all
+    are chosen, so none is handed out twice)."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def wait_for_port(
@@ -63,13 +76,13 @@ def start(
 
 def stop_pid(pid: int, *, grace: float = 5.0) -> None:
     """SIGTERM ``pid``, then SIGKILL if it is still alive after ``grace`` seconds; return once
-    it is gone (or ``grace`` more seconds passed after the SIGKILL)."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    it is gone (or :data:`KILL_WAIT` seconds after the SIGKILL)."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, KILL_WAIT)):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
             return
-        deadline = time.monotonic() + grace
+        deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if not pid_alive(pid):
                 return
@@ -118,7 +131,8 @@ class ProcessId:
         return ProcessId.of(self.pid) == self
 
     def stop(self, *, grace: float = 5.0) -> None:
-        """SIGTERM this process, SIGKILL it after ``grace`` seconds; never another process.
+        """SIGTERM this process, SIGKILL it after ``grace`` seconds, and return once it has gone
+        (or :data:`KILL_WAIT` seconds after the SIGKILL); never signal another process.
 
         The signals go through a pidfd opened before the identity check, so a pid handed on
         between the check and the signal cannot redirect them (the fd names one process).
@@ -130,15 +144,23 @@ class ProcessId:
         try:
             if not self.alive():
                 return
-            for sig in (signal.SIGTERM, signal.SIGKILL):
+            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, KILL_WAIT)):
                 try:
                     signal.pidfd_send_signal(fd, sig)
                 except ProcessLookupError:
                     return
-                if select.select([fd], [], [], grace)[0]:  # readable once it has exited
+                if select.select([fd], [], [], wait)[0]:  # readable once it has exited
                     return
         finally:
             os.close(fd)
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader polling for it sees nothing or all of it
+    (a temporary file renamed into place)."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    os.replace(partial, path)
 
 
 def pid_cmdline(pid: int) -> str:

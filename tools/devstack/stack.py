@@ -44,7 +44,8 @@ class Ports:
 
     def resolve(self) -> Ports:
         ports = (self.api, self.web, self.moto, self.mongo, self.rp)
-        return Ports(*(p or procs.free_port() for p in ports))
+        free = iter(procs.free_ports(ports.count(0)))
+        return Ports(*(p or next(free) for p in ports))
 
 
 @dataclass
@@ -310,7 +311,7 @@ class Stack:
             if running is not None:
                 records.append({"pid": proc.pid, "started": running.started,
                                 "cmdline": procs.pid_cmdline(proc.pid)})  # fmt: skip
-        (self.state_dir / "pids.json").write_text(json.dumps(records))
+        procs.write_whole(self.state_dir / "pids.json", json.dumps(records))
 
     def info(self) -> dict[str, Any]:
         """What a person (or a test) needs: URLs, the two pinned public keys, pids."""
