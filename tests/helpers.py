@@ -135,3 +135,11 @@ def past_liveness(
             return result
         refused.append(reason)
     raise AssertionError(f"a live person refused three times by liveness: {refused}")
+
+
+def clear_lockout(stack: dict[str, Any], *keys: str) -> None:
+    """Forget the lockout's counters and locks of ``keys`` (``client:<address>``,
+    ``subject:<id>``): for tests that must share a client or subject with earlier tests."""
+    db = database(stack)
+    for collection in ("attempts", "locks"):
+        db[collection].delete_many({"_id": {"$in": list(keys)}})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
@@ -18,6 +19,19 @@ from facesynth import people
 from tests.e2e.browser import CHROMIUM, DIST, Camera, chromium_args
 from tests.e2e.clips import challenge_clip, replayed_session_clip, still_clip
 from tests.e2e.live_camera import LiveCameras
+from tests.helpers import clear_lockout
+
+#: What every browser test shares with every other: the browser reaches the API from 127.0.0.1
+#: (loopback has one address), and most tests sign in as ``demo``.
+SHARED_LOCKOUT = ("client:127.0.0.1", "subject:demo")
+
+
+@pytest.fixture(autouse=True)
+def no_earlier_failures(stack: dict[str, Any]) -> None:
+    """Each test starts with no failure counted for the shared client and subject, so one
+    test's refusals (a recording refused, a live person refused once) never lock the next out.
+    The lockout's own tests use addresses and subjects of their own (tests/integration)."""
+    clear_lockout(stack, *SHARED_LOCKOUT)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,9 @@ turning both ways rendered from a photo; a 3-D head from a photo performing ever
 another session's colours (a live session replayed). Whatever it shows, it cannot carry this
 session's light, and it must be refused.
 
-Lockout (5 failures in 180 s per subject or client) counts every browser test as the client
-127.0.0.1: this module makes four failing attempts for ``demo`` (a ``locked`` answer counts none).
+Lockout (5 failures in 180 s per subject or client) sees every browser as the client 127.0.0.1,
+and most tests sign in as ``demo``: each test starts with neither counter holding a failure
+(``tests/e2e/conftest.py``), so one test's refusals never lock the next one out.
 """
 
 from __future__ import annotations
@@ -52,7 +53,14 @@ from tests.e2e.browser import (
 )
 from tests.e2e.conftest import Clips
 from tests.e2e.live_camera import LiveCameras
-from tests.helpers import Login, client_for, replace_stored_model, start_login
+from tests.helpers import (
+    LIVE_REFUSALS,
+    Login,
+    audited_reason,
+    client_for,
+    replace_stored_model,
+    start_login,
+)
 
 pytestmark = pytest.mark.e2e
 PHONE = {"width": 390, "height": 844}
@@ -163,6 +171,10 @@ class Attempt:
         assert self.page.evaluate("document.activeElement.id") == "start"
         self.page.keyboard.press("Enter")
 
+    def close(self) -> None:
+        """Close the page's browser context (its camera with it)."""
+        self.page.context.close()
+
     def result(self, timeout_ms: int = RESULT_TIMEOUT_MS) -> dict[str, str]:
         """Wait for the result screen; its decision, the server's hint and the words shown."""
         self.page.wait_for_selector("#result:not([hidden])", timeout=timeout_ms)
@@ -194,6 +206,24 @@ def open_app(
 
 def with_camera(launch: Launch, camera: Camera, clip: Path | None = None) -> Browser:
     return launch(camera, clip=clip)
+
+
+def follow_challenge(attempt: Attempt) -> tuple[set[str], set[str]]:
+    """Watch the challenge until the result shows: the screen filled with the server's
+    colours, a move asked for at a time; the colours and moves seen."""
+    page = attempt.page
+    lights, moves = set(), set()
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline and not page.is_visible("#result"):
+        state = page.evaluate(HARNESS_STATE)
+        if state["light"]:
+            lights.add(state["light"])
+            moves.add(state["move"])
+            if len(moves) == 2 and "capture-guidance" not in attempt.shots:
+                screenshot(page, "capture-guidance", readme=True)
+                attempt.shots.add("capture-guidance")
+        time.sleep(0.05)  # wait_for_function would need eval, which the page's CSP forbids
+    return lights, moves
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -292,24 +322,22 @@ def test_the_consent_notice_speaks_the_transactions_language(
 def test_the_enrolled_person_performing_the_challenge_is_verified(
     stack: dict[str, Any], browser: Browser, live_cameras: LiveCameras
 ) -> None:
-    attempt = open_app(browser, stack, live=(live_cameras, "astronaut"))
-    page = attempt.page
-    started = time.monotonic()
-    attempt.start_with_keyboard()
-    # The challenge: the screen filled with the server's colours, a move asked for at a time.
-    lights, moves = set(), set()
-    deadline = time.monotonic() + 40
-    while time.monotonic() < deadline and not page.is_visible("#result"):
-        state = page.evaluate(HARNESS_STATE)
-        if state["light"]:
-            lights.add(state["light"])
-            moves.add(state["move"])
-            if len(moves) == 2 and "capture-guidance" not in attempt.shots:
-                screenshot(page, "capture-guidance", readme=True)
-                attempt.shots.add("capture-guidance")
-        time.sleep(0.05)  # wait_for_function would need eval, which the page's CSP forbids
-    result = attempt.result()
-    elapsed = time.monotonic() - started
+    for _ in range(3):
+        attempt = open_app(browser, stack, live=(live_cameras, "astronaut"))
+        page = attempt.page
+        started = time.monotonic()
+        attempt.start_with_keyboard()
+        lights, moves = follow_challenge(attempt)
+        result = attempt.result()
+        elapsed = time.monotonic() - started
+        if result["decision"] == "verified":
+            break
+        # Refused by liveness, as a live person sometimes is (the false refusal rate is not
+        # zero): they try again. Any other refusal fails the test here.
+        (sent,) = attempt.posts("/verify")
+        reason = audited_reason(stack, sent["session_id"])
+        assert result["decision"] == "not_verified" and reason in LIVE_REFUSALS, (result, reason)
+        attempt.close()
     screenshot(page, "verified", readme=True)
     assert (result["decision"], result["reason"]) == ("verified", ""), result
     assert len(lights) >= 3 and "center" in moves and len(moves) >= 3, (lights, moves)

@@ -35,7 +35,14 @@ from tests.faults.conftest import (
     person,
     post,
 )
-from tests.helpers import database, error_body, http, models_session, start_login
+from tests.helpers import (
+    LIVE_REFUSALS,
+    database,
+    error_body,
+    http,
+    models_session,
+    start_login,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
@@ -208,17 +215,24 @@ def test_aws_stopped_or_hanging_answers_503_in_time_and_nothing_is_decided_twice
 
 
 def _verify_steps(stack: dict[str, Any]) -> list[tuple[str, str]]:
-    """The MongoDB requests of one decided ``/verify``, as the verify function makes them."""
-    subject = enroll(stack)
-    login = start_login(stack, subject)
-    session = person(stack).open_session(login.token)
-    request = live_request(login, session, next(_seeds))
-    since = trace_length(stack)
-    status, body, _ = post(stack, "/verify", request)
-    assert status == 200, body[:300]
-    steps = commands_of(stack, "VerifyFunction", since)
-    assert ("insert", "audit") in steps and ("findAndModify", "sessions") in steps, steps
-    return steps
+    """The MongoDB requests of one ``verified`` ``/verify``, as the verify function makes them
+    (a live attempt refused by liveness makes fewer: it is tried again, as a person would)."""
+    for _ in range(3):
+        subject = enroll(stack)
+        login = start_login(stack, subject)
+        session = person(stack).open_session(login.token)
+        request = live_request(login, session, next(_seeds))
+        since = trace_length(stack)
+        status, body, _ = post(stack, "/verify", request)
+        assert status == 200, body[:300]
+        audited = audit_of(stack, session.session_id)
+        assert audited is not None
+        if audited["decision"] == "verified":
+            steps = commands_of(stack, "VerifyFunction", since)
+            assert ("insert", "audit") in steps and ("findAndModify", "sessions") in steps, steps
+            return steps
+        assert audited["reason"] in LIVE_REFUSALS, audited["reason"]
+    raise AssertionError("a live person refused three times by liveness")
 
 
 def test_no_failing_step_of_verify_turns_into_verified_or_reuses_a_session(
@@ -234,35 +248,47 @@ def test_no_failing_step_of_verify_turns_into_verified_or_reuses_a_session(
     steps = _verify_steps(stack)
     print(f"/verify makes {len(steps)} kinds of MongoDB request: {steps}")
     for step in steps:
-        subject = enroll(stack)
-        login = start_login(stack, subject)
-        session = person(stack).open_session(login.token)
-        request = live_request(login, session, next(_seeds))
-        with fault(stack, "mongo", drop=[list(step)]) as proxy:
-            status, body, seconds = post(stack, "/verify", request)
-        assert [list(step)] == proxy["dropped"][:1], f"the fault on {step} did not land"
-        if status == 200:
-            answer = json.loads(body)
-            assert "ciphertext" in answer  # sealed; its decision is read from the audit
-            audited = audit_of(stack, session.session_id)
-            assert audited is not None, f"{step}: a decided attempt without audit"
-            assert audited["decision"] != "verified", f"{step}: verified under a fault"
-        else:
-            assert_unavailable(status, body, seconds, "VerifyFunction")
-        retries = [post(stack, "/verify", request)[0] for _ in range(2)]
-        decided = [s for s in [status, *retries] if s == 200]
-        assert len(decided) <= 1, f"{step}: one session decided {len(decided)} times"
-        assert all(s in (200, 401) for s in retries), (step, retries)
+        # A step after the liveness check is reached only if liveness passes the live person,
+        # which it does not always (the false refusal rate is not zero): then again.
+        landed = any(_verify_with_a_failing_step(stack, step) for _ in range(3))
+        assert landed, f"the fault on {step} did not land in three attempts"
+
+
+def _verify_with_a_failing_step(stack: dict[str, Any], step: tuple[str, str]) -> bool:
+    """One live attempt with ``step`` failing, checked; whether the fault landed (if not, the
+    attempt was refused by liveness before it reached the step, and it is checked as such)."""
+    subject = enroll(stack)
+    login = start_login(stack, subject)
+    session = person(stack).open_session(login.token)
+    request = live_request(login, session, next(_seeds))
+    with fault(stack, "mongo", drop=[list(step)]) as proxy:
+        status, body, seconds = post(stack, "/verify", request)
+    landed = [list(step)] == proxy["dropped"][:1]
+    if status == 200:
+        answer = json.loads(body)
+        assert "ciphertext" in answer  # sealed; its decision is read from the audit
         audited = audit_of(stack, session.session_id)
-        try:
-            result = login.result(accept=("verified", "not_verified", "locked"))
-        except ApiError as exc:  # not decided: nothing to redeem (pending)
-            assert exc.status in (409, 410), (step, exc.status, exc.code)
-            continue
-        if result.decision == "verified":
-            # Verified only by a retry that ran without the fault, fully audited.
-            assert status != 200 and 200 in retries, step
-            assert audited is not None and audited["decision"] == "verified", step
+        assert audited is not None, f"{step}: a decided attempt without audit"
+        assert audited["decision"] != "verified", f"{step}: verified under a fault"
+        assert landed or audited["reason"] in LIVE_REFUSALS, (step, audited["reason"])
+    else:
+        assert landed, (step, status, body[:300])
+        assert_unavailable(status, body, seconds, "VerifyFunction")
+    retries = [post(stack, "/verify", request)[0] for _ in range(2)]
+    decided = [s for s in [status, *retries] if s == 200]
+    assert len(decided) <= 1, f"{step}: one session decided {len(decided)} times"
+    assert all(s in (200, 401) for s in retries), (step, retries)
+    audited = audit_of(stack, session.session_id)
+    try:
+        result = login.result(accept=("verified", "not_verified", "locked"))
+    except ApiError as exc:  # not decided: nothing to redeem (pending)
+        assert exc.status in (409, 410), (step, exc.status, exc.code)
+        return landed
+    if result.decision == "verified":
+        # Verified only by a retry that ran without the fault, fully audited.
+        assert status != 200 and 200 in retries, step
+        assert audited is not None and audited["decision"] == "verified", step
+    return landed
 
 
 def test_no_failing_step_of_enrollment_leaves_a_template_unaudited_or_half_written(
