@@ -3,6 +3,7 @@ flags with or without a fake camera, page probes, screenshots."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from pathlib import Path
@@ -131,10 +132,17 @@ def api_request(stack: dict[str, Any], url: str) -> bool:
     CloudFront), on one of the distribution's API paths (template ``CacheBehaviors``)."""
     from urllib.parse import urlsplit
 
-    from devstack.template import edge_path_matches, read_api
+    from devstack.template import edge_path_matches
 
     web = stack["urls"]["web"]
     if not url.startswith(web + "/"):
         return False
-    paths = read_api(Path(__file__).resolve().parents[2] / "template.yaml").edge_paths
-    return any(edge_path_matches(p, urlsplit(url).path) for p in paths)
+    return any(edge_path_matches(p, urlsplit(url).path) for p in _edge_paths())
+
+
+@functools.cache
+def _edge_paths() -> tuple[str, ...]:
+    """The distribution's API paths (read once: every request of every page asks)."""
+    from devstack.template import read_api
+
+    return tuple(read_api(Path(__file__).resolve().parents[2] / "template.yaml").edge_paths)
