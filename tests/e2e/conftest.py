@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
@@ -27,11 +26,12 @@ SHARED_LOCKOUT = ("client:127.0.0.1", "subject:demo")
 
 
 @pytest.fixture(autouse=True)
-def no_earlier_failures(stack: dict[str, Any]) -> None:
+def no_earlier_failures(request: pytest.FixtureRequest) -> None:
     """Each test starts with no failure counted for the shared client and subject, so one
     test's refusals (a recording refused, a live person refused once) never lock the next out.
     The lockout's own tests use addresses and subjects of their own (tests/integration)."""
-    clear_lockout(stack, *SHARED_LOCKOUT)
+    if "stack" in request.fixturenames:  # a test on a stack of its own shares nothing
+        clear_lockout(request.getfixturevalue("stack"), *SHARED_LOCKOUT)
 
 
 @pytest.fixture(scope="module")

@@ -54,10 +54,9 @@ from tests.e2e.browser import (
 from tests.e2e.conftest import Clips
 from tests.e2e.live_camera import LiveCameras
 from tests.helpers import (
-    LIVE_REFUSALS,
     Login,
-    audited_reason,
     client_for,
+    past_liveness,
     replace_stored_model,
     start_login,
 )
@@ -322,24 +321,24 @@ def test_the_consent_notice_speaks_the_transactions_language(
 def test_the_enrolled_person_performing_the_challenge_is_verified(
     stack: dict[str, Any], browser: Browser, live_cameras: LiveCameras
 ) -> None:
-    for _ in range(3):
+    def one() -> tuple[Attempt, dict[str, str], set[str], set[str], float]:
         attempt = open_app(browser, stack, live=(live_cameras, "astronaut"))
-        page = attempt.page
         started = time.monotonic()
         attempt.start_with_keyboard()
         lights, moves = follow_challenge(attempt)
         result = attempt.result()
-        elapsed = time.monotonic() - started
-        if result["decision"] == "verified":
-            break
-        # Refused by liveness, as a live person sometimes is (the false refusal rate is not
-        # zero): they try again. Any other refusal fails the test here.
-        (sent,) = attempt.posts("/verify")
-        reason = audited_reason(stack, sent["session_id"])
-        assert result["decision"] == "not_verified" and reason in LIVE_REFUSALS, (result, reason)
-        attempt.close()
-    screenshot(page, "verified", readme=True)
+        return attempt, result, lights, moves, time.monotonic() - started
+
+    def outcome(done: tuple[Attempt, dict[str, str], set[str], set[str], float]) -> tuple[str, str]:
+        sent = done[0].posts("/verify")
+        return done[1]["decision"], sent[0]["session_id"] if sent else ""
+
+    attempt, result, lights, moves, elapsed = past_liveness(
+        stack, one, outcome, lambda done: done[0].close()
+    )
+    page = attempt.page
     assert (result["decision"], result["reason"]) == ("verified", ""), result
+    screenshot(page, "verified", readme=True)
     assert len(lights) >= 3 and "center" in moves and len(moves) >= 3, (lights, moves)
     check_schedule_shown(attempt.harness_log(), attempt.challenge())
 

@@ -19,7 +19,7 @@ from secureface.client import AdminClient
 from secureface.encoding import b64url_encode
 from tests.e2e.browser import READY_TIMEOUT_MS, screenshot, watch_console
 from tests.e2e.live_camera import LiveCameras
-from tests.helpers import LIVE_REFUSALS, database, start_login
+from tests.helpers import audited_reason, database, past_liveness, start_login
 
 pytestmark = pytest.mark.e2e
 RESULT_TIMEOUT_MS = 60_000
@@ -43,17 +43,15 @@ def sign_in_with_face(
 ) -> tuple[Page, list[str]]:
     """The whole login as a person makes it, keyboard and clicks only; returns the bank's page.
     A person the liveness check refuses (its false refusal rate is not zero) starts again from
-    the bank's form, at most three times; any other outcome is asserted on at once."""
-    for _ in range(3):
+    the bank's form (``tests.helpers.past_liveness``)."""
+
+    def one() -> tuple[Page, list[str], list[str], str, str]:
         context = browser.new_context(viewport={"width": 1000, "height": 760})
         live_cameras.install(context, "astronaut")
         page = context.new_page()
         errors = watch_console(page)
         callbacks: list[str] = []
-        page.on(
-            "request",
-            lambda r, seen=callbacks: seen.append(r.url) if "/callback?" in r.url else None,
-        )
+        page.on("request", lambda r: callbacks.append(r.url) if "/callback?" in r.url else None)
         page.goto(stack["urls"]["rp"])
         page.fill("#username", user)
         page.select_option("#locale", locale)
@@ -67,15 +65,15 @@ def sign_in_with_face(
         screenshot(page, f"example-rp-consent-{locale}")
         page.click("#start")
         page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
-        decision = page.get_attribute("#result", "data-decision")
+        decision = page.get_attribute("#result", "data-decision") or ""
         transaction = page.get_attribute("#result", "data-transaction-id")
         audit = database(stack)["audit"].find_one({"transaction_id": transaction, "kind": "verify"})
-        reason = audit and audit["reason"]
-        if decision == "verified":
-            break
-        assert decision == "not_verified" and reason in LIVE_REFUSALS, (decision, reason)
-        context.close()
-    assert decision == "verified", (decision, reason)
+        return page, errors, callbacks, decision, audit["session_id"] if audit else ""
+
+    page, errors, callbacks, decision, session_id = past_liveness(
+        stack, one, lambda done: (done[3], done[4]), lambda done: done[0].context.close()
+    )
+    assert decision == "verified", (decision, session_id and audited_reason(stack, session_id))
     page.click("#continue")
     page.wait_for_url(stack["urls"]["rp"] + "/**", timeout=15_000)
     page.wait_for_selector("main[data-outcome]", timeout=15_000)

@@ -30,6 +30,7 @@ from tests.helpers import (
     audited_reason,
     client_for,
     database,
+    decided,
     error_body,
     http,
     past_liveness,
@@ -97,7 +98,7 @@ def verified_login(stack: dict[str, Any], subject: str) -> Login:
         login = start_login(stack, subject)
         return login, answer_of(stack, login)
 
-    login, answer = past_liveness(stack, one, lambda done: done[1])
+    login, answer = past_liveness(stack, one, lambda done: decided(done[1]))
     assert answer.decision == "verified", audited_reason(stack, answer.session_id)
     return login
 

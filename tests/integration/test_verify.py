@@ -42,6 +42,7 @@ from tests.helpers import (
     clear_lockout,
     client_for,
     database,
+    decided,
     error_body,
     http,
     past_liveness,
@@ -143,7 +144,7 @@ def live_run(
 ) -> VerifyAnswer:
     """:func:`run` for a live person, again while liveness refuses them (at most three times:
     the false refusal rate is not zero; ``tests.helpers.past_liveness``)."""
-    return past_liveness(stack, lambda: run(stack, client, subject, burst_for), lambda a: a)
+    return past_liveness(stack, lambda: run(stack, client, subject, burst_for), decided)
 
 
 def test_cli_enrolls_then_cli_verifies_a_recorded_burst(
@@ -200,7 +201,7 @@ def test_a_live_person_is_verified_and_the_relying_party_redeems_a_signed_result
         frames, times = list(burst.frames), list(burst.times_ms)
         return login, client.verify(session, frames, times, transaction_id=login.transaction_id)
 
-    login, answer = past_liveness(stack, attempt, lambda done: done[1])
+    login, answer = past_liveness(stack, attempt, lambda done: decided(done[1]))
     # client.verify checked that the sealed answer opens and names this attempt.
     assert (answer.decision, answer.hint, answer.assurance) == ("verified", "", "light")
     assert audited_reason(stack, answer.session_id) == "ok"
@@ -300,7 +301,9 @@ def test_a_session_is_single_use(
         frames, times, tx = list(burst.frames), list(burst.times_ms), login.transaction_id
         return session, frames, times, tx, client.verify(session, frames, times, transaction_id=tx)
 
-    session, frames, times, tx, answer = past_liveness(stack, attempt, lambda done: done[4])
+    session, frames, times, tx, answer = past_liveness(
+        stack, attempt, lambda done: decided(done[4])
+    )
     assert answer.decision == "verified"
     with pytest.raises(ApiError) as again:
         client.verify(session, frames, times, transaction_id=tx)

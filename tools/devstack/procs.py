@@ -9,6 +9,7 @@ start time, and is treated as gone once the pid runs anything that started at an
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import select
 import signal
@@ -18,6 +19,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 #: How long a SIGKILLed process is waited for (exiting can take a moment on a loaded machine).
 KILL_WAIT = 10.0
@@ -141,6 +144,9 @@ class ProcessId:
             fd = os.pidfd_open(self.pid)
         except ProcessLookupError:
             return
+        except OSError as exc:  # a thread's id (EINVAL), or no pidfds here (ENOSYS): not ours
+            log.warning("process %s not stopped: %s", self.pid, exc)
+            return
         try:
             if not self.alive():
                 return
@@ -149,7 +155,9 @@ class ProcessId:
                     signal.pidfd_send_signal(fd, sig)
                 except ProcessLookupError:
                     return
-                if select.select([fd], [], [], wait)[0]:  # readable once it has exited
+                exited = select.poll()
+                exited.register(fd, select.POLLIN)  # readable once the process has exited
+                if exited.poll(wait * 1000):
                     return
         finally:
             os.close(fd)

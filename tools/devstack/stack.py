@@ -358,7 +358,10 @@ def stop_leftovers(state_dir: Path) -> None:
     if not record.exists():
         return
     for entry in json.loads(record.read_text()):
-        leftover = procs.ProcessId(int(entry["pid"]), int(entry.get("started", -1)))
+        if "started" not in entry:  # recorded before start times were
+            log.warning("leftover process %s left alone: no start time recorded", entry["pid"])
+            continue
+        leftover = procs.ProcessId(int(entry["pid"]), int(entry["started"]))
         if not leftover.alive():
             continue
         if procs.pid_cmdline(leftover.pid) != entry["cmdline"]:
