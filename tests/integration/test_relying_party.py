@@ -459,10 +459,10 @@ def test_cli_token_verify_checks_a_result_as_a_relying_party(
     login, token = verified
     common = ["token", "verify", token, "--issuer", stack["urls"]["web"]]
     common += ["--subject", login.subject]
-    ok = cli(stack, *common, "--audience", "demo-bank", "--nonce", login.nonce)
+    ok = cli(stack, *common, "--audience", "demo-bank", f"--nonce={login.nonce}")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)["verified"] is True
-    wrong = cli(stack, *common, "--audience", "other-portal", "--nonce", login.nonce)
+    wrong = cli(stack, *common, "--audience", "other-portal", f"--nonce={login.nonce}")
     assert wrong.returncode == 2 and "result for another audience" in wrong.stderr
 
 

@@ -31,3 +31,21 @@ def test_publish_signs_with_the_manifest_key_only() -> None:
     env = {"SECUREFACE_MODEL_BUCKET": "b", "SECUREFACE_SIGNING_KEY_ID": "server-key"}
     args = build_parser().parse_args(["models", "publish"])
     assert Settings.from_env(publish_env(args, env)).manifest_key_id == ""  # refused by _publish
+
+
+def test_a_nonce_beginning_with_a_dash_is_taken_in_the_documented_form() -> None:
+    """A base64url nonce begins with '-' once in 64: ``--nonce VALUE`` then reads as a missing
+    value (the relying-party test failed so), ``--nonce=VALUE`` (README, --help) always works."""
+    common = [
+        "token",
+        "verify",
+        "jwt",
+        "--issuer",
+        "https://i",
+        "--audience",
+        "a",
+        "--subject",
+        "s",
+    ]
+    args = build_parser().parse_args([*common, "--nonce=-n0nce_"])
+    assert args.nonce == "-n0nce_"

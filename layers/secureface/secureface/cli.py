@@ -346,7 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("token", help="the JWT")
     check.add_argument("--issuer", required=True, help="the API base URL (the iss)")
     check.add_argument("--audience", required=True, help="your client id")
-    check.add_argument("--nonce", required=True, help="the nonce of your transaction")
+    check.add_argument(
+        "--nonce", required=True,
+        help="the nonce of your transaction (write --nonce=VALUE: a nonce may begin with '-')",
+    )  # fmt: skip
     check.add_argument("--subject", required=True, help="the person you started it for")
     check.add_argument("--jwks", type=Path, help="a JWKS file (default: fetch from the issuer)")
     check.set_defaults(func=_token_verify)
