@@ -328,7 +328,7 @@ def mongo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         procs.wait_for_port(port, proc=proc)
         yield f"mongodb://127.0.0.1:{port}/"
     finally:
-        procs.stop_pid(proc.pid)
+        procs.stop(proc)
 
 
 def _kms_key(kms: Any) -> str:

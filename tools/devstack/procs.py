@@ -77,25 +77,11 @@ def start(
         )
 
 
-def stop_pid(pid: int, *, grace: float = 5.0) -> None:
-    """SIGTERM ``pid``, then SIGKILL if it is still alive after ``grace`` seconds; return once
-    it is gone (or :data:`KILL_WAIT` seconds after the SIGKILL)."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, KILL_WAIT)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not pid_alive(pid):
-                return
-            time.sleep(0.05)
-
-
 def stop(proc: subprocess.Popen[bytes], *, grace: float = 5.0) -> None:
-    """Stop a child we started (by its pid) and reap it."""
-    if proc.poll() is None:
-        stop_pid(proc.pid, grace=grace)
+    """Stop a child we started (by its pid: :meth:`ProcessId.stop`) and reap it."""
+    running = ProcessId.of(proc.pid) if proc.poll() is None else None
+    if running is not None:
+        running.stop(grace=grace)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=grace)
 
@@ -108,12 +94,6 @@ def _stat(pid: int) -> list[str]:
         return []
 
 
-def pid_alive(pid: int) -> bool:
-    """Whether ``pid`` is a live (non-zombie) process: any process, see :class:`ProcessId`."""
-    fields = _stat(pid)
-    return bool(fields) and fields[0] != "Z"
-
-
 @dataclass(frozen=True)
 class ProcessId:
     """One process: its pid and its start time (clock ticks after boot, ``stat`` field 22)."""
@@ -123,7 +103,7 @@ class ProcessId:
 
     @classmethod
     def of(cls, pid: int) -> ProcessId | None:
-        """The process running as ``pid`` now (None if none does)."""
+        """The process running as ``pid`` now (None if none does; a zombie has stopped)."""
         fields = _stat(pid)
         if not fields or fields[0] == "Z":
             return None
