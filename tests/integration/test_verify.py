@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -107,20 +108,41 @@ def genuine(seed: int = 1, photo: Any = None) -> Callable[[Challenge], Burst]:
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Tried:
+    """One attempt: its login, verify session, the frames and times sent, and the answer."""
+
+    login: Login
+    session: Any
+    frames: list[bytes]
+    times_ms: list[int]
+    answer: VerifyAnswer
+
+
+def attempt(
+    stack: dict[str, Any],
+    client: SecureFaceClient,
+    subject: str,
+    burst_for: Callable[[Challenge], Burst],
+) -> Tried:
+    """One attempt as the hosted page makes it: a relying party's transaction for ``subject``,
+    its verify session, the burst for that session's challenge."""
+    login = start_login(stack, subject)
+    session = client.open_session(login.token)
+    burst = burst_for(session.transcript.challenge)
+    frames, times = list(burst.frames), list(burst.times_ms)
+    answer = client.verify(session, frames, times, transaction_id=login.transaction_id)
+    return Tried(login, session, frames, times, answer)
+
+
 def run(
     stack: dict[str, Any],
     client: SecureFaceClient,
     subject: str,
     burst_for: Callable[[Challenge], Burst],
 ) -> VerifyAnswer:
-    """One attempt as the hosted page makes it: a relying party's transaction for ``subject``,
-    its verify session, the burst for that session's challenge."""
-    login = start_login(stack, subject)
-    session = client.open_session(login.token)
-    burst = burst_for(session.transcript.challenge)
-    return client.verify(
-        session, list(burst.frames), list(burst.times_ms), transaction_id=login.transaction_id
-    )
+    """:func:`attempt`'s answer."""
+    return attempt(stack, client, subject, burst_for).answer
 
 
 def verify_session(stack: dict[str, Any], client: SecureFaceClient) -> tuple[Login, Any]:
@@ -136,15 +158,17 @@ def payload_for(login: Login, frames: list[bytes], times_ms: list[int]) -> bytes
     return encode_payload(frames, times_ms, consent)
 
 
-def live_run(
+def live_attempt(
     stack: dict[str, Any],
     client: SecureFaceClient,
     subject: str,
     burst_for: Callable[[Challenge], Burst],
-) -> VerifyAnswer:
-    """:func:`run` for a live person, again while liveness refuses them (at most three times:
-    the false refusal rate is not zero; ``tests.helpers.past_liveness``)."""
-    return past_liveness(stack, lambda: run(stack, client, subject, burst_for), decided)
+) -> Tried:
+    """:func:`attempt` for a live person, again while liveness refuses them (at most three
+    times: the false refusal rate is not zero; ``tests.helpers.past_liveness``)."""
+    return past_liveness(
+        stack, lambda: attempt(stack, client, subject, burst_for), lambda t: decided(t.answer)
+    )
 
 
 def test_cli_enrolls_then_cli_verifies_a_recorded_burst(
@@ -193,15 +217,8 @@ def test_a_live_person_is_verified_and_the_relying_party_redeems_a_signed_result
     stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str]
 ) -> None:
     subject = enroll()
-
-    def attempt() -> tuple[Login, VerifyAnswer]:
-        login = start_login(stack, subject)
-        session = client.open_session(login.token)
-        burst = genuine()(session.transcript.challenge)
-        frames, times = list(burst.frames), list(burst.times_ms)
-        return login, client.verify(session, frames, times, transaction_id=login.transaction_id)
-
-    login, answer = past_liveness(stack, attempt, lambda done: decided(done[1]))
+    tried = live_attempt(stack, client, subject, genuine())
+    login, answer = tried.login, tried.answer
     # client.verify checked that the sealed answer opens and names this attempt.
     assert (answer.decision, answer.hint, answer.assurance) == ("verified", "", "light")
     assert audited_reason(stack, answer.session_id) == "ok"
@@ -276,7 +293,7 @@ def test_attacks_are_refused_and_the_reason_stays_on_the_server(
 def test_a_different_live_person_is_not_matched(
     stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str]
 ) -> None:
-    answer = live_run(stack, client, enroll(), genuine(photo=people.group_face(1)))
+    answer = live_attempt(stack, client, enroll(), genuine(photo=people.group_face(1))).answer
     assert (answer.decision, answer.hint) == ("not_verified", "")
     assert audited_reason(stack, answer.session_id) == "no_match"
 
@@ -284,7 +301,7 @@ def test_a_different_live_person_is_not_matched(
 def test_unknown_subject_answers_exactly_like_no_match(
     stack: dict[str, Any], client: SecureFaceClient
 ) -> None:
-    answer = live_run(stack, client, "never-enrolled", genuine())
+    answer = live_attempt(stack, client, "never-enrolled", genuine()).answer
     assert (answer.decision, answer.hint) == ("not_verified", "")
     assert audited_reason(stack, answer.session_id) == "no_match"
 
@@ -292,21 +309,12 @@ def test_unknown_subject_answers_exactly_like_no_match(
 def test_a_session_is_single_use(
     stack: dict[str, Any], client: SecureFaceClient, enroll: Callable[..., str]
 ) -> None:
-    subject = enroll()
-
-    def attempt() -> tuple[Any, list[bytes], list[int], str, VerifyAnswer]:
-        login = start_login(stack, subject)
-        session = client.open_session(login.token)
-        burst = genuine(seed=2)(session.transcript.challenge)
-        frames, times, tx = list(burst.frames), list(burst.times_ms), login.transaction_id
-        return session, frames, times, tx, client.verify(session, frames, times, transaction_id=tx)
-
-    session, frames, times, tx, answer = past_liveness(
-        stack, attempt, lambda done: decided(done[4])
-    )
-    assert answer.decision == "verified"
+    tried = live_attempt(stack, client, enroll(), genuine(seed=2))
+    assert tried.answer.decision == "verified"
     with pytest.raises(ApiError) as again:
-        client.verify(session, frames, times, transaction_id=tx)
+        client.verify(
+            tried.session, tried.frames, tried.times_ms, transaction_id=tried.login.transaction_id
+        )
     assert (again.value.status, again.value.code) == (401, "session_invalid")
 
 
@@ -342,7 +350,7 @@ def test_every_attempt_is_audited_without_biometric_data(
     client: SecureFaceClient, enroll: Callable[..., str], stack: dict[str, Any]
 ) -> None:
     subject = enroll()
-    answer = live_run(stack, client, subject, genuine())
+    answer = live_attempt(stack, client, subject, genuine()).answer
     record = database(stack)["audit"].find_one({"session_id": answer.session_id})
     assert record is not None
     assert record["decision"] == "verified" and record["subject_id"] == subject
@@ -361,7 +369,7 @@ def test_accepted_bursts_are_remembered_only_encrypted(
     client: SecureFaceClient, enroll: Callable[..., str], stack: dict[str, Any]
 ) -> None:
     subject = enroll()
-    assert live_run(stack, client, subject, genuine(seed=4)).decision == "verified"
+    assert live_attempt(stack, client, subject, genuine(seed=4)).answer.decision == "verified"
     docs = list(database(stack)["accepted"].find({"subject_id": subject}))
     assert len(docs) == 1
     assert set(docs[0]) == {"_id", "subject_id", "at", "expire_at", "edk", "nonce", "ct"}
@@ -390,7 +398,7 @@ def test_re_enrollment_increments_the_version_and_erasure_deletes(
         "subject_id": subject,
         "deleted": True,
     }
-    answer = live_run(stack, client, subject, genuine())
+    answer = live_attempt(stack, client, subject, genuine()).answer
     assert audited_reason(stack, answer.session_id) == "no_match"
 
 
