@@ -116,9 +116,15 @@ LIVE_REFUSALS = frozenset({
 })  # fmt: skip
 
 
+def audit_of(stack: dict[str, Any], session_id: str) -> dict[str, Any] | None:
+    """The audit record of the attempt of ``session_id`` (None if none was written)."""
+    found = database(stack)["audit"].find_one({"session_id": session_id})
+    return None if found is None else dict(found)
+
+
 def audited_reason(stack: dict[str, Any], session_id: str) -> str:
     """The reason the server audited for the attempt of ``session_id``."""
-    record = database(stack)["audit"].find_one({"session_id": session_id})
+    record = audit_of(stack, session_id)
     assert record is not None, f"no audit record for {session_id}"
     return str(record["reason"])
 

@@ -20,7 +20,7 @@ from secureface.sessions.sealed import REQUEST_LABEL, seal_message
 from secureface.transactions.model import CONSENT_NOTICE
 from secureface.verify.request import Consent, encode_payload
 from tests.conftest import launch_stack
-from tests.helpers import Login, client_for, database, http
+from tests.helpers import Login, client_for, http
 
 _addresses = count(10)
 _people = count(1)
@@ -106,8 +106,3 @@ def post(stack: dict[str, Any], path: str, body: bytes, **headers: str) -> tuple
         return response.status, response.read(), time.monotonic() - started
     finally:
         connection.close()
-
-
-def audit_of(stack: dict[str, Any], session_id: str) -> dict[str, Any] | None:
-    found = database(stack)["audit"].find_one({"session_id": session_id})
-    return None if found is None else dict(found)

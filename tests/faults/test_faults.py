@@ -28,7 +28,6 @@ import pytest
 from devstack.template import read_api
 from secureface.client import ApiError
 from tests.faults.conftest import (
-    audit_of,
     enroll,
     fault,
     live_request,
@@ -37,6 +36,7 @@ from tests.faults.conftest import (
 )
 from tests.helpers import (
     LIVE_REFUSALS,
+    audit_of,
     database,
     error_body,
     http,

@@ -68,9 +68,8 @@ def answer_of(stack: dict[str, Any], login: Login, photo: Any = None) -> VerifyA
         session, list(burst.frames), list(burst.times_ms), transaction_id=login.transaction_id
     )
     if answer.decision != "not_verified" or photo is None:
-        audited = database(stack)["audit"].find_one({"session_id": answer.session_id})
-        assert audited is not None
-        print(f"attempt {login.subject}: {answer.decision} ({audited['reason']})")
+        reason = audited_reason(stack, answer.session_id)
+        print(f"attempt {login.subject}: {answer.decision} ({reason})")
     return answer
 
 

@@ -39,6 +39,7 @@ from secureface.verify.answer import VerifyAnswer
 from secureface.verify.request import Consent, encode_payload
 from tests.helpers import (
     Login,
+    audit_of,
     audited_reason,
     clear_lockout,
     client_for,
@@ -351,7 +352,7 @@ def test_every_attempt_is_audited_without_biometric_data(
 ) -> None:
     subject = enroll()
     answer = live_attempt(stack, client, subject, genuine()).answer
-    record = database(stack)["audit"].find_one({"session_id": answer.session_id})
+    record = audit_of(stack, answer.session_id)
     assert record is not None
     assert record["decision"] == "verified" and record["subject_id"] == subject
     assert {"detector", "embedding", "antispoof"} <= set(record["models"])
